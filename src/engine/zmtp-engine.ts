@@ -1,0 +1,367 @@
+import type { Duplex } from "node:stream";
+import { asyncScheduler, type SchedulerLike, type Subscription } from "rxjs";
+import type { Logger } from "pino";
+import {
+  checkGreetingPrefix,
+  decodeCommand,
+  decodeGreeting,
+  encodeCommand,
+  encodeGreeting,
+  FrameDecoder,
+  FrameEncoder,
+  FrameFlags,
+  GREETING_SIZE,
+  type Message,
+} from "../codec";
+import { ProtocolError, type ProtocolErrorReason } from "../errors";
+import { HeartbeatTimer } from "./heartbeat-timer";
+import type { PeerInfo } from "./peer";
+import { isCompatible, isPublisherType, isSocketType, isSubscriberType, sendsIdentity, type SocketType } from "./socket-type";
+
+export interface EngineOptions {
+  readonly socketType: SocketType;
+  /** Sent as the `Identity` property by REQ, DEALER and ROUTER. */
+  readonly routingId?: Buffer;
+  /** We accepted this connection (ZMTP's as-server flag; meaningless for NULL but reported). */
+  readonly asServer: boolean;
+  /** Largest accepted frame, -1 for no limit. */
+  readonly maxMessageSize: number;
+  readonly heartbeatInterval: number;
+  readonly heartbeatTimeout: number;
+  /** TTL in ms we ask the peer to apply to us; sent in PING in tenths of a second. */
+  readonly heartbeatTimeToLive: number;
+  /** ms to complete the handshake; 0 = no limit. */
+  readonly handshakeInterval: number;
+  readonly scheduler?: SchedulerLike;
+  readonly logger: Logger;
+}
+
+/** What the engine reports to whoever owns the connection. */
+export interface EngineHandler {
+  /** The handshake finished. Return a {@link ProtocolError} to refuse the peer. */
+  handshake(peer: PeerInfo): ProtocolError | undefined;
+  /** A complete message arrived (subscriptions from SUBSCRIBE/CANCEL arrive as 0x01/0x00 messages). */
+  message(message: Message): void;
+  /** The stream can take more data after it was full. */
+  drained(): void;
+  /** The connection is gone; `error` says why when it was not a clean close. */
+  closed(error: Error | undefined, handshaken: boolean): void;
+}
+
+/** Supplies the messages the engine writes, one at a time, when the stream has room. */
+export type OutboundSource = () => Message | undefined;
+
+const enum Phase {
+  Greeting,
+  Ready,
+  Active,
+  Closed,
+}
+
+/** Write at most this much per batch before checking the stream's backpressure. */
+const BATCH_BYTES = 256 * 1024;
+const SUBSCRIBE = 1;
+const CANCEL = 0;
+
+/**
+ * One ZMTP 3.x connection with the NULL mechanism: greeting, READY exchange,
+ * socket-type check, message framing and heartbeats, over any byte stream.
+ *
+ * The engine never queues messages itself: it pulls from an
+ * {@link OutboundSource} while the stream has room, so the high-water marks
+ * of the pipe above it bound memory, and it pauses the stream when the owner
+ * says its inbound queue is full.
+ */
+export class ZmtpEngine {
+  private phase = Phase.Greeting;
+  private readonly greeting = Buffer.alloc(GREETING_SIZE);
+  private greetingFilled = 0;
+  private peerMinor = 0;
+  private readonly decoder: FrameDecoder;
+  private readonly encoder = new FrameEncoder();
+  private frames: Buffer[] = [];
+  private heartbeat?: HeartbeatTimer;
+  private handshakeTimer?: Subscription;
+  private flushScheduled = false;
+  private source?: OutboundSource;
+  private peerInfo?: PeerInfo;
+  private readonly scheduler: SchedulerLike;
+  private readonly onFrame = (flags: number, body: Buffer) => this.frame(flags, body);
+
+  constructor(
+    private readonly stream: Duplex,
+    private readonly options: EngineOptions,
+    private readonly handler: EngineHandler,
+  ) {
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.decoder = new FrameDecoder(options.maxMessageSize);
+    stream.on("data", (chunk: Buffer) => this.receive(chunk));
+    stream.on("drain", () => {
+      this.flush();
+      if (!this.stream.writableNeedDrain) this.handler.drained();
+    });
+    stream.on("end", () => this.close(this.truncation()));
+    stream.on("error", (error: Error) => this.close(error));
+    stream.on("close", () => this.close(this.truncation()));
+
+    this.encoder.raw(encodeGreeting({ major: 3, minor: 1, mechanism: "NULL", asServer: options.asServer }));
+    this.writeBatch();
+    if (options.handshakeInterval > 0) {
+      this.handshakeTimer = this.scheduler.schedule(
+        () => this.fail("handshake-timeout", `handshake not completed within ${options.handshakeInterval} ms`),
+        options.handshakeInterval,
+      );
+    }
+  }
+
+  /** The peer, once the handshake has completed. */
+  get peer(): PeerInfo | undefined {
+    return this.peerInfo;
+  }
+
+  get closed(): boolean {
+    return this.phase === Phase.Closed;
+  }
+
+  /** True while the stream's buffer is over its high-water mark. */
+  get congested(): boolean {
+    return this.stream.writableNeedDrain;
+  }
+
+  /** Bytes handed to the stream and not yet written to the OS. */
+  get unsentBytes(): number {
+    return this.stream.writableLength;
+  }
+
+  /** Starts (or resumes) pulling messages from `source`; safe to call often. */
+  pull(source: OutboundSource): void {
+    this.source = source;
+    if (this.phase !== Phase.Active || this.flushScheduled) return;
+    this.flushScheduled = true;
+    // setImmediate rather than a microtask: a tight `await send()` loop then
+    // fills the pipe first and the engine writes it in one batch.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Stops reading from the stream (the owner's inbound queue is full). */
+  pauseReading(): void {
+    this.stream.pause();
+  }
+
+  resumeReading(): void {
+    if (this.phase !== Phase.Closed) this.stream.resume();
+  }
+
+  /** Closes the connection. With an error, tells the peer why first (ZMTP ERROR command). */
+  close(error?: Error): void {
+    if (this.phase === Phase.Closed) return;
+    const handshaken = this.phase === Phase.Active;
+    this.phase = Phase.Closed;
+    this.heartbeat?.stop();
+    this.handshakeTimer?.unsubscribe();
+    this.frames = [];
+    if (error instanceof ProtocolError && error.reason !== "peer-error" && !this.stream.destroyed) {
+      // Best effort: libzmq peers log the reason. destroySoon lets the write finish.
+      this.stream.write(frameOf(encodeCommand({ name: "ERROR", reason: error.message.slice(0, 255) })));
+      (this.stream as Duplex & { destroySoon?: () => void }).destroySoon?.() ?? this.stream.end();
+      setTimeout(() => this.stream.destroy(), 1000).unref();
+    } else {
+      this.stream.destroy();
+    }
+    this.handler.closed(error, handshaken);
+  }
+
+  /** Closes after everything handed to the stream has been written (used by linger). */
+  end(): void {
+    if (this.phase === Phase.Closed) return;
+    this.heartbeat?.stop();
+    this.stream.end(() => this.close());
+  }
+
+  private truncation(): Error | undefined {
+    if (this.phase === Phase.Closed) return undefined;
+    if (this.phase !== Phase.Active) {
+      return new ProtocolError("truncated", "peer closed the connection during the handshake");
+    }
+    return undefined;
+  }
+
+  private fail(reason: ProtocolErrorReason, message: string): void {
+    this.close(new ProtocolError(reason, message));
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.phase === Phase.Closed) return;
+    try {
+      this.heartbeat?.traffic();
+      if (this.phase === Phase.Greeting) {
+        const take = Math.min(GREETING_SIZE - this.greetingFilled, chunk.length);
+        chunk.copy(this.greeting, this.greetingFilled, 0, take);
+        this.greetingFilled += take;
+        chunk = chunk.subarray(take);
+        if (this.greetingFilled >= 10) checkGreetingPrefix(this.greeting.subarray(0, this.greetingFilled));
+        if (this.greetingFilled < GREETING_SIZE) return;
+        this.greetingReceived();
+        if (chunk.length === 0) return;
+      }
+      this.decoder.decode(chunk, this.onFrame);
+    } catch (error) {
+      if (error instanceof ProtocolError) this.close(error);
+      else this.close(new ProtocolError("bad-command", "internal error while decoding", { cause: error }));
+    }
+  }
+
+  private greetingReceived(): void {
+    const greeting = decodeGreeting(this.greeting);
+    if (greeting.mechanism !== "NULL") {
+      throw new ProtocolError(
+        "mechanism-mismatch",
+        `peer uses security mechanism ${greeting.mechanism}; this socket uses NULL`,
+      );
+    }
+    this.peerMinor = greeting.major > 3 ? 1 : greeting.minor;
+    this.phase = Phase.Ready;
+    const properties: [string, Buffer | string][] = [["Socket-Type", this.options.socketType]];
+    if (sendsIdentity(this.options.socketType)) properties.push(["Identity", this.options.routingId ?? Buffer.alloc(0)]);
+    this.encoder.command(encodeCommand({ name: "READY", metadata: new Map(properties.map(([k, v]) => [k, toBuffer(v)])) }));
+    this.writeBatch();
+  }
+
+  private frame(flags: number, body: Buffer): void {
+    if (this.phase === Phase.Closed) return;
+    if (flags & FrameFlags.COMMAND) {
+      if (flags & FrameFlags.MORE) throw new ProtocolError("malformed-command", "command frame has the MORE flag set");
+      this.command(body);
+      return;
+    }
+    if (this.phase !== Phase.Active) throw new ProtocolError("unexpected-command", "message frame before READY");
+    this.frames.push(body);
+    if (flags & FrameFlags.MORE) return;
+    const message = this.frames;
+    this.frames = [];
+    this.handler.message(message);
+  }
+
+  private command(body: Buffer): void {
+    const command = decodeCommand(body);
+    if (this.phase === Phase.Ready) {
+      if (command.name === "ERROR") throw new ProtocolError("peer-error", `peer refused the handshake: ${command.reason}`);
+      if (command.name !== "READY") throw new ProtocolError("unexpected-command", `expected READY, got ${command.name}`);
+      const type = command.metadata.get("socket-type")?.toString("ascii");
+      if (type === undefined) throw new ProtocolError("missing-socket-type", "READY has no Socket-Type property");
+      if (!isSocketType(type) || !isCompatible(this.options.socketType, type)) {
+        throw new ProtocolError(
+          "incompatible-socket-type",
+          `a ${this.options.socketType} socket cannot talk to a ${type} socket`,
+        );
+      }
+      this.peerInfo = {
+        socketType: type,
+        routingId: command.metadata.get("identity") ?? Buffer.alloc(0),
+        metadata: command.metadata,
+        protocol: this.peerMinor >= 1 ? "ZMTP/3.1" : "ZMTP/3.0",
+      };
+      this.handshakeTimer?.unsubscribe();
+      const refusal = this.handler.handshake(this.peerInfo);
+      if (refusal) throw refusal;
+      this.phase = Phase.Active;
+      this.startHeartbeat();
+      if (this.source) this.pull(this.source);
+      return;
+    }
+    switch (command.name) {
+      case "PING":
+        this.heartbeat?.peerTtl(command.ttl * 100);
+        this.encoder.command(encodeCommand({ name: "PONG", context: command.context }));
+        this.writeBatch();
+        return;
+      case "PONG":
+        return;
+      case "SUBSCRIBE":
+      case "CANCEL":
+        if (isPublisherType(this.options.socketType)) {
+          const message = Buffer.allocUnsafe(1 + command.topic.length);
+          message[0] = command.name === "SUBSCRIBE" ? SUBSCRIBE : CANCEL;
+          command.topic.copy(message, 1);
+          this.handler.message([message]);
+        }
+        return;
+      case "ERROR":
+        throw new ProtocolError("peer-error", `peer closed the connection: ${command.reason}`);
+      case "READY":
+        throw new ProtocolError("unexpected-command", "READY after the handshake");
+      case "UNKNOWN":
+        // RFC 37 leaves unknown commands to the implementation; libzmq ignores them.
+        this.options.logger.debug({ command: command.commandName }, "ignoring unknown command");
+        return;
+    }
+  }
+
+  private startHeartbeat(): void {
+    const { heartbeatInterval, heartbeatTimeout, heartbeatTimeToLive } = this.options;
+    this.heartbeat = new HeartbeatTimer(
+      { interval: heartbeatInterval, timeout: heartbeatTimeout },
+      this.scheduler,
+      {
+        sendPing: () => {
+          const ttl = Math.round(heartbeatTimeToLive / 100);
+          this.encoder.command(encodeCommand({ name: "PING", ttl, context: Buffer.alloc(0) }));
+          this.writeBatch();
+        },
+        expired: (why) =>
+          this.fail("heartbeat-timeout", why === "ttl" ? "peer's heartbeat TTL expired" : "no traffic after PING"),
+      },
+    );
+    this.heartbeat.start();
+  }
+
+  private flush(): void {
+    const source = this.source;
+    if (this.phase !== Phase.Active || !source) return;
+    const subscriptionsAsCommands = this.peerMinor >= 1 && isSubscriberType(this.options.socketType);
+    while (!this.stream.writableNeedDrain) {
+      let message: Message | undefined;
+      while (this.encoder.size < BATCH_BYTES && (message = source()) !== undefined) {
+        if (subscriptionsAsCommands && message.length === 1 && isSubscription(message[0]!)) {
+          const frame = message[0]!;
+          const topic = frame.subarray(1);
+          this.encoder.command(encodeCommand(frame[0] === SUBSCRIBE ? { name: "SUBSCRIBE", topic } : { name: "CANCEL", topic }));
+        } else {
+          this.encoder.message(message);
+        }
+      }
+      if (this.encoder.size === 0) return;
+      this.writeBatch();
+      if (this.phase !== Phase.Active) return;
+    }
+  }
+
+  private writeBatch(): void {
+    const pieces = this.encoder.take();
+    if (pieces.length === 0 || this.stream.destroyed) return;
+    if (pieces.length === 1) {
+      this.stream.write(pieces[0]);
+      return;
+    }
+    this.stream.cork();
+    for (const piece of pieces) this.stream.write(piece);
+    this.stream.uncork();
+  }
+}
+
+function isSubscription(frame: Buffer): boolean {
+  return frame.length > 0 && (frame[0] === SUBSCRIBE || frame[0] === CANCEL);
+}
+
+function toBuffer(value: Buffer | string): Buffer {
+  return typeof value === "string" ? Buffer.from(value) : value;
+}
+
+function frameOf(commandBody: Buffer): Buffer {
+  const encoder = new FrameEncoder();
+  encoder.command(commandBody);
+  return Buffer.concat(encoder.take());
+}

@@ -1,0 +1,66 @@
+/**
+ * Error codes. Socket-level codes follow the errno names zeromq.js uses, so
+ * code that switches on `err.code` keeps working after the import changes.
+ */
+export type ErrorCode =
+  /** The operation could not complete now: timed out, or the socket closed while it waited. */
+  | "EAGAIN"
+  /** The socket (or the endpoint) is closed. */
+  | "EBADF"
+  /** The operation is not valid in the socket's current state (e.g. REQ sending twice). */
+  | "EFSM"
+  /** An argument or option value is invalid. */
+  | "EINVAL"
+  /** The socket type does not support this operation. */
+  | "ENOTSUP"
+  /** A ROUTER with `mandatory` was asked to send to an unknown peer. */
+  | "EHOSTUNREACH"
+  /** The address is already bound. */
+  | "EADDRINUSE"
+  /** The endpoint is not bound / connected on this socket. */
+  | "ENOENT"
+  /** The transport protocol in an endpoint is not supported. */
+  | "EPROTONOSUPPORT"
+  /** A peer broke the ZMTP protocol. */
+  | "EPROTO";
+
+/** Base class of every error Privateer raises. */
+export class PrivateerError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Why a peer was refused; the same reasons are reported in handshake and protocol error events. */
+export type ProtocolErrorReason =
+  | "bad-signature"
+  | "unsupported-version"
+  | "unsupported-mechanism"
+  | "mechanism-mismatch"
+  | "bad-command"
+  | "unexpected-command"
+  | "malformed-command"
+  | "missing-socket-type"
+  | "incompatible-socket-type"
+  | "reserved-flags"
+  | "message-too-large"
+  | "peer-error"
+  | "handshake-timeout"
+  | "heartbeat-timeout"
+  | "duplicate-routing-id"
+  | "exclusive-peer"
+  | "truncated";
+
+/** A peer sent something ZMTP forbids, or could not complete a handshake with us. */
+export class ProtocolError extends PrivateerError {
+  readonly reason: ProtocolErrorReason;
+
+  constructor(reason: ProtocolErrorReason, message: string, options?: { cause?: unknown }) {
+    super("EPROTO", message, options);
+    this.reason = reason;
+  }
+}

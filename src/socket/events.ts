@@ -1,0 +1,35 @@
+import type { PrivateerError, ProtocolError } from "../errors";
+import type { PeerInfo } from "../engine/peer";
+
+/**
+ * Everything a socket reports about its endpoints and connections, as a
+ * tagged union: switch on `type` and TypeScript narrows the rest. Names
+ * follow zeromq.js's observer events where one exists.
+ */
+export type SocketEvent =
+  /** Listening on `address` (the resolved endpoint). */
+  | { readonly type: "bind"; readonly address: string }
+  /** Could not bind. */
+  | { readonly type: "bind:error"; readonly address: string; readonly error: PrivateerError }
+  /** Stopped listening on `address`. */
+  | { readonly type: "unbind"; readonly address: string }
+  /** A peer connected to a bound endpoint (the handshake follows). */
+  | { readonly type: "accept"; readonly address: string }
+  /** An outgoing connection was established (the handshake follows). */
+  | { readonly type: "connect"; readonly address: string }
+  /** An outgoing connection attempt failed; a retry will follow. */
+  | { readonly type: "connect:delay"; readonly address: string }
+  /** A reconnect is scheduled in `interval` ms. */
+  | { readonly type: "connect:retry"; readonly address: string; readonly interval: number }
+  /** The ZMTP handshake succeeded: the peer is ready for messages. */
+  | { readonly type: "handshake"; readonly address: string; readonly peer: PeerInfo }
+  /** The handshake failed; the connection was closed. `error.reason` says why. */
+  | { readonly type: "handshake:error"; readonly address: string; readonly error: ProtocolError }
+  /** A handshaken peer broke the protocol; the connection was closed. */
+  | { readonly type: "protocol:error"; readonly address: string; readonly error: ProtocolError }
+  /** A handshaken connection ended; `error` is set when it did not end cleanly. */
+  | { readonly type: "disconnect"; readonly address: string; readonly error?: Error }
+  /** The socket is closed; the last event. */
+  | { readonly type: "close" };
+
+export type SocketEventType = SocketEvent["type"];

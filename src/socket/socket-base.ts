@@ -1,0 +1,575 @@
+import { asyncScheduler, Observable, share, Subject, type SchedulerLike, type Subscription } from "rxjs";
+import type { Logger } from "pino";
+import type { Message } from "../codec/frame";
+import { PrivateerError, type ProtocolError } from "../errors";
+import type { EngineOptions } from "../engine/zmtp-engine";
+import type { PeerInfo } from "../engine/peer";
+import type { SocketType } from "../engine/socket-type";
+import { componentLogger } from "../log";
+import { Pipe, type PipeOwner } from "../pipe/pipe";
+import { parseEndpoint } from "../transport/endpoint";
+import { transportFor } from "../transport";
+import type { Binding, Connection, PipeSpec, TransportHost } from "../transport/transport";
+import { Queue } from "../util/queue";
+import type { SocketEvent } from "./events";
+import { toMessage, type MessageLike } from "./message";
+import { defaultOptions, type ResolvedOptions, type SocketOptions, type SocketSettings } from "./options";
+
+/** What `xsend` reports: sent (or dropped by the socket's rules), must wait for room, or failed. */
+export type SendOutcome = true | false | PrivateerError;
+
+interface SendWaiter {
+  readonly message: Message;
+  resolve(): void;
+  reject(error: Error): void;
+  timer?: Subscription;
+  settled: boolean;
+}
+
+interface Receiver {
+  /** Stream receivers (messages$) stay registered after each message. */
+  readonly stream: boolean;
+  deliver(message: Message): void;
+  fail(error: Error): void;
+  timer?: Subscription;
+  settled: boolean;
+}
+
+const RESOLVED = Promise.resolve();
+
+/**
+ * Everything the socket types share: endpoints, options, events, pipes, and
+ * the queues of waiting send() and receive() calls. A socket type supplies
+ * only its routing rules (`xsend`, `xrecv` and the pipe hooks), so each
+ * reads like its RFC.
+ *
+ * Concurrent send() calls, and concurrent receive() calls, are served in
+ * call order; none is ever refused as busy.
+ */
+export abstract class SocketBase implements PipeOwner, TransportHost {
+  /** The socket's events as a typed stream; completes after `{ type: "close" }`. */
+  readonly events$: Observable<SocketEvent>;
+  readonly logger: Logger;
+  readonly scheduler: SchedulerLike;
+
+  protected readonly opts: ResolvedOptions = defaultOptions();
+  /** Every pipe the socket routes to. */
+  protected readonly pipes = new Set<Pipe>();
+
+  private readonly eventSubject = new Subject<SocketEvent>();
+  private readonly bindings = new Map<string, Binding>();
+  private readonly connections = new Map<string, Connection>();
+  private readonly sendWaiters = new Queue<SendWaiter>();
+  private readonly receivers = new Queue<Receiver>();
+  private readonly attached = new Set<Pipe>();
+  private lastBound: string | null = null;
+  private isClosed = false;
+  private receiving = false;
+  private sending = false;
+  private stream$?: Observable<Message>;
+
+  protected constructor(
+    readonly type: SocketType,
+    options: SocketOptions & SocketSettings = {},
+  ) {
+    const { logger, scheduler, ...socketOptions } = options;
+    this.logger = componentLogger("socket", { type }, logger);
+    this.scheduler = scheduler ?? asyncScheduler;
+    this.events$ = this.eventSubject.asObservable();
+    void socketOptions;
+  }
+
+  /**
+   * Applies constructor options through the property setters (which
+   * validate them). Each socket type calls it at the end of its constructor,
+   * once its own fields exist.
+   */
+  protected configure(options: object): void {
+    const { logger: _logger, scheduler: _scheduler, ...rest } = options as SocketSettings & Record<string, unknown>;
+    for (const [key, value] of Object.entries(rest)) {
+      if (value === undefined) continue;
+      if (!(key in this)) throw new PrivateerError("EINVAL", `unknown option "${key}" for a ${this.type} socket`);
+      (this as Record<string, unknown>)[key] = value;
+    }
+  }
+
+  // ---- endpoints ---------------------------------------------------------
+
+  /** True once close() has been called. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** The endpoint most recently bound, with wildcards resolved (e.g. the ephemeral port). */
+  get lastEndpoint(): string | null {
+    return this.lastBound;
+  }
+
+  /** Starts listening on an endpoint: `tcp://127.0.0.1:*`, `ipc:///tmp/x`, `inproc://name`. */
+  async bind(address: string): Promise<void> {
+    this.assertOpen();
+    try {
+      const endpoint = parseEndpoint(address, "bind");
+      if (this.bindings.has(address)) throw new PrivateerError("EADDRINUSE", `${address} is already bound`);
+      const binding = await transportFor(endpoint).bind(endpoint, this);
+      if (this.isClosed) {
+        await binding.close();
+        throw new PrivateerError("EBADF", "Socket is closed");
+      }
+      this.bindings.set(binding.endpoint, binding);
+      if (binding.endpoint !== address) this.bindings.set(address, binding);
+      this.lastBound = binding.endpoint;
+      this.emit({ type: "bind", address: binding.endpoint });
+    } catch (error) {
+      const failure =
+        error instanceof PrivateerError ? error : new PrivateerError("EINVAL", `cannot bind ${address}`, { cause: error });
+      this.emit({ type: "bind:error", address, error: failure });
+      throw failure;
+    }
+  }
+
+  /** Stops listening on an endpoint (as given to bind, or as resolved) and closes its connections. */
+  async unbind(address: string): Promise<void> {
+    this.assertOpen();
+    const binding = this.bindings.get(address);
+    if (!binding) throw new PrivateerError("ENOENT", `${address} is not bound`);
+    for (const [key, value] of this.bindings) if (value === binding) this.bindings.delete(key);
+    await binding.close();
+    this.emit({ type: "unbind", address: binding.endpoint });
+  }
+
+  /** Connects to an endpoint; the connection is made, and remade, in the background. */
+  connect(address: string, options: { routingId?: string | Buffer } = {}): void {
+    this.assertOpen();
+    const endpoint = parseEndpoint(address, "connect");
+    if (this.connections.has(address)) throw new PrivateerError("EINVAL", `already connected to ${address}`);
+    const routingId = options.routingId === undefined ? undefined : Buffer.from(options.routingId);
+    this.connections.set(address, transportFor(endpoint).connect(endpoint, this, { routingId }));
+  }
+
+  /** Drops a connection made with connect(); its queued messages are discarded. */
+  disconnect(address: string): void {
+    this.assertOpen();
+    const connection = this.connections.get(address);
+    if (!connection) throw new PrivateerError("ENOENT", `not connected to ${address}`);
+    this.connections.delete(address);
+    connection.close();
+  }
+
+  /**
+   * Closes the socket. Pending receive() and send() calls fail with EAGAIN.
+   * Queued outgoing messages are flushed for up to `linger` ms in the
+   * background (-1: until sent), then every connection is closed.
+   */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    const closing = new PrivateerError("EAGAIN", "Socket was closed");
+    for (let w = this.sendWaiters.shift(); w; w = this.sendWaiters.shift()) this.settleSend(w, closing);
+    for (let r = this.receivers.shift(); r; r = this.receivers.shift()) this.settleReceive(r, undefined, closing);
+    const linger = this.opts.linger;
+    if (linger === 0 || this.allFlushed()) {
+      this.teardown();
+      return;
+    }
+    const started = Date.now();
+    const poll = (): void => {
+      if (this.allFlushed() || (linger > 0 && Date.now() - started >= linger)) this.teardown();
+      else setTimeout(poll, 5);
+    };
+    setTimeout(poll, 5);
+  }
+
+  // ---- options -----------------------------------------------------------
+
+  get routingId(): string | null {
+    return this.opts.routingId.length === 0 ? null : this.opts.routingId.toString();
+  }
+  set routingId(value: string | Buffer | null) {
+    const id = value === null ? Buffer.alloc(0) : Buffer.from(value);
+    if (id.length > 255) throw new PrivateerError("EINVAL", "routingId is at most 255 bytes");
+    if (id.length > 0 && id[0] === 0) throw new PrivateerError("EINVAL", "routingId must not start with a zero byte");
+    this.opts.routingId = id;
+  }
+  get sendHighWaterMark(): number {
+    return this.opts.sendHighWaterMark;
+  }
+  set sendHighWaterMark(value: number) {
+    this.opts.sendHighWaterMark = nonNegative("sendHighWaterMark", value);
+  }
+  get receiveHighWaterMark(): number {
+    return this.opts.receiveHighWaterMark;
+  }
+  set receiveHighWaterMark(value: number) {
+    this.opts.receiveHighWaterMark = nonNegative("receiveHighWaterMark", value);
+  }
+  get linger(): number {
+    return this.opts.linger;
+  }
+  set linger(value: number) {
+    this.opts.linger = atLeast("linger", value, -1);
+  }
+  get reconnectInterval(): number {
+    return this.opts.reconnectInterval;
+  }
+  set reconnectInterval(value: number) {
+    this.opts.reconnectInterval = atLeast("reconnectInterval", value, -1);
+  }
+  get reconnectMaxInterval(): number {
+    return this.opts.reconnectMaxInterval;
+  }
+  set reconnectMaxInterval(value: number) {
+    this.opts.reconnectMaxInterval = nonNegative("reconnectMaxInterval", value);
+  }
+  get heartbeatInterval(): number {
+    return this.opts.heartbeatInterval;
+  }
+  set heartbeatInterval(value: number) {
+    this.opts.heartbeatInterval = nonNegative("heartbeatInterval", value);
+  }
+  get heartbeatTimeout(): number {
+    return this.opts.heartbeatTimeout;
+  }
+  set heartbeatTimeout(value: number) {
+    this.opts.heartbeatTimeout = atLeast("heartbeatTimeout", value, -1);
+  }
+  get heartbeatTimeToLive(): number {
+    return this.opts.heartbeatTimeToLive;
+  }
+  set heartbeatTimeToLive(value: number) {
+    this.opts.heartbeatTimeToLive = Math.min(nonNegative("heartbeatTimeToLive", value), 6553500);
+  }
+  get handshakeInterval(): number {
+    return this.opts.handshakeInterval;
+  }
+  set handshakeInterval(value: number) {
+    this.opts.handshakeInterval = nonNegative("handshakeInterval", value);
+  }
+  get maxMessageSize(): number {
+    return this.opts.maxMessageSize;
+  }
+  set maxMessageSize(value: number) {
+    this.opts.maxMessageSize = atLeast("maxMessageSize", value, -1);
+  }
+  get immediate(): boolean {
+    return this.opts.immediate;
+  }
+  set immediate(value: boolean) {
+    this.opts.immediate = Boolean(value);
+  }
+  get sendTimeout(): number {
+    return this.opts.sendTimeout;
+  }
+  set sendTimeout(value: number) {
+    this.opts.sendTimeout = atLeast("sendTimeout", value, -1);
+  }
+  get receiveTimeout(): number {
+    return this.opts.receiveTimeout;
+  }
+  set receiveTimeout(value: number) {
+    this.opts.receiveTimeout = atLeast("receiveTimeout", value, -1);
+  }
+  get ipv6(): boolean {
+    return this.opts.ipv6;
+  }
+  set ipv6(value: boolean) {
+    this.opts.ipv6 = Boolean(value);
+  }
+  get backlog(): number {
+    return this.opts.backlog;
+  }
+  set backlog(value: number) {
+    this.opts.backlog = nonNegative("backlog", value);
+  }
+
+  // ---- sending and receiving (exposed by the capability subclasses) -----
+
+  protected sendMessage(value: MessageLike | readonly MessageLike[]): Promise<void> {
+    if (this.isClosed) return Promise.reject(new PrivateerError("EBADF", "Socket is closed"));
+    let message: Message;
+    try {
+      message = toMessage(value);
+    } catch (error) {
+      return Promise.reject(new PrivateerError("EINVAL", (error as Error).message, { cause: error }));
+    }
+    if (this.sendWaiters.length === 0) {
+      const outcome = this.xsend(message);
+      if (outcome === true) return RESOLVED;
+      if (outcome !== false) return Promise.reject(outcome);
+    }
+    if (this.opts.sendTimeout === 0) {
+      return Promise.reject(new PrivateerError("EAGAIN", "send would block and sendTimeout is 0"));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: SendWaiter = { message, resolve, reject, settled: false };
+      if (this.opts.sendTimeout > 0) {
+        waiter.timer = this.scheduler.schedule(
+          () => this.settleSend(waiter, new PrivateerError("EAGAIN", `send timed out after ${this.opts.sendTimeout} ms`)),
+          this.opts.sendTimeout,
+        );
+      }
+      this.sendWaiters.push(waiter);
+    });
+  }
+
+  protected receiveMessage(): Promise<Message> {
+    if (this.isClosed) return Promise.reject(new PrivateerError("EBADF", "Socket is closed"));
+    if (this.receivers.length === 0) {
+      const message = this.xrecv();
+      if (message !== undefined) return Promise.resolve(message);
+    }
+    if (this.opts.receiveTimeout === 0) {
+      return Promise.reject(new PrivateerError("EAGAIN", "no message and receiveTimeout is 0"));
+    }
+    return new Promise<Message>((resolve, reject) => {
+      const receiver: Receiver = { stream: false, deliver: resolve, fail: reject, settled: false };
+      if (this.opts.receiveTimeout > 0) {
+        receiver.timer = this.scheduler.schedule(
+          () =>
+            this.settleReceive(
+              receiver,
+              undefined,
+              new PrivateerError("EAGAIN", `receive timed out after ${this.opts.receiveTimeout} ms`),
+            ),
+          this.opts.receiveTimeout,
+        );
+      }
+      this.receivers.push(receiver);
+    });
+  }
+
+  protected messageIterator(): AsyncIterator<Message, undefined> {
+    return {
+      next: () =>
+        this.receiveMessage().then(
+          (value) => ({ value, done: false as const }),
+          (error: PrivateerError) => {
+            if (this.isClosed && (error.code === "EAGAIN" || error.code === "EBADF")) {
+              return { value: undefined, done: true as const };
+            }
+            throw error;
+          },
+        ),
+      return: () => Promise.resolve({ value: undefined, done: true as const }),
+    };
+  }
+
+  /** One shared stream of received messages; receiving runs while anyone subscribes. */
+  protected messageStream(): Observable<Message> {
+    this.stream$ ??= new Observable<Message>((subscriber) => {
+      if (this.isClosed) {
+        subscriber.complete();
+        return undefined;
+      }
+      const receiver: Receiver = {
+        stream: true,
+        deliver: (message) => subscriber.next(message),
+        fail: (error) => (this.isClosed ? subscriber.complete() : subscriber.error(error)),
+        settled: false,
+      };
+      this.receivers.push(receiver);
+      this.processReceives();
+      return () => {
+        receiver.settled = true;
+      };
+    }).pipe(share());
+    return this.stream$;
+  }
+
+  // ---- routing hooks for socket types -----------------------------------
+
+  /** Sends (or, by the type's rules, drops) a message; false means "wait for room". */
+  protected abstract xsend(message: Message): SendOutcome;
+  /** The next message the application should see, if any. */
+  protected abstract xrecv(): Message | undefined;
+  /** A pipe joins the socket. */
+  protected abstract xattach(pipe: Pipe): void;
+  /** A pipe leaves the socket for good. */
+  protected abstract xdetach(pipe: Pipe): void;
+  /** A pipe has inbound messages. */
+  protected abstract xreadable(pipe: Pipe): void;
+  /** May this peer use this pipe? */
+  protected xadmit(_pipe: Pipe, _peer: PeerInfo): ProtocolError | undefined {
+    return undefined;
+  }
+  /** A pipe has room again. */
+  protected xwritable(_pipe: Pipe): void {}
+  /** A connection behind `pipe` completed its handshake (also after a reconnect). */
+  protected xconnected(_pipe: Pipe): void {}
+  /** The connection behind `pipe` is gone (the pipe may reconnect, or close once drained). */
+  protected xdisconnected(_pipe: Pipe): void {}
+
+  /** Socket types call this when messages may have become receivable outside pipe events. */
+  protected processReceives(): void {
+    if (this.receiving) return;
+    this.receiving = true;
+    try {
+      while (this.receivers.length > 0) {
+        const receiver = this.receivers.peek()!;
+        if (receiver.settled) {
+          this.receivers.shift();
+          continue;
+        }
+        const message = this.xrecv();
+        if (message === undefined) break;
+        this.receivers.shift();
+        if (receiver.stream) {
+          this.receivers.push(receiver);
+          receiver.deliver(message);
+        } else {
+          this.settleReceive(receiver, message);
+        }
+      }
+    } finally {
+      this.receiving = false;
+    }
+  }
+
+  /** Socket types call this when sends may now succeed outside pipe events. */
+  protected processSends(): void {
+    if (this.sending) return;
+    this.sending = true;
+    try {
+      while (this.sendWaiters.length > 0) {
+        const waiter = this.sendWaiters.peek()!;
+        if (waiter.settled) {
+          this.sendWaiters.shift();
+          continue;
+        }
+        const outcome = this.xsend(waiter.message);
+        if (outcome === false) break;
+        this.sendWaiters.shift();
+        this.settleSend(waiter, outcome === true ? undefined : outcome);
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  // ---- PipeOwner ----------------------------------------------------------
+
+  pipeReadable(pipe: Pipe): void {
+    this.xreadable(pipe);
+    this.processReceives();
+  }
+
+  pipeWritable(pipe: Pipe): void {
+    this.xwritable(pipe);
+    this.processSends();
+  }
+
+  pipeConnected(pipe: Pipe): void {
+    if (!this.attached.has(pipe)) this.attachPipe(pipe);
+    this.xconnected(pipe);
+    this.processSends();
+  }
+
+  pipeDisconnected(pipe: Pipe): void {
+    this.xdisconnected(pipe);
+  }
+
+  pipeClosed(pipe: Pipe): void {
+    this.pipes.delete(pipe);
+    if (this.attached.delete(pipe)) this.xdetach(pipe);
+    // A REQ or REP waiting on this pipe may now be free to act.
+    this.processSends();
+  }
+
+  // ---- TransportHost ------------------------------------------------------
+
+  get ownRoutingId(): Buffer {
+    return this.opts.routingId;
+  }
+
+  engineOptions(asServer: boolean): EngineOptions {
+    const o = this.opts;
+    return {
+      socketType: this.type,
+      routingId: o.routingId,
+      asServer,
+      maxMessageSize: o.maxMessageSize,
+      heartbeatInterval: o.heartbeatInterval,
+      heartbeatTimeout: o.heartbeatTimeout,
+      heartbeatTimeToLive: o.heartbeatTimeToLive,
+      handshakeInterval: o.handshakeInterval,
+      scheduler: this.scheduler,
+      logger: this.logger,
+    };
+  }
+
+  createPipe(endpoint: string, spec: PipeSpec): Pipe {
+    const pipe = new Pipe(endpoint, this.opts.sendHighWaterMark, this.opts.receiveHighWaterMark, spec.persistent);
+    pipe.owner = this;
+    pipe.connectRoutingId = spec.routingId;
+    this.pipes.add(pipe);
+    if (spec.early) this.attachPipe(pipe);
+    return pipe;
+  }
+
+  admit(pipe: Pipe, peer: PeerInfo): ProtocolError | undefined {
+    return this.xadmit(pipe, peer);
+  }
+
+  emit(event: SocketEvent): void {
+    this.logger.debug(event, event.type);
+    this.eventSubject.next(event);
+  }
+
+  // ---- internals ----------------------------------------------------------
+
+  private attachPipe(pipe: Pipe): void {
+    this.attached.add(pipe);
+    this.xattach(pipe);
+    if (pipe.readable) this.pipeReadable(pipe);
+    this.processSends();
+  }
+
+  private settleSend(waiter: SendWaiter, error?: Error): void {
+    if (waiter.settled) return;
+    waiter.settled = true;
+    waiter.timer?.unsubscribe();
+    if (error) waiter.reject(error);
+    else waiter.resolve();
+  }
+
+  private settleReceive(receiver: Receiver, message: Message | undefined, error?: Error): void {
+    if (receiver.settled) return;
+    if (!receiver.stream) receiver.settled = true;
+    receiver.timer?.unsubscribe();
+    if (error) {
+      receiver.settled = true;
+      receiver.fail(error);
+    } else receiver.deliver(message!);
+  }
+
+  private allFlushed(): boolean {
+    for (const pipe of this.pipes) if (!pipe.flushed) return false;
+    return true;
+  }
+
+  private teardown(): void {
+    for (const connection of this.connections.values()) connection.close();
+    this.connections.clear();
+    const bindings = new Set(this.bindings.values());
+    this.bindings.clear();
+    for (const binding of bindings) {
+      binding.close().catch((error: unknown) => this.logger.warn({ err: error }, "error closing listener"));
+    }
+    for (const pipe of [...this.pipes]) pipe.close();
+    this.emit({ type: "close" });
+    this.eventSubject.complete();
+  }
+
+  private assertOpen(): void {
+    if (this.isClosed) throw new PrivateerError("EBADF", "Socket is closed");
+  }
+}
+
+function nonNegative(name: string, value: number): number {
+  return atLeast(name, value, 0);
+}
+
+function atLeast(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) throw new PrivateerError("EINVAL", `${name} must be an integer >= ${min}`);
+  return value;
+}

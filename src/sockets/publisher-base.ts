@@ -1,0 +1,75 @@
+import type { Message } from "../codec/frame";
+import type { Pipe } from "../pipe/pipe";
+import { Distributor } from "../routing/distributor";
+import { MultiTrie } from "../routing/multi-trie";
+import { SocketBase, type SendOutcome } from "../socket/socket-base";
+
+/** First byte of a subscription message (ZMTP 3.0 form; 3.1 commands are converted to it). */
+export const SUBSCRIBE = 1;
+export const UNSUBSCRIBE = 0;
+
+/**
+ * The publishing side of RFC 29 (PUBSUB), shared by PUB and XPUB: keeps each
+ * subscriber's topics in a {@link MultiTrie} and sends every message to the
+ * subscribers whose topics prefix its first frame, dropping it for a
+ * subscriber whose pipe is full.
+ */
+export abstract class PublisherBase extends SocketBase {
+  protected readonly subscriptions = new MultiTrie<Pipe>();
+  private readonly matched = new Set<Pipe>();
+  /** XPUB noDrop: wait for room instead of dropping. */
+  protected lossless = false;
+
+  protected xattach(): void {}
+
+  protected xdetach(pipe: Pipe): void {
+    this.dropSubscriber(pipe);
+  }
+
+  protected override xdisconnected(pipe: Pipe): void {
+    // A reconnecting subscriber sends its subscriptions again.
+    this.dropSubscriber(pipe);
+  }
+
+  protected xreadable(pipe: Pipe): void {
+    for (let message = pipe.read(); message !== undefined; message = pipe.read()) this.inbound(pipe, message);
+  }
+
+  protected xsend(message: Message): SendOutcome {
+    const matched = this.matched;
+    this.subscriptions.match(message[0]!, (pipe) => matched.add(pipe));
+    if (this.lossless && !Distributor.allWritable(matched)) {
+      matched.clear();
+      return false;
+    }
+    Distributor.sendToAll(matched, message);
+    matched.clear();
+    return true;
+  }
+
+  /** A message from a subscriber: a subscription, or (XPUB only) anything else. */
+  protected inbound(pipe: Pipe, message: Message): void {
+    const frame = message[0]!;
+    if (frame.length === 0) return;
+    if (frame[0] === SUBSCRIBE) {
+      const { added, firstForTopic } = this.subscriptions.add(frame.subarray(1), pipe);
+      this.subscriptionChanged(message, added, firstForTopic);
+    } else if (frame[0] === UNSUBSCRIBE) {
+      const { removed, lastForTopic } = this.subscriptions.remove(frame.subarray(1), pipe);
+      this.subscriptionChanged(message, removed, lastForTopic);
+    } else {
+      this.otherMessage(message);
+    }
+  }
+
+  /** Hook for XPUB: a subscription message was applied. */
+  protected subscriptionChanged(_message: Message, _changed: boolean, _topicEdge: boolean): void {}
+  /** Hook for XPUB: a non-subscription message arrived. */
+  protected otherMessage(_message: Message): void {}
+  /** Hook for XPUB: nobody is subscribed to `topic` any more because a subscriber left. */
+  protected topicAbandoned(_topic: Buffer): void {}
+
+  private dropSubscriber(pipe: Pipe): void {
+    this.subscriptions.removeMember(pipe, (topic) => this.topicAbandoned(topic));
+  }
+}

@@ -1,0 +1,92 @@
+import type { Message } from "../codec/frame";
+import type { Pipe } from "../pipe/pipe";
+import { FairQueue } from "../routing/fair-queue";
+import { SubscriptionTrie } from "../routing/subscription-trie";
+import { SocketBase, type SendOutcome } from "../socket/socket-base";
+import { SUBSCRIBE, UNSUBSCRIBE } from "./publisher-base";
+
+/**
+ * The subscribing side of RFC 29, shared by SUB and XSUB: counted
+ * subscriptions sent upstream to every publisher (again after a reconnect),
+ * fair-queued input, and filtering of what arrives.
+ */
+export abstract class SubscriberBase extends SocketBase {
+  protected readonly topics = new SubscriptionTrie();
+  private readonly queue = new FairQueue();
+  private readonly upstream = new Set<Pipe>();
+  private readonly resubscribe = new Set<Pipe>();
+
+  protected xattach(pipe: Pipe): void {
+    this.upstream.add(pipe);
+    this.sendAllTopics(pipe);
+  }
+
+  protected xdetach(pipe: Pipe): void {
+    this.upstream.delete(pipe);
+    this.resubscribe.delete(pipe);
+    this.queue.remove(pipe);
+  }
+
+  protected override xdisconnected(pipe: Pipe): void {
+    if (pipe.isEnding) this.upstream.delete(pipe);
+    else this.resubscribe.add(pipe);
+  }
+
+  protected override xconnected(pipe: Pipe): void {
+    // The publisher forgot us when the connection dropped: tell it again.
+    if (this.resubscribe.delete(pipe)) this.sendAllTopics(pipe);
+  }
+
+  protected xreadable(pipe: Pipe): void {
+    this.queue.activate(pipe);
+  }
+
+  protected xrecv(): Message | undefined {
+    for (let message = this.queue.receive(); message !== undefined; message = this.queue.receive()) {
+      if (this.topics.matches(message[0]!)) return message;
+    }
+    return undefined;
+  }
+
+  /**
+   * Applies a message bound upstream: a subscription (`0x01 topic`) is
+   * counted and always forwarded; an unsubscription (`0x00 topic`) only when
+   * its last reference goes; anything else is forwarded as it is.
+   */
+  protected upstreamSend(message: Message): SendOutcome {
+    const frame = message[0]!;
+    if (frame.length > 0 && frame[0] === SUBSCRIBE) {
+      this.topics.add(frame.subarray(1));
+      this.toAll(message, true);
+    } else if (frame.length > 0 && frame[0] === UNSUBSCRIBE) {
+      if (this.topics.remove(frame.subarray(1))) this.toAll(message, true);
+    } else {
+      this.toAll(message, false);
+    }
+    return true;
+  }
+
+  protected changeSubscription(kind: typeof SUBSCRIBE | typeof UNSUBSCRIBE, topic: Buffer): void {
+    const frame = Buffer.allocUnsafe(1 + topic.length);
+    frame[0] = kind;
+    topic.copy(frame, 1);
+    this.upstreamSend([frame]);
+  }
+
+  private toAll(message: Message, mustArrive: boolean): void {
+    for (const pipe of this.upstream) {
+      // Subscriptions bypass the high-water mark: losing one would silently lose a topic.
+      if (mustArrive) pipe.forceWrite(message);
+      else pipe.write(message);
+    }
+  }
+
+  private sendAllTopics(pipe: Pipe): void {
+    for (const [topic] of this.topics.entries()) {
+      const frame = Buffer.allocUnsafe(1 + topic.length);
+      frame[0] = SUBSCRIBE;
+      topic.copy(frame, 1);
+      pipe.forceWrite([frame]);
+    }
+  }
+}

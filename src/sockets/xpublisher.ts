@@ -1,0 +1,100 @@
+import type { Observable } from "rxjs";
+import type { Message } from "../codec/frame";
+import type { Pipe } from "../pipe/pipe";
+import { Queue } from "../util/queue";
+import type { Readable, Writable } from "../socket/capabilities";
+import type { MessageLike } from "../socket/message";
+import type { SocketOptions, SocketSettings } from "../socket/options";
+import { toFrame } from "../socket/message";
+import { PublisherBase, UNSUBSCRIBE } from "./publisher-base";
+
+export interface XPublisherOptions extends SocketOptions {
+  /** Wait for room (send timeout applies) instead of dropping for a full subscriber (ZMQ_XPUB_NODROP). Default false. */
+  noDrop?: boolean;
+  /**
+   * Which subscription messages reach the application: `null` only the first
+   * subscribe and last unsubscribe of each topic, `"allSubs"` every subscribe,
+   * `"allSubsUnsubs"` everything (ZMQ_XPUB_VERBOSE / VERBOSER). Default null.
+   */
+  verbosity?: null | "allSubs" | "allSubsUnsubs";
+  /** Sent to each subscriber as it connects (ZMQ_XPUB_WELCOME_MSG). Default null. */
+  welcomeMessage?: string | Buffer | null;
+}
+
+/**
+ * RFC 29 XPUB: a PUB whose application also receives the subscription
+ * messages (`0x01 topic` / `0x00 topic`), and any other message subscribers
+ * send upstream, to build proxies and last-value caches.
+ */
+export class XPublisher extends PublisherBase implements Readable, Writable {
+  private readonly pending = new Queue<Message>();
+  private verbose: null | "allSubs" | "allSubsUnsubs" = null;
+  private welcome: Buffer | null = null;
+
+  constructor(options: XPublisherOptions & SocketSettings = {}) {
+    super("XPUB", options);
+    this.configure(options);
+  }
+
+  get noDrop(): boolean {
+    return this.lossless;
+  }
+  set noDrop(value: boolean) {
+    this.lossless = Boolean(value);
+  }
+  get verbosity(): null | "allSubs" | "allSubsUnsubs" {
+    return this.verbose;
+  }
+  set verbosity(value: null | "allSubs" | "allSubsUnsubs") {
+    this.verbose = value;
+  }
+  get welcomeMessage(): string | null {
+    return this.welcome ? this.welcome.toString() : null;
+  }
+  set welcomeMessage(value: string | Buffer | null) {
+    this.welcome = value === null ? null : toFrame(value);
+  }
+
+  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
+    return this.sendMessage(message);
+  }
+  receive(): Promise<Message> {
+    return this.receiveMessage();
+  }
+  get messages$(): Observable<Message> {
+    return this.messageStream();
+  }
+  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
+    return this.messageIterator();
+  }
+
+  protected override xconnected(pipe: Pipe): void {
+    if (this.welcome) pipe.write([this.welcome]);
+  }
+
+  protected override subscriptionChanged(message: Message, changed: boolean, topicEdge: boolean): void {
+    const subscribe = message[0]![0] !== UNSUBSCRIBE;
+    const pass =
+      this.verbose === "allSubsUnsubs" ||
+      (this.verbose === "allSubs" && subscribe) ||
+      (changed && topicEdge);
+    if (pass) this.pending.push(message);
+  }
+
+  protected override otherMessage(message: Message): void {
+    this.pending.push(message);
+  }
+
+  protected override topicAbandoned(topic: Buffer): void {
+    // A departed subscriber's topics are reported as unsubscriptions, as libzmq does.
+    const message = Buffer.allocUnsafe(1 + topic.length);
+    message[0] = UNSUBSCRIBE;
+    topic.copy(message, 1);
+    this.pending.push([message]);
+    this.processReceives();
+  }
+
+  protected xrecv(): Message | undefined {
+    return this.pending.shift();
+  }
+}

@@ -1,0 +1,169 @@
+import { PrivateerError, ProtocolError } from "../errors";
+import type { PeerInfo } from "../engine/peer";
+import { isCompatible } from "../engine/socket-type";
+import type { Pipe, PipeLink } from "../pipe/pipe";
+import type { Endpoint } from "./endpoint";
+import type { Binding, ConnectOptions, Connection, Transport, TransportHost } from "./transport";
+
+interface PendingConnect {
+  readonly host: TransportHost;
+  readonly options: ConnectOptions;
+  readonly pipe?: Pipe;
+  readonly connection: InprocConnection;
+}
+
+interface BoundName {
+  readonly host: TransportHost;
+  readonly links: Set<InprocLink>;
+}
+
+/** Bound inproc names and connects waiting for a bind, for this process. */
+const bound = new Map<string, BoundName>();
+const waiting = new Map<string, Set<PendingConnect>>();
+
+/**
+ * One direction-pair of an inproc connection: the peer's inbound queue is
+ * fed straight from our outbound queue, no encoding, so the effective
+ * high-water mark is our send mark plus the peer's receive mark, as in
+ * libzmq.
+ */
+class InprocLink implements PipeLink {
+  peerLink?: InprocLink;
+  private scheduled = false;
+
+  constructor(readonly pipe: Pipe) {}
+
+  outboundReady(): void {
+    // Deferred so that a send never runs the receiving socket's code inside the sender's call.
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.transfer();
+    });
+  }
+
+  inboundDrained(): void {
+    this.peerLink?.outboundReady();
+  }
+
+  get flushed(): boolean {
+    return true;
+  }
+
+  detach(): void {
+    const peer = this.peerLink;
+    this.peerLink = undefined;
+    if (peer) {
+      peer.peerLink = undefined;
+      peer.pipe.detach(peer);
+    }
+  }
+
+  private transfer(): void {
+    const peer = this.peerLink;
+    if (!peer) return;
+    while (!peer.pipe.inboundFull) {
+      const message = this.pipe.takeOutbound();
+      if (message === undefined) return;
+      peer.pipe.deliver(message);
+    }
+  }
+}
+
+class InprocConnection implements Connection {
+  closed = false;
+  link?: InprocLink;
+  constructor(private readonly onClose: () => void) {}
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    this.link?.pipe.close();
+  }
+}
+
+function peerOf(host: TransportHost): PeerInfo {
+  return { socketType: host.type, routingId: host.ownRoutingId, metadata: new Map(), protocol: "inproc" };
+}
+
+function join(name: string, binder: BoundName, pending: PendingConnect): void {
+  const { host: connecter, options } = pending;
+  const address = `inproc://${name}`;
+  if (!isCompatible(connecter.type, binder.host.type)) {
+    const error = new ProtocolError(
+      "incompatible-socket-type",
+      `a ${connecter.type} socket cannot talk to a ${binder.host.type} socket`,
+    );
+    connecter.emit({ type: "handshake:error", address, error });
+    binder.host.emit({ type: "handshake:error", address, error });
+    return;
+  }
+  const connectPipe = pending.pipe && !pending.pipe.closed ? pending.pipe : connecter.createPipe(address, { persistent: false, early: false, routingId: options.routingId });
+  const bindPipe = binder.host.createPipe(address, { persistent: false, early: false });
+  const connectPeer = peerOf(binder.host);
+  const bindPeer = peerOf(connecter);
+  const refusal = connecter.admit(connectPipe, connectPeer) ?? binder.host.admit(bindPipe, bindPeer);
+  if (refusal) {
+    connecter.emit({ type: "handshake:error", address, error: refusal });
+    binder.host.emit({ type: "handshake:error", address, error: refusal });
+    connectPipe.close();
+    bindPipe.close();
+    return;
+  }
+  const connectLink = new InprocLink(connectPipe);
+  const bindLink = new InprocLink(bindPipe);
+  connectLink.peerLink = bindLink;
+  bindLink.peerLink = connectLink;
+  pending.connection.link = connectLink;
+  binder.links.add(bindLink);
+  connecter.emit({ type: "connect", address });
+  binder.host.emit({ type: "accept", address });
+  connecter.emit({ type: "handshake", address, peer: connectPeer });
+  binder.host.emit({ type: "handshake", address, peer: bindPeer });
+  connectPipe.attach(connectLink, connectPeer);
+  bindPipe.attach(bindLink, bindPeer);
+}
+
+/** In-process transport: pipes joined directly, messages passed by reference. */
+export const inprocTransport: Transport = {
+  async bind(endpoint: Endpoint, host: TransportHost): Promise<Binding> {
+    if (endpoint.protocol !== "inproc") throw new TypeError("not an inproc endpoint");
+    const { name } = endpoint;
+    if (bound.has(name)) throw new PrivateerError("EADDRINUSE", `inproc://${name} is already bound`);
+    const entry: BoundName = { host, links: new Set() };
+    bound.set(name, entry);
+    const queue = waiting.get(name);
+    waiting.delete(name);
+    for (const pending of queue ?? []) if (!pending.connection.closed) join(name, entry, pending);
+    return {
+      endpoint: endpoint.address,
+      close: async () => {
+        if (bound.get(name) === entry) bound.delete(name);
+        for (const link of entry.links) link.pipe.close();
+      },
+    };
+  },
+
+  connect(endpoint: Endpoint, host: TransportHost, options: ConnectOptions): Connection {
+    if (endpoint.protocol !== "inproc") throw new TypeError("not an inproc endpoint");
+    const { name } = endpoint;
+    let pending: PendingConnect | undefined;
+    const connection = new InprocConnection(() => {
+      if (pending) waiting.get(name)?.delete(pending);
+      pendingPipe?.close();
+    });
+    // Without `immediate` the pipe exists at once, so messages can be queued before the bind.
+    const pendingPipe = host.immediate ? undefined : host.createPipe(endpoint.address, { persistent: false, early: true, routingId: options.routingId });
+    pending = { host, options, pipe: pendingPipe, connection };
+    const binder = bound.get(name);
+    if (binder) {
+      join(name, binder, pending);
+    } else {
+      let queue = waiting.get(name);
+      if (!queue) waiting.set(name, (queue = new Set()));
+      queue.add(pending);
+    }
+    return connection;
+  },
+};
