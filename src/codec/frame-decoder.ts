@@ -40,7 +40,9 @@ export class FrameDecoder {
 
   /** Bytes of a frame that has started but not finished; 0 between frames. */
   get pendingBytes(): number {
-    return this.state === State.Flags ? 0 : this.state === State.Size ? 1 + this.sizeFilled : this.bodyFilled;
+    if (this.state === State.Flags) return 0;
+    // The header counts too: a frame whose body has not started is still pending.
+    return this.state === State.Size ? 1 + this.sizeFilled : 1 + this.sizeNeeded + this.bodyFilled;
   }
 
   /** Decodes all of `chunk`, calling `sink` per complete frame. Throws {@link ProtocolError}. */

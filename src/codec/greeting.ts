@@ -40,7 +40,11 @@ export function encodeGreeting(greeting: Greeting): Buffer {
  * compatibility puts a length there, and RFC 23 says to ignore them.
  */
 export function checkGreetingPrefix(prefix: Buffer): number {
-  if (prefix[0] !== 0xff || (prefix[9]! & 0x01) !== 0x01) {
+  // Decide as early as the bytes allow: a ZMTP 1.0 peer may send only a short identity frame and wait.
+  if (prefix.length >= 1 && prefix[0] !== 0xff) {
+    throw new ProtocolError("bad-signature", "peer did not send a ZMTP signature (ZMTP 1.0 or not ZeroMQ)");
+  }
+  if (prefix.length >= 10 && (prefix[9]! & 0x01) !== 0x01) {
     throw new ProtocolError("bad-signature", "peer did not send a ZMTP signature (ZMTP 1.0 or not ZeroMQ)");
   }
   if (prefix.length >= GREETING_VERSION_PREFIX) {

@@ -68,6 +68,8 @@ export class HeartbeatTimer {
       if (!this.timeoutTimer || this.timeoutTimer.closed) {
         const timeout = this.settings.timeout > 0 ? this.settings.timeout : this.settings.interval;
         this.timeoutTimer = this.scheduler.schedule(() => {
+          // An RxJS action that has run is not `closed`, so forget it here or no later PING would arm a check.
+          this.timeoutTimer = undefined;
           if (!this.stopped && this.lastTraffic <= sentAt) this.callbacks.expired("timeout");
         }, timeout);
       }

@@ -22,7 +22,7 @@ export interface EngineOptions {
   readonly socketType: SocketType;
   /** Sent as the `Identity` property by REQ, DEALER and ROUTER. */
   readonly routingId?: Buffer;
-  /** We accepted this connection (ZMTP's as-server flag; meaningless for NULL but reported). */
+  /** We accepted this connection (ZMTP's as-server role; NULL must send it as zero, PLAIN/CURVE would use it). */
   readonly asServer: boolean;
   /** Largest accepted frame, -1 for no limit. */
   readonly maxMessageSize: number;
@@ -104,7 +104,8 @@ export class ZmtpEngine {
     stream.on("error", (error: Error) => this.close(error));
     stream.on("close", () => this.close(this.truncation()));
 
-    this.encoder.raw(encodeGreeting({ major: 3, minor: 1, mechanism: "NULL", asServer: options.asServer }));
+    // RFC 37: with NULL the as-server field MUST be zero (libzmq sends zero too); it only matters to PLAIN/CURVE.
+    this.encoder.raw(encodeGreeting({ major: 3, minor: 1, mechanism: "NULL", asServer: false }));
     this.writeBatch();
     if (options.handshakeInterval > 0) {
       this.handshakeTimer = this.scheduler.schedule(
@@ -163,7 +164,9 @@ export class ZmtpEngine {
     this.heartbeat?.stop();
     this.handshakeTimer?.unsubscribe();
     this.frames = [];
-    if (error instanceof ProtocolError && error.reason !== "peer-error" && !this.stream.destroyed) {
+    // Tell the peer why, unless it is the one that left or complained.
+    const peerStillThere = !this.stream.destroyed && !this.stream.readableEnded && this.stream.writable;
+    if (error instanceof ProtocolError && error.reason !== "peer-error" && error.reason !== "truncated" && peerStillThere) {
       // Best effort: libzmq peers log the reason. destroySoon lets the write finish.
       this.stream.write(frameOf(encodeCommand({ name: "ERROR", reason: error.message.slice(0, 255) })));
       (this.stream as Duplex & { destroySoon?: () => void }).destroySoon?.() ?? this.stream.end();
@@ -202,7 +205,7 @@ export class ZmtpEngine {
         chunk.copy(this.greeting, this.greetingFilled, 0, take);
         this.greetingFilled += take;
         chunk = chunk.subarray(take);
-        if (this.greetingFilled >= 10) checkGreetingPrefix(this.greeting.subarray(0, this.greetingFilled));
+        checkGreetingPrefix(this.greeting.subarray(0, this.greetingFilled));
         if (this.greetingFilled < GREETING_SIZE) return;
         this.greetingReceived();
         if (chunk.length === 0) return;

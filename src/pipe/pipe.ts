@@ -65,6 +65,8 @@ export class Pipe {
     public receiveHighWaterMark: number,
     /** Made by connect(): survives reconnects. */
     readonly persistent: boolean,
+    /** Keep only the newest message each way, ignoring the high-water marks (ZMQ_CONFLATE). */
+    readonly conflate = false,
   ) {}
 
   get closed(): boolean {
@@ -85,6 +87,7 @@ export class Pipe {
 
   /** Queues a whole message; false (and nothing queued) when the pipe is full or closed. */
   write(message: Message): boolean {
+    if (this.conflate && !this.isClosed && !this.ending) this.outbound.clear();
     if (!this.writable) return false;
     this.outbound.push(message);
     this.link?.outboundReady();
@@ -181,12 +184,13 @@ export class Pipe {
 
   /** Whether the inbound queue is at its high-water mark (the link should stop reading). */
   get inboundFull(): boolean {
-    return this.receiveHighWaterMark > 0 && this.inbound.length >= this.receiveHighWaterMark;
+    return !this.conflate && this.receiveHighWaterMark > 0 && this.inbound.length >= this.receiveHighWaterMark;
   }
 
   /** A message arrived from the peer. */
   deliver(message: Message): void {
     if (this.isClosed) return;
+    if (this.conflate) this.inbound.clear();
     this.inbound.push(message);
     if (this.inbound.length === 1) this.owner?.pipeReadable(this);
   }

@@ -35,6 +35,12 @@ export interface SocketOptions {
   ipv6?: boolean;
   /** Pending-connection queue length for listeners. Default 100. */
   backlog?: number;
+  /**
+   * Keep only the newest message in each queue (ZMQ_CONFLATE): for PUB, SUB,
+   * PUSH, PULL and DEALER carrying single-frame "latest value" messages.
+   * Overrides the high-water marks. Default false.
+   */
+  conflate?: boolean;
 }
 
 /** Construction-only settings that are not ZeroMQ options. */
@@ -63,6 +69,7 @@ export interface ResolvedOptions {
   receiveTimeout: number;
   ipv6: boolean;
   backlog: number;
+  conflate: boolean;
 }
 
 export function defaultOptions(): ResolvedOptions {
@@ -83,5 +90,6 @@ export function defaultOptions(): ResolvedOptions {
     receiveTimeout: -1,
     ipv6: false,
     backlog: 100,
+    conflate: false,
   };
 }

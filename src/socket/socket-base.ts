@@ -88,7 +88,8 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
     const { logger: _logger, scheduler: _scheduler, ...rest } = options as SocketSettings & Record<string, unknown>;
     for (const [key, value] of Object.entries(rest)) {
       if (value === undefined) continue;
-      if (!(key in this)) throw new PrivateerError("EINVAL", `unknown option "${key}" for a ${this.type} socket`);
+      // Only settable properties are options: `key in this` would also accept methods and read-only getters.
+      if (!hasSetter(this, key)) throw new PrivateerError("EINVAL", `unknown option "${key}" for a ${this.type} socket`);
       (this as Record<string, unknown>)[key] = value;
     }
   }
@@ -282,6 +283,13 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
     this.opts.backlog = nonNegative("backlog", value);
   }
 
+  get conflate(): boolean {
+    return this.opts.conflate;
+  }
+  set conflate(value: boolean) {
+    this.opts.conflate = Boolean(value);
+  }
+
   // ---- sending and receiving (exposed by the capability subclasses) -----
 
   protected sendMessage(value: MessageLike | readonly MessageLike[]): Promise<void> {
@@ -309,6 +317,8 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
         );
       }
       this.sendWaiters.push(waiter);
+      // Earlier waiters may all have timed out: serve this one now if there is room.
+      this.processSends();
     });
   }
 
@@ -335,6 +345,8 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
         );
       }
       this.receivers.push(receiver);
+      // Earlier receivers may all have been cancelled: serve this one now if a message waits.
+      this.processReceives();
     });
   }
 
@@ -498,7 +510,8 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
   }
 
   createPipe(endpoint: string, spec: PipeSpec): Pipe {
-    const pipe = new Pipe(endpoint, this.opts.sendHighWaterMark, this.opts.receiveHighWaterMark, spec.persistent);
+    const o = this.opts;
+    const pipe = new Pipe(endpoint, o.sendHighWaterMark, o.receiveHighWaterMark, spec.persistent, o.conflate);
     pipe.owner = this;
     pipe.connectRoutingId = spec.routingId;
     this.pipes.add(pipe);
@@ -563,6 +576,14 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
   private assertOpen(): void {
     if (this.isClosed) throw new PrivateerError("EBADF", "Socket is closed");
   }
+}
+
+function hasSetter(object: object, key: string): boolean {
+  for (let proto = Object.getPrototypeOf(object); proto; proto = Object.getPrototypeOf(proto)) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+    if (descriptor) return descriptor.set !== undefined;
+  }
+  return false;
 }
 
 function nonNegative(name: string, value: number): number {

@@ -17,12 +17,30 @@ export const UNSUBSCRIBE = 0;
 export abstract class PublisherBase extends SocketBase {
   protected readonly subscriptions = new MultiTrie<Pipe>();
   private readonly matched = new Set<Pipe>();
+  private readonly subscribers = new Set<Pipe>();
   /** XPUB noDrop: wait for room instead of dropping. */
   protected lossless = false;
+  /** XPUB manual: subscriptions are applied by the application, not on arrival. */
+  protected manualMode = false;
+  /** The subscriber whose subscription message arrived last (the target of manual subscribe()). */
+  protected lastSubscriber?: Pipe;
+  private inverted = false;
 
-  protected xattach(): void {}
+  /** Send each message to the subscribers that do NOT match it (ZMQ_INVERT_MATCHING). Default false. */
+  get invertMatching(): boolean {
+    return this.inverted;
+  }
+  set invertMatching(value: boolean) {
+    this.inverted = Boolean(value);
+  }
+
+  protected xattach(pipe: Pipe): void {
+    this.subscribers.add(pipe);
+  }
 
   protected xdetach(pipe: Pipe): void {
+    this.subscribers.delete(pipe);
+    if (this.lastSubscriber === pipe) this.lastSubscriber = undefined;
     this.dropSubscriber(pipe);
   }
 
@@ -36,29 +54,41 @@ export abstract class PublisherBase extends SocketBase {
   }
 
   protected xsend(message: Message): SendOutcome {
-    const matched = this.matched;
-    this.subscriptions.match(message[0]!, (pipe) => matched.add(pipe));
-    if (this.lossless && !Distributor.allWritable(matched)) {
-      matched.clear();
+    let targets = this.matched;
+    this.subscriptions.match(message[0]!, (pipe) => targets.add(pipe));
+    if (this.inverted) {
+      const unmatched = new Set<Pipe>();
+      for (const pipe of this.subscribers) if (!targets.has(pipe)) unmatched.add(pipe);
+      targets.clear();
+      targets = unmatched;
+    }
+    if (this.lossless && !Distributor.allWritable(targets)) {
+      targets.clear();
       return false;
     }
-    Distributor.sendToAll(matched, message);
-    matched.clear();
+    Distributor.sendToAll(targets, message);
+    targets.clear();
     return true;
   }
 
   /** A message from a subscriber: a subscription, or (XPUB only) anything else. */
   protected inbound(pipe: Pipe, message: Message): void {
     const frame = message[0]!;
-    if (frame.length === 0) return;
+    if (frame.length === 0 || (frame[0] !== SUBSCRIBE && frame[0] !== UNSUBSCRIBE)) {
+      this.otherMessage(message);
+      return;
+    }
+    if (this.manualMode) {
+      this.lastSubscriber = pipe;
+      this.subscriptionChanged(message, true, true);
+      return;
+    }
     if (frame[0] === SUBSCRIBE) {
       const { added, firstForTopic } = this.subscriptions.add(frame.subarray(1), pipe);
       this.subscriptionChanged(message, added, firstForTopic);
     } else if (frame[0] === UNSUBSCRIBE) {
       const { removed, lastForTopic } = this.subscriptions.remove(frame.subarray(1), pipe);
       this.subscriptionChanged(message, removed, lastForTopic);
-    } else {
-      this.otherMessage(message);
     }
   }
 

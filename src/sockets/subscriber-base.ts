@@ -15,6 +15,15 @@ export abstract class SubscriberBase extends SocketBase {
   private readonly queue = new FairQueue();
   private readonly upstream = new Set<Pipe>();
   private readonly resubscribe = new Set<Pipe>();
+  private inverted = false;
+
+  /** Receive the messages that do NOT match any subscription (ZMQ_INVERT_MATCHING). Default false. */
+  get invertMatching(): boolean {
+    return this.inverted;
+  }
+  set invertMatching(value: boolean) {
+    this.inverted = Boolean(value);
+  }
 
   protected xattach(pipe: Pipe): void {
     this.upstream.add(pipe);
@@ -43,7 +52,7 @@ export abstract class SubscriberBase extends SocketBase {
 
   protected xrecv(): Message | undefined {
     for (let message = this.queue.receive(); message !== undefined; message = this.queue.receive()) {
-      if (this.topics.matches(message[0]!)) return message;
+      if (this.topics.matches(message[0]!) !== this.inverted) return message;
     }
     return undefined;
   }

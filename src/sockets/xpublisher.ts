@@ -1,6 +1,7 @@
 import type { Observable } from "rxjs";
 import type { Message } from "../codec/frame";
 import type { Pipe } from "../pipe/pipe";
+import { PrivateerError } from "../errors";
 import { Queue } from "../util/queue";
 import type { Readable, Writable } from "../socket/capabilities";
 import type { MessageLike } from "../socket/message";
@@ -19,6 +20,13 @@ export interface XPublisherOptions extends SocketOptions {
   verbosity?: null | "allSubs" | "allSubsUnsubs";
   /** Sent to each subscriber as it connects (ZMQ_XPUB_WELCOME_MSG). Default null. */
   welcomeMessage?: string | Buffer | null;
+  /**
+   * Subscriptions are not applied on arrival: the application receives every
+   * one and decides with subscribe()/unsubscribe() (ZMQ_XPUB_MANUAL). Default false.
+   */
+  manual?: boolean;
+  /** Send to subscribers that do NOT match (ZMQ_INVERT_MATCHING). Default false. */
+  invertMatching?: boolean;
 }
 
 /**
@@ -53,6 +61,26 @@ export class XPublisher extends PublisherBase implements Readable, Writable {
   }
   set welcomeMessage(value: string | Buffer | null) {
     this.welcome = value === null ? null : toFrame(value);
+  }
+
+  get manual(): boolean {
+    return this.manualMode;
+  }
+  set manual(value: boolean) {
+    this.manualMode = Boolean(value);
+  }
+
+  /**
+   * Manual mode: subscribes the subscriber whose subscription message was
+   * received last to `topic` (libzmq's ZMQ_SUBSCRIBE on an XPUB).
+   */
+  subscribe(topic: string | Buffer): void {
+    this.manualChange(topic, true);
+  }
+
+  /** Manual mode: the reverse of subscribe(). */
+  unsubscribe(topic: string | Buffer): void {
+    this.manualChange(topic, false);
   }
 
   send(message: MessageLike | readonly MessageLike[]): Promise<void> {
@@ -96,5 +124,15 @@ export class XPublisher extends PublisherBase implements Readable, Writable {
 
   protected xrecv(): Message | undefined {
     return this.pending.shift();
+  }
+
+  private manualChange(topic: string | Buffer, subscribe: boolean): void {
+    if (this.closed) throw new PrivateerError("EBADF", "Socket is closed");
+    if (!this.manualMode) throw new PrivateerError("EINVAL", "XPublisher.subscribe() needs the manual option");
+    const pipe = this.lastSubscriber;
+    if (!pipe) return;
+    const frame = toFrame(topic);
+    if (subscribe) this.subscriptions.add(frame, pipe);
+    else this.subscriptions.remove(frame, pipe);
   }
 }

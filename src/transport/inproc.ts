@@ -29,6 +29,8 @@ const waiting = new Map<string, Set<PendingConnect>>();
  */
 class InprocLink implements PipeLink {
   peerLink?: InprocLink;
+  /** Emits this side's "disconnect" event. */
+  ended?: () => void;
   private scheduled = false;
 
   constructor(readonly pipe: Pipe) {}
@@ -56,6 +58,9 @@ class InprocLink implements PipeLink {
     this.peerLink = undefined;
     if (peer) {
       peer.peerLink = undefined;
+      // Both ends of a handshaken connection report its end, as they do over tcp and ipc.
+      this.ended?.();
+      peer.ended?.();
       peer.pipe.detach(peer);
     }
   }
@@ -115,6 +120,8 @@ function join(name: string, binder: BoundName, pending: PendingConnect): void {
   const bindLink = new InprocLink(bindPipe);
   connectLink.peerLink = bindLink;
   bindLink.peerLink = connectLink;
+  connectLink.ended = () => connecter.emit({ type: "disconnect", address });
+  bindLink.ended = () => binder.host.emit({ type: "disconnect", address });
   pending.connection.link = connectLink;
   binder.links.add(bindLink);
   connecter.emit({ type: "connect", address });

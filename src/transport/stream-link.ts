@@ -14,6 +14,8 @@ import type { TransportHost } from "./transport";
 export class StreamLink implements PipeLink, EngineHandler {
   private readonly engine: ZmtpEngine;
   private pipe?: Pipe;
+  /** Closed by our own socket (close, unbind, disconnect): not a handshake failure. */
+  private closedByUs = false;
   private readonly pull = (): Message | undefined => this.pipe?.takeOutbound();
 
   constructor(
@@ -32,6 +34,7 @@ export class StreamLink implements PipeLink, EngineHandler {
 
   /** Closes the connection (the pipe, if persistent, stays). */
   close(): void {
+    this.closedByUs = true;
     this.engine.close();
   }
 
@@ -71,14 +74,17 @@ export class StreamLink implements PipeLink, EngineHandler {
   }
 
   closed(error: Error | undefined, handshaken: boolean): void {
-    if (error instanceof ProtocolError) {
-      this.host.emit({
-        type: handshaken ? "protocol:error" : "handshake:error",
-        address: this.address,
-        error,
-      });
+    if (handshaken) {
+      if (error instanceof ProtocolError) this.host.emit({ type: "protocol:error", address: this.address, error });
+      this.host.emit({ type: "disconnect", address: this.address, error });
+    } else if (!this.closedByUs) {
+      // Every connection that never completed its handshake reports why, even a reset.
+      const failure =
+        error instanceof ProtocolError
+          ? error
+          : new ProtocolError("truncated", "connection lost during the handshake", { cause: error });
+      this.host.emit({ type: "handshake:error", address: this.address, error: failure });
     }
-    if (handshaken) this.host.emit({ type: "disconnect", address: this.address, error });
     const pipe = this.pipe;
     this.pipe = undefined;
     pipe?.detach(this);
@@ -101,6 +107,7 @@ export class StreamLink implements PipeLink, EngineHandler {
 
   detach(): void {
     this.pipe = undefined;
+    this.closedByUs = true;
     this.engine.close();
   }
 }

@@ -43,10 +43,9 @@ export class StreamTransport implements Transport {
       close: () =>
         new Promise<void>((resolve) => {
           for (const link of links) link.close();
-          server.close(() => {
-            addressing.afterClose?.(bound);
-            resolve();
-          });
+          server.close(() => resolve());
+          // Right away, not in the callback: by then a new listener may own the path (rebind after close).
+          addressing.afterClose?.(bound);
         }),
     };
   }
