@@ -1,18 +1,12 @@
 import type { Duplex } from "node:stream";
 import { asyncScheduler, type SchedulerLike, type Subscription } from "rxjs";
 import type { Logger } from "pino";
-import {
-  checkGreetingPrefix,
-  decodeCommand,
-  decodeGreeting,
-  encodeCommand,
-  encodeGreeting,
-  FrameDecoder,
-  FrameEncoder,
-  FrameFlags,
-  GREETING_SIZE,
-  type Message,
-} from "../codec";
+// Direct module imports: CommonJS re-export getters of a barrel file cost time on the per-frame path.
+import { decodeCommand, encodeCommand } from "../codec/command";
+import { FrameFlags, type Message } from "../codec/frame";
+import { FrameDecoder } from "../codec/frame-decoder";
+import { FrameEncoder } from "../codec/frame-encoder";
+import { checkGreetingPrefix, decodeGreeting, encodeGreeting, GREETING_SIZE } from "../codec/greeting";
 import { ProtocolError, type ProtocolErrorReason } from "../errors";
 import { HeartbeatTimer } from "./heartbeat-timer";
 import type { PeerInfo } from "./peer";
@@ -86,6 +80,7 @@ export class ZmtpEngine {
   private source?: OutboundSource;
   private peerInfo?: PeerInfo;
   private readonly scheduler: SchedulerLike;
+  private readonly logger: Logger;
   private readonly onFrame = (flags: number, body: Buffer) => this.frame(flags, body);
 
   constructor(
@@ -94,6 +89,7 @@ export class ZmtpEngine {
     private readonly handler: EngineHandler,
   ) {
     this.scheduler = options.scheduler ?? asyncScheduler;
+    this.logger = options.logger.child({ component: "engine" });
     this.decoder = new FrameDecoder(options.maxMessageSize);
     stream.on("data", (chunk: Buffer) => this.receive(chunk));
     stream.on("drain", () => {
@@ -159,17 +155,23 @@ export class ZmtpEngine {
   /** Closes the connection. With an error, tells the peer why first (ZMTP ERROR command). */
   close(error?: Error): void {
     if (this.phase === Phase.Closed) return;
+    if (error) this.logger.debug({ err: error }, "connection closed on error");
     const handshaken = this.phase === Phase.Active;
+    // ERROR is a ZMTP 3 frame: only a peer that got past the greeting can read it.
+    const speaksZmtp3 = this.phase !== Phase.Greeting;
     this.phase = Phase.Closed;
     this.heartbeat?.stop();
     this.handshakeTimer?.unsubscribe();
     this.frames = [];
     // Tell the peer why, unless it is the one that left or complained.
     const peerStillThere = !this.stream.destroyed && !this.stream.readableEnded && this.stream.writable;
-    if (error instanceof ProtocolError && error.reason !== "peer-error" && error.reason !== "truncated" && peerStillThere) {
-      // Best effort: libzmq peers log the reason. destroySoon lets the write finish.
+    const explain =
+      error instanceof ProtocolError && error.reason !== "peer-error" && error.reason !== "truncated";
+    if (explain && speaksZmtp3 && peerStillThere) {
+      // Best effort (libzmq peers log the reason): end() lets the write finish, the timer
+      // bounds how long a peer that stopped reading can hold the socket open.
       this.stream.write(frameOf(encodeCommand({ name: "ERROR", reason: error.message.slice(0, 255) })));
-      (this.stream as Duplex & { destroySoon?: () => void }).destroySoon?.() ?? this.stream.end();
+      this.stream.end();
       setTimeout(() => this.stream.destroy(), 1000).unref();
     } else {
       this.stream.destroy();
@@ -298,7 +300,7 @@ export class ZmtpEngine {
         throw new ProtocolError("unexpected-command", "READY after the handshake");
       case "UNKNOWN":
         // RFC 37 leaves unknown commands to the implementation; libzmq ignores them.
-        this.options.logger.debug({ command: command.commandName }, "ignoring unknown command");
+        this.logger.debug({ command: command.commandName }, "ignoring unknown command");
         return;
     }
   }

@@ -21,14 +21,20 @@ export type SocketEvent =
   | { readonly type: "connect:delay"; readonly address: string }
   /** A reconnect is scheduled in `interval` ms. */
   | { readonly type: "connect:retry"; readonly address: string; readonly interval: number }
-  /** The ZMTP handshake succeeded: the peer is ready for messages. */
-  | { readonly type: "handshake"; readonly address: string; readonly peer: PeerInfo }
+  /**
+   * The ZMTP handshake succeeded: the peer is ready for messages. On a ROUTER,
+   * `routingId` is the id its messages will carry (the peer's, or a generated one).
+   */
+  | { readonly type: "handshake"; readonly address: string; readonly peer: PeerInfo; readonly routingId?: Buffer }
   /** The handshake failed; the connection was closed. `error.reason` says why. */
   | { readonly type: "handshake:error"; readonly address: string; readonly error: ProtocolError }
   /** A handshaken peer broke the protocol; the connection was closed. */
   | { readonly type: "protocol:error"; readonly address: string; readonly error: ProtocolError }
-  /** A handshaken connection ended; `error` is set when it did not end cleanly. */
-  | { readonly type: "disconnect"; readonly address: string; readonly error?: Error }
+  /**
+   * A handshaken connection ended; `error` is set when it did not end cleanly.
+   * On a ROUTER, `routingId` says which peer left.
+   */
+  | { readonly type: "disconnect"; readonly address: string; readonly error?: Error; readonly routingId?: Buffer }
   /** The socket is closed; the last event. */
   | { readonly type: "close" };
 

@@ -36,6 +36,46 @@ interface Receiver {
 }
 
 const RESOLVED = Promise.resolve();
+const LINGER_POLL_MS = 5;
+
+/** The TransportHost view of a socket; option getters read the socket's current values. */
+function createHost(
+  socket: SocketBase,
+  hooks: Pick<TransportHost, "engineOptions" | "createPipe" | "admit" | "emit"> & { options: () => ResolvedOptions },
+): TransportHost {
+  const { options, ...rest } = hooks;
+  return {
+    ...rest,
+    // Getters, not values: the host is built while the socket's fields are still being set.
+    get type() {
+      return socket.type;
+    },
+    get logger() {
+      return socket.logger;
+    },
+    get scheduler() {
+      return socket.scheduler;
+    },
+    get ownRoutingId() {
+      return options().routingId;
+    },
+    get reconnectInterval() {
+      return options().reconnectInterval;
+    },
+    get reconnectMaxInterval() {
+      return options().reconnectMaxInterval;
+    },
+    get immediate() {
+      return options().immediate;
+    },
+    get backlog() {
+      return options().backlog;
+    },
+    get ipv6() {
+      return options().ipv6;
+    },
+  };
+}
 
 /**
  * Everything the socket types share: endpoints, options, events, pipes, and
@@ -46,7 +86,7 @@ const RESOLVED = Promise.resolve();
  * Concurrent send() calls, and concurrent receive() calls, are served in
  * call order; none is ever refused as busy.
  */
-export abstract class SocketBase implements PipeOwner, TransportHost {
+export abstract class SocketBase {
   /** The socket's events as a typed stream; completes after `{ type: "close" }`. */
   readonly events$: Observable<SocketEvent>;
   readonly logger: Logger;
@@ -112,7 +152,7 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
     try {
       const endpoint = parseEndpoint(address, "bind");
       if (this.bindings.has(address)) throw new PrivateerError("EADDRINUSE", `${address} is already bound`);
-      const binding = await transportFor(endpoint).bind(endpoint, this);
+      const binding = await transportFor(endpoint).bind(endpoint, this.host);
       if (this.isClosed) {
         await binding.close();
         throw new PrivateerError("EBADF", "Socket is closed");
@@ -145,7 +185,7 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
     const endpoint = parseEndpoint(address, "connect");
     if (this.connections.has(address)) throw new PrivateerError("EINVAL", `already connected to ${address}`);
     const routingId = options.routingId === undefined ? undefined : Buffer.from(options.routingId);
-    this.connections.set(address, transportFor(endpoint).connect(endpoint, this, { routingId }));
+    this.connections.set(address, transportFor(endpoint).connect(endpoint, this.host, { routingId }));
   }
 
   /** Drops a connection made with connect(); its queued messages are discarded. */
@@ -173,12 +213,13 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
       this.teardown();
       return;
     }
-    const started = Date.now();
+    // Polled rather than event-driven: "flushed" spans pipes, engines and kernel buffers.
+    const started = this.scheduler.now();
     const poll = (): void => {
-      if (this.allFlushed() || (linger > 0 && Date.now() - started >= linger)) this.teardown();
-      else setTimeout(poll, 5);
+      if (this.allFlushed() || (linger > 0 && this.scheduler.now() - started >= linger)) this.teardown();
+      else this.scheduler.schedule(poll, LINGER_POLL_MS);
     };
-    setTimeout(poll, 5);
+    this.scheduler.schedule(poll, LINGER_POLL_MS);
   }
 
   // ---- options -----------------------------------------------------------
@@ -352,8 +393,13 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
 
   protected messageIterator(): AsyncIterator<Message, undefined> {
     return {
-      next: () =>
-        this.receiveMessage().then(
+      next: () => {
+        // Fast path: a message is already waiting and nobody is ahead of us.
+        if (!this.isClosed && this.receivers.length === 0) {
+          const ready = this.xrecv();
+          if (ready !== undefined) return Promise.resolve({ value: ready, done: false as const });
+        }
+        return this.receiveMessage().then(
           (value) => ({ value, done: false as const }),
           (error: PrivateerError) => {
             if (this.isClosed && (error.code === "EAGAIN" || error.code === "EBADF")) {
@@ -361,7 +407,8 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
             }
             throw error;
           },
-        ),
+        );
+      },
       return: () => Promise.resolve({ value: undefined, done: true as const }),
     };
   }
@@ -458,42 +505,45 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
     }
   }
 
-  // ---- PipeOwner ----------------------------------------------------------
+  // ---- the faces shown to pipes and transports ----------------------------
 
-  pipeReadable(pipe: Pipe): void {
-    this.xreadable(pipe);
-    this.processReceives();
-  }
+  /**
+   * What pipes call back into. A separate object, not the socket itself, so
+   * that these hooks are not part of the socket's public API.
+   */
+  private readonly pipeOwner: PipeOwner = {
+    pipeReadable: (pipe) => {
+      this.xreadable(pipe);
+      this.processReceives();
+    },
+    pipeWritable: (pipe) => {
+      this.xwritable(pipe);
+      this.processSends();
+    },
+    pipeConnected: (pipe) => {
+      if (!this.attached.has(pipe)) this.attachPipe(pipe);
+      this.xconnected(pipe);
+      this.processSends();
+    },
+    pipeDisconnected: (pipe) => this.xdisconnected(pipe),
+    pipeClosed: (pipe) => {
+      this.pipes.delete(pipe);
+      if (this.attached.delete(pipe)) this.xdetach(pipe);
+      // A REQ or REP waiting on this pipe may now be free to act.
+      this.processSends();
+    },
+  };
 
-  pipeWritable(pipe: Pipe): void {
-    this.xwritable(pipe);
-    this.processSends();
-  }
+  /** What transports see of the socket: its identity, current options, pipes and events. */
+  private readonly host: TransportHost = createHost(this, {
+    engineOptions: (asServer) => this.engineOptions(asServer),
+    createPipe: (endpoint, spec) => this.createPipe(endpoint, spec),
+    admit: (pipe, peer) => this.xadmit(pipe, peer),
+    emit: (event) => this.emit(event),
+    options: () => this.opts,
+  });
 
-  pipeConnected(pipe: Pipe): void {
-    if (!this.attached.has(pipe)) this.attachPipe(pipe);
-    this.xconnected(pipe);
-    this.processSends();
-  }
-
-  pipeDisconnected(pipe: Pipe): void {
-    this.xdisconnected(pipe);
-  }
-
-  pipeClosed(pipe: Pipe): void {
-    this.pipes.delete(pipe);
-    if (this.attached.delete(pipe)) this.xdetach(pipe);
-    // A REQ or REP waiting on this pipe may now be free to act.
-    this.processSends();
-  }
-
-  // ---- TransportHost ------------------------------------------------------
-
-  get ownRoutingId(): Buffer {
-    return this.opts.routingId;
-  }
-
-  engineOptions(asServer: boolean): EngineOptions {
+  private engineOptions(asServer: boolean): EngineOptions {
     const o = this.opts;
     return {
       socketType: this.type,
@@ -509,21 +559,17 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
     };
   }
 
-  createPipe(endpoint: string, spec: PipeSpec): Pipe {
+  private createPipe(endpoint: string, spec: PipeSpec): Pipe {
     const o = this.opts;
     const pipe = new Pipe(endpoint, o.sendHighWaterMark, o.receiveHighWaterMark, spec.persistent, o.conflate);
-    pipe.owner = this;
+    pipe.owner = this.pipeOwner;
     pipe.connectRoutingId = spec.routingId;
     this.pipes.add(pipe);
     if (spec.early) this.attachPipe(pipe);
     return pipe;
   }
 
-  admit(pipe: Pipe, peer: PeerInfo): ProtocolError | undefined {
-    return this.xadmit(pipe, peer);
-  }
-
-  emit(event: SocketEvent): void {
+  private emit(event: SocketEvent): void {
     this.logger.debug(event, event.type);
     this.eventSubject.next(event);
   }
@@ -533,7 +579,7 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
   private attachPipe(pipe: Pipe): void {
     this.attached.add(pipe);
     this.xattach(pipe);
-    if (pipe.readable) this.pipeReadable(pipe);
+    if (pipe.readable) this.pipeOwner.pipeReadable(pipe);
     this.processSends();
   }
 
@@ -565,12 +611,16 @@ export abstract class SocketBase implements PipeOwner, TransportHost {
     this.connections.clear();
     const bindings = new Set(this.bindings.values());
     this.bindings.clear();
-    for (const binding of bindings) {
-      binding.close().catch((error: unknown) => this.logger.warn({ err: error }, "error closing listener"));
-    }
+    const released = [...bindings].map((binding) =>
+      binding.close().catch((error: unknown) => this.logger.warn({ err: error }, "error closing listener")),
+    );
     for (const pipe of [...this.pipes]) pipe.close();
-    this.emit({ type: "close" });
-    this.eventSubject.complete();
+    // "close" comes last, once every listener has let go of its address, so a
+    // program that waits for it can bind the same address again at once.
+    void Promise.all(released).then(() => {
+      this.emit({ type: "close" });
+      this.eventSubject.complete();
+    });
   }
 
   private assertOpen(): void {

@@ -120,14 +120,14 @@ function join(name: string, binder: BoundName, pending: PendingConnect): void {
   const bindLink = new InprocLink(bindPipe);
   connectLink.peerLink = bindLink;
   bindLink.peerLink = connectLink;
-  connectLink.ended = () => connecter.emit({ type: "disconnect", address });
-  bindLink.ended = () => binder.host.emit({ type: "disconnect", address });
+  connectLink.ended = () => connecter.emit({ type: "disconnect", address, routingId: connectPipe.routingId });
+  bindLink.ended = () => binder.host.emit({ type: "disconnect", address, routingId: bindPipe.routingId });
   pending.connection.link = connectLink;
   binder.links.add(bindLink);
   connecter.emit({ type: "connect", address });
   binder.host.emit({ type: "accept", address });
-  connecter.emit({ type: "handshake", address, peer: connectPeer });
-  binder.host.emit({ type: "handshake", address, peer: bindPeer });
+  connecter.emit({ type: "handshake", address, peer: connectPeer, routingId: connectPipe.routingId });
+  binder.host.emit({ type: "handshake", address, peer: bindPeer, routingId: bindPipe.routingId });
   connectPipe.attach(connectLink, connectPeer);
   bindPipe.attach(bindLink, bindPeer);
 }

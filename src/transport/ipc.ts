@@ -6,6 +6,7 @@ import type { Endpoint } from "./endpoint";
 import { StreamTransport, type StreamAddressing } from "./stream-transport";
 
 let wildcardCounter = 0;
+const wildcardDirs = new Set<string>();
 
 function pathOf(endpoint: Endpoint): string {
   if (endpoint.protocol !== "ipc") throw new TypeError(`not an ipc endpoint: ${endpoint.address}`);
@@ -19,6 +20,7 @@ const ipcAddressing: StreamAddressing = {
     if (file === "*") {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "privateer-"));
       file = path.join(dir, `ipc-${process.pid}-${++wildcardCounter}`);
+      wildcardDirs.add(dir);
     }
     // Like libzmq, a stale socket file left by a dead process is replaced.
     try {
@@ -42,6 +44,9 @@ const ipcAddressing: StreamAddressing = {
     } catch {
       // Already gone.
     }
+    // `ipc://*` made a private directory for its file; remove it too.
+    const dir = path.dirname(file);
+    if (wildcardDirs.delete(dir)) fs.rmSync(dir, { recursive: true, force: true });
   },
   connect(endpoint) {
     return net.connect({ path: pathOf(endpoint) });

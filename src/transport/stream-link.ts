@@ -56,7 +56,7 @@ export class StreamLink implements PipeLink, EngineHandler {
       return refusal;
     }
     this.pipe = pipe;
-    this.host.emit({ type: "handshake", address: this.address, peer });
+    this.host.emit({ type: "handshake", address: this.address, peer, routingId: pipe.routingId });
     pipe.attach(this, peer);
     this.engine.pull(this.pull);
     return undefined;
@@ -76,7 +76,7 @@ export class StreamLink implements PipeLink, EngineHandler {
   closed(error: Error | undefined, handshaken: boolean): void {
     if (handshaken) {
       if (error instanceof ProtocolError) this.host.emit({ type: "protocol:error", address: this.address, error });
-      this.host.emit({ type: "disconnect", address: this.address, error });
+      this.host.emit({ type: "disconnect", address: this.address, error, routingId: this.pipe?.routingId });
     } else if (!this.closedByUs) {
       // Every connection that never completed its handshake reports why, even a reset.
       const failure =

@@ -1,0 +1,24 @@
+/**
+ * A Majordomo broker for MDP 0.1 and 0.2 clients and workers.
+ *
+ *   node dist/examples/majordomo/broker.js [endpoint]     (default tcp://127.0.0.1:5555)
+ */
+import { MajordomoBroker } from "../../patterns/majordomo";
+
+async function main(): Promise<void> {
+  const endpoint = process.argv[2] ?? "tcp://127.0.0.1:5555";
+  const broker = new MajordomoBroker({ requestTimeout: 10000 });
+  broker.events$.subscribe((event) => console.log(JSON.stringify(event)));
+  await broker.bind(endpoint);
+  console.log(`broker listening on ${broker.lastEndpoint}`);
+  const stop = (): void => {
+    void broker.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,350 @@
+import { asyncScheduler, interval, Subject, type Observable, type SchedulerLike, type Subscription } from "rxjs";
+import type { Logger } from "pino";
+import { componentLogger } from "../../src/log";
+import type { BrokerEvent, WorkerDropReason } from "./events";
+import type { MajordomoError } from "./errors";
+import { answerMmi, isMmiService } from "./mmi";
+import { nonNegative, positive } from "./options";
+import {
+  decodeInbound,
+  encodeClientCommand,
+  encodeWorkerCommand,
+  headerVersion,
+  type ClientCommand,
+  type Decoded,
+  type MdpVersion,
+  type WorkerCommand,
+} from "./protocol";
+import { ServiceRegistry, type RequestRecord, type ServiceStatus, type WorkerRecord } from "./service-registry";
+import { errorReplyBody, STATUS } from "./status";
+
+/** Timing and limits of a broker. */
+export interface BrokerEngineOptions {
+  /** ms between HEARTBEATs to each worker, and the unit of worker liveness. Default 2500. */
+  heartbeatInterval?: number;
+  /** Heartbeat intervals of silence after which a worker is removed. Default 3. */
+  heartbeatLiveness?: number;
+  /** ms a request may wait in a service queue for a worker before it expires; 0 = never. Default 30000. */
+  requestTimeout?: number;
+  /** Requests queued per service before new ones are rejected; 0 = unbounded. Default 1000. */
+  maxQueuedRequests?: number;
+  /** Scheduler for heartbeats and expiry; tests pass a TestScheduler. */
+  scheduler?: SchedulerLike;
+  logger?: Logger;
+}
+
+/**
+ * The Majordomo broker's state machine, without a socket: feed it what a
+ * ROUTER receives with {@link BrokerEngine.handle}, and it calls `send` with
+ * what the ROUTER must send (routing id first). {@link MajordomoBroker} wires
+ * it to a ROUTER; embedding it directly lets a process act as a broker on a
+ * socket it already owns.
+ */
+export class BrokerEngine {
+  /** Everything the broker does, as a typed stream; completes on stop(). */
+  readonly events$: Observable<BrokerEvent>;
+
+  private readonly heartbeatInterval: number;
+  private readonly liveness: number;
+  private readonly requestTimeout: number;
+  private readonly maxQueued: number;
+  private readonly scheduler: SchedulerLike;
+  private readonly logger: Logger;
+  private readonly registry = new ServiceRegistry();
+  private readonly events = new Subject<BrokerEvent>();
+  private ticker?: Subscription;
+  private nextRequestId = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly send: (frames: Buffer[]) => void,
+    options: BrokerEngineOptions = {},
+  ) {
+    this.heartbeatInterval = positive("heartbeatInterval", options.heartbeatInterval ?? 2500);
+    this.liveness = positive("heartbeatLiveness", options.heartbeatLiveness ?? 3);
+    this.requestTimeout = nonNegative("requestTimeout", options.requestTimeout ?? 30000);
+    this.maxQueued = nonNegative("maxQueuedRequests", options.maxQueuedRequests ?? 1000);
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.logger = componentLogger("mdp-broker", {}, options.logger);
+    this.events$ = this.events.asObservable();
+  }
+
+  /** Starts heartbeating; call once. */
+  start(): void {
+    if (this.ticker || this.stopped) return;
+    this.ticker = interval(this.heartbeatInterval, this.scheduler).subscribe(() => this.tick());
+  }
+
+  /** Sends DISCONNECT to every worker, drops every queued request, and stops timers. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.ticker?.unsubscribe();
+    for (const worker of this.registry.allWorkers()) {
+      this.registry.removeWorker(worker);
+      this.sendWorker(worker, { type: "disconnect" });
+      this.emit({ type: "worker-disconnected", worker: worker.key, service: worker.service, reason: "broker-closing" });
+    }
+    this.registry.clear();
+    this.events.complete();
+  }
+
+  /** Every known service with worker and queue counts. */
+  services(): ServiceStatus[] {
+    return this.registry.status();
+  }
+
+  /** Processes one message as a ROUTER received it: `[routingId, ...frames]`. */
+  handle(message: readonly Buffer[]): void {
+    if (this.stopped || message.length === 0) return;
+    const [id, ...frames] = message as [Buffer, ...Buffer[]];
+    const key = id.toString("hex");
+    let inbound;
+    try {
+      inbound = decodeInbound(frames);
+    } catch (error) {
+      this.onInvalid(id, key, frames, error as MajordomoError);
+      return;
+    }
+    if (inbound.peer === "client") this.onClient(id, key, inbound);
+    else this.onWorker(id, key, inbound);
+  }
+
+  // ---- clients -------------------------------------------------------------
+
+  private onClient(id: Buffer, key: string, decoded: Decoded<ClientCommand>): void {
+    const { command } = decoded;
+    const request: RequestRecord = {
+      id: ++this.nextRequestId,
+      client: id,
+      clientKey: key,
+      version: decoded.version,
+      delimited: decoded.delimited,
+      service: command.service,
+      body: command.body,
+      attempts: 0,
+    };
+    if (isMmiService(command.service)) {
+      this.reply(request, "final", answerMmi(command.service, command.body, this.registry));
+      return;
+    }
+    const service = this.registry.service(request.service);
+    if (this.maxQueued > 0 && service.queue.length >= this.maxQueued) {
+      this.emit({ type: "request-rejected", request: request.id, client: key, service: request.service });
+      this.fail(request, STATUS.queueFull, `queue for "${request.service}" is full`);
+      return;
+    }
+    this.enqueue(request, false);
+    this.dispatch(request.service);
+  }
+
+  private enqueue(request: RequestRecord, front: boolean): void {
+    const service = this.registry.service(request.service);
+    if (front) service.queue.unshift(request);
+    else service.queue.push(request);
+    if (this.requestTimeout > 0) {
+      request.expiry = this.scheduler.schedule(() => this.expire(request), this.requestTimeout);
+    }
+    if (!front) {
+      this.emit({
+        type: "request-queued",
+        request: request.id,
+        client: request.clientKey,
+        service: request.service,
+        queued: service.queue.length,
+      });
+    }
+  }
+
+  private expire(request: RequestRecord): void {
+    const service = this.registry.service(request.service);
+    const at = service.queue.indexOf(request);
+    if (at < 0) return;
+    service.queue.splice(at, 1);
+    request.expiry = undefined;
+    this.emit({ type: "request-expired", request: request.id, client: request.clientKey, service: request.service });
+    const known = service.workers.size > 0;
+    this.fail(
+      request,
+      known ? STATUS.expired : STATUS.notFound,
+      known
+        ? `no worker for "${request.service}" became free within ${this.requestTimeout} ms`
+        : `no worker registered for "${request.service}" within ${this.requestTimeout} ms`,
+    );
+    this.registry.prune(service);
+  }
+
+  /** 0.2 clients get an error reply; 0.1 clients get nothing (their protocol has no way to tell an error from a reply). */
+  private fail(request: RequestRecord, status: string, reason: string): void {
+    if (request.version === "0.1") return;
+    this.reply(request, "final", errorReplyBody(status, reason), false);
+  }
+
+  private reply(request: RequestRecord, type: "partial" | "final", body: Buffer[], report = true): void {
+    // 0.1 clients cannot receive partial replies: they see only the final one.
+    if (type === "partial" && request.version === "0.1") return;
+    const frames = encodeClientCommand(request.version, { type, service: request.service, body }, request.delimited);
+    this.send([request.client, ...frames]);
+    if (report) {
+      this.emit({
+        type: "reply-sent",
+        request: request.id,
+        client: request.clientKey,
+        service: request.service,
+        final: type === "final",
+      });
+    }
+  }
+
+  // ---- workers -------------------------------------------------------------
+
+  private onWorker(id: Buffer, key: string, decoded: Decoded<WorkerCommand>): void {
+    const { command, version } = decoded;
+    const worker = this.registry.worker(key);
+    if (worker) {
+      worker.lastSeen = this.scheduler.now();
+      worker.expiresAt = worker.lastSeen + this.heartbeatInterval * this.liveness;
+      if (version !== worker.version) {
+        this.drop(worker, "unexpected-command");
+        return;
+      }
+    }
+    switch (command.type) {
+      case "ready":
+        if (worker) this.drop(worker, "unexpected-command");
+        else if (isMmiService(command.service)) this.refuse(id, key, decoded, "reserved-service", command.service);
+        else this.register(id, key, decoded, command.service);
+        return;
+      case "partial":
+      case "final":
+        if (!worker) this.refuse(id, key, decoded, "unexpected-command");
+        else this.onReply(worker, command.type, command.client, command.body);
+        return;
+      case "heartbeat":
+        if (!worker) this.refuse(id, key, decoded, "unexpected-command");
+        return;
+      case "disconnect":
+        if (worker) this.drop(worker, "worker-disconnect", false);
+        return;
+      case "request":
+        if (worker) this.drop(worker, "unexpected-command");
+        else this.refuse(id, key, decoded, "unexpected-command");
+        return;
+    }
+  }
+
+  private register(id: Buffer, key: string, decoded: Decoded<WorkerCommand>, service: string): void {
+    const now = this.scheduler.now();
+    const worker: WorkerRecord = {
+      id,
+      key,
+      version: decoded.version,
+      delimited: decoded.delimited,
+      service,
+      lastSeen: now,
+      expiresAt: now + this.heartbeatInterval * this.liveness,
+    };
+    this.registry.addWorker(worker);
+    this.emit({ type: "worker-ready", worker: key, service, version: decoded.version });
+    this.dispatch(service);
+  }
+
+  private onReply(worker: WorkerRecord, type: "partial" | "final", client: Buffer, body: Buffer[]): void {
+    const request = worker.request;
+    if (!request || !request.client.equals(client)) {
+      this.drop(worker, "unexpected-reply");
+      return;
+    }
+    this.reply(request, type, body);
+    if (type === "partial") return;
+    worker.request = undefined;
+    this.registry.service(worker.service).idle.push(worker);
+    this.dispatch(worker.service);
+  }
+
+  /** Hands queued requests to idle workers, least recently used first. */
+  private dispatch(name: string): void {
+    const service = this.registry.service(name);
+    while (service.idle.length > 0 && service.queue.length > 0) {
+      const worker = service.idle.shift()!;
+      const request = service.queue.shift()!;
+      request.expiry?.unsubscribe();
+      request.expiry = undefined;
+      request.attempts += 1;
+      worker.request = request;
+      this.sendWorker(worker, { type: "request", client: request.client, body: request.body });
+      this.emit({
+        type: "request-dispatched",
+        request: request.id,
+        client: request.clientKey,
+        service: name,
+        worker: worker.key,
+        attempt: request.attempts,
+      });
+    }
+    this.registry.prune(service);
+  }
+
+  /** Removes a worker; the request it held goes back to the head of its queue, so it is never lost nor held twice. */
+  private drop(worker: WorkerRecord, reason: WorkerDropReason | "expired", notify = true): void {
+    const held = this.registry.removeWorker(worker);
+    if (notify) this.sendWorker(worker, { type: "disconnect" });
+    if (reason === "expired") this.emit({ type: "worker-expired", worker: worker.key, service: worker.service });
+    else this.emit({ type: "worker-disconnected", worker: worker.key, service: worker.service, reason });
+    if (held) {
+      this.enqueue(held, true);
+      this.emit({ type: "request-requeued", request: held.id, service: held.service, worker: worker.key });
+    }
+    this.dispatch(worker.service);
+  }
+
+  /** DISCONNECT to a peer that is not (or no longer) a registered worker. */
+  private refuse(
+    id: Buffer,
+    key: string,
+    decoded: { version: MdpVersion; delimited: boolean },
+    reason: WorkerDropReason,
+    service?: string,
+  ): void {
+    this.send([id, ...encodeWorkerCommand(decoded.version, { type: "disconnect" }, decoded.delimited)]);
+    this.emit({ type: "worker-disconnected", worker: key, reason, ...(service === undefined ? {} : { service }) });
+  }
+
+  private onInvalid(id: Buffer, key: string, frames: Buffer[], error: MajordomoError): void {
+    this.emit({ type: "protocol-error", peer: key, message: error.message });
+    this.logger.debug({ peer: key, err: error }, "invalid MDP message");
+    const worker = this.registry.worker(key);
+    if (worker) {
+      this.drop(worker, "invalid-message");
+      return;
+    }
+    // A worker-header message we cannot parse still tells us which DISCONNECT the peer understands.
+    const delimited = frames[0]?.length === 0;
+    const version = headerVersion(delimited ? frames[1] : frames[0], "worker");
+    if (version) this.refuse(id, key, { version, delimited }, "invalid-message");
+  }
+
+  private sendWorker(worker: WorkerRecord, command: WorkerCommand): void {
+    this.send([worker.id, ...encodeWorkerCommand(worker.version, command, worker.delimited)]);
+  }
+
+  // ---- heartbeating --------------------------------------------------------
+
+  private tick(): void {
+    const now = this.scheduler.now();
+    for (const worker of this.registry.allWorkers()) {
+      if (now >= worker.expiresAt) {
+        this.drop(worker, "expired");
+        continue;
+      }
+      const missed = Math.floor((now - worker.lastSeen) / this.heartbeatInterval);
+      if (missed >= 1) this.emit({ type: "heartbeat-missed", worker: worker.key, service: worker.service, missed });
+    }
+    for (const worker of this.registry.allWorkers()) this.sendWorker(worker, { type: "heartbeat" });
+  }
+
+  private emit(event: BrokerEvent): void {
+    this.logger.debug(event, event.type);
+    this.events.next(event);
+  }
+}

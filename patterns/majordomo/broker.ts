@@ -1,0 +1,89 @@
+import { filter, lastValueFrom, type Observable, type Subscription } from "rxjs";
+import { Router, type RouterOptions } from "../../src";
+import { BrokerEngine, type BrokerEngineOptions } from "./broker-engine";
+import type { BrokerEvent } from "./events";
+import type { ServiceStatus } from "./service-registry";
+
+/** Options of a {@link MajordomoBroker}. */
+export interface MajordomoBrokerOptions extends BrokerEngineOptions {
+  /** Extra options for the broker's ROUTER socket. */
+  socket?: RouterOptions;
+  /** ms to flush DISCONNECTs to workers on close(). Default 100. */
+  linger?: number;
+}
+
+/**
+ * A Majordomo broker (7/MDP 0.1 and 18/MDP 0.2, with 8/MMI) on one ROUTER
+ * socket. Clients and workers of both versions may connect to the same
+ * endpoint; the header frame of each message tells them apart.
+ *
+ * @example
+ * ```ts
+ * const broker = new MajordomoBroker({ heartbeatInterval: 2500 });
+ * await broker.bind("tcp://127.0.0.1:5555");
+ * broker.events$.subscribe((event) => log.info(event));
+ * ```
+ */
+export class MajordomoBroker {
+  /** What the broker does (workers joining and expiring, requests queued, dispatched, requeued, expired, replies sent). */
+  readonly events$: Observable<BrokerEvent>;
+
+  private readonly router: Router;
+  private readonly engine: BrokerEngine;
+  private readonly inbound: Subscription;
+  private readonly linger: number;
+
+  constructor(options: MajordomoBrokerOptions = {}) {
+    const { socket, linger, ...engineOptions } = options;
+    this.router = new Router({
+      ...socket,
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+    this.linger = linger ?? 100;
+    this.engine = new BrokerEngine((frames) => {
+      this.router.send(frames).catch((error: unknown) => this.router.logger.debug({ err: error }, "broker send failed"));
+    }, engineOptions);
+    this.events$ = this.engine.events$;
+    this.inbound = this.router.messages$.subscribe({
+      next: (message) => this.engine.handle(message),
+      error: (error: unknown) => this.router.logger.warn({ err: error }, "broker receive failed"),
+    });
+    this.engine.start();
+  }
+
+  /** Binds the broker's socket; call it once per endpoint. */
+  async bind(endpoint: string): Promise<void> {
+    await this.router.bind(endpoint);
+  }
+
+  /** The endpoint most recently bound, with the ephemeral port resolved. */
+  get lastEndpoint(): string | null {
+    return this.router.lastEndpoint;
+  }
+
+  /** Every known service with its worker and queue counts. */
+  services(): ServiceStatus[] {
+    return this.engine.services();
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.router.closed;
+  }
+
+  /**
+   * Sends DISCONNECT to every worker, drops queued requests, and closes the
+   * socket. Resolves once the socket has flushed (up to `linger` ms) and closed.
+   */
+  close(): Promise<void> {
+    if (this.router.closed) return Promise.resolve();
+    const done = lastValueFrom(this.router.events$.pipe(filter((event) => event.type === "close")), {
+      defaultValue: undefined,
+    }).then(() => undefined);
+    this.engine.stop();
+    this.inbound.unsubscribe();
+    this.router.linger = this.linger;
+    this.router.close();
+    return done;
+  }
+}

@@ -1,0 +1,217 @@
+import { Observable, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
+import type { Logger } from "pino";
+import { MajordomoError } from "./errors";
+import { toFrames, type Body } from "./frames";
+import type { LinkFactory, MdpLink } from "./link";
+import { decodeClientCommand, encodeClientCommand, type MdpVersion } from "./protocol";
+import { errorFromReply } from "./status";
+
+/** Settings shared by both clients. */
+export interface ClientCoreSettings {
+  readonly version: MdpVersion;
+  readonly timeout: number;
+  readonly retries: number;
+  readonly scheduler: SchedulerLike;
+  readonly logger: Logger;
+  readonly linkFactory: LinkFactory;
+  /**
+   * "single": one request at a time on the socket (REQ-like). "service": one
+   * request at a time per service. MDP replies carry only the service name,
+   * so two requests to one service in flight on one socket could not be told
+   * apart.
+   */
+  readonly lanes: "single" | "service";
+}
+
+interface Job {
+  readonly service: string;
+  readonly body: Buffer[];
+  readonly lane: string;
+  readonly subscriber: Subscriber<Buffer[]>;
+  attempts: number;
+  active: boolean;
+  done: boolean;
+  timer?: Subscription;
+}
+
+/**
+ * Request bookkeeping for both clients: lanes of waiting requests, a timer
+ * per request in flight, and Lazy Pirate recovery. Whenever a reply can no
+ * longer be trusted to belong to the request at the head of its lane (a
+ * timeout, or a request abandoned mid-flight), the socket is replaced and
+ * the requests still in flight are resent on the new one, so a late reply
+ * can never be taken for another request's.
+ */
+export class ClientCore {
+  private readonly lanes = new Map<string, Job[]>();
+  private link?: MdpLink;
+  private linkSubscription?: Subscription;
+  private generation = 0;
+  private closed = false;
+
+  constructor(private readonly settings: ClientCoreSettings) {}
+
+  request(service: string, body: Body): Observable<Buffer[]> {
+    return new Observable<Buffer[]>((subscriber) => {
+      if (this.closed) {
+        subscriber.error(new MajordomoError("closed", "client is closed"));
+        return undefined;
+      }
+      let frames: Buffer[];
+      try {
+        frames = toFrames(body);
+      } catch (error) {
+        subscriber.error(error);
+        return undefined;
+      }
+      const lane = this.settings.lanes === "single" ? "" : service;
+      const job: Job = { service, body: frames, lane, subscriber, attempts: 0, active: false, done: false };
+      const queue = this.lanes.get(lane) ?? [];
+      this.lanes.set(lane, queue);
+      queue.push(job);
+      if (queue.length === 1) this.start(job);
+      return () => this.abandon(job);
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const jobs = [...this.lanes.values()].flat();
+    this.lanes.clear();
+    for (const job of jobs) this.finish(job, new MajordomoError("closed", "client was closed"));
+    this.dropLink();
+  }
+
+  private start(job: Job): void {
+    job.active = true;
+    job.attempts += 1;
+    this.transmit(job);
+    this.arm(job);
+  }
+
+  private transmit(job: Job): void {
+    const link = this.ensureLink();
+    link.send(encodeClientCommand(this.settings.version, { type: "request", service: job.service, body: job.body }));
+  }
+
+  private arm(job: Job): void {
+    job.timer?.unsubscribe();
+    job.timer = this.settings.scheduler.schedule(() => this.onTimeout(job), this.settings.timeout);
+  }
+
+  private onTimeout(job: Job): void {
+    if (job.done) return;
+    this.settings.logger.debug({ service: job.service, attempt: job.attempts }, "mdp request timed out");
+    const giveUp = job.attempts > this.settings.retries;
+    if (giveUp) {
+      this.remove(job);
+      this.finish(
+        job,
+        new MajordomoError("timeout", `no reply from "${job.service}" after ${job.attempts} attempt(s)`),
+      );
+    }
+    this.replaceLink();
+    if (!giveUp) {
+      job.attempts += 1;
+      this.arm(job);
+    }
+    if (giveUp) this.startNext(job.lane);
+  }
+
+  private abandon(job: Job): void {
+    if (job.done) return;
+    job.done = true;
+    job.timer?.unsubscribe();
+    const wasActive = job.active;
+    this.remove(job);
+    if (wasActive && !this.closed) {
+      this.replaceLink();
+      this.startNext(job.lane);
+    }
+  }
+
+  private onMessage(frames: Buffer[], generation: number): void {
+    if (generation !== this.generation) return;
+    let service: string;
+    let type: "partial" | "final";
+    let body: Buffer[];
+    try {
+      const decoded = decodeClientCommand(frames, "reply");
+      if (decoded.command.type === "request") throw new Error("request sent to a client");
+      ({ service, type, body } = { service: decoded.command.service, type: decoded.command.type, body: decoded.command.body });
+    } catch (error) {
+      this.settings.logger.debug({ err: error }, "dropping invalid reply");
+      return;
+    }
+    const lane = this.settings.lanes === "single" ? "" : service;
+    const job = this.lanes.get(lane)?.[0];
+    if (!job || !job.active || job.service !== service) {
+      this.settings.logger.debug({ service }, "dropping reply nobody waits for");
+      return;
+    }
+    const failure = errorFromReply(service, body);
+    if (failure) {
+      this.remove(job);
+      this.finish(job, failure);
+      this.startNext(lane);
+      return;
+    }
+    job.subscriber.next(body);
+    if (type === "partial") {
+      this.arm(job);
+      return;
+    }
+    this.remove(job);
+    this.finish(job);
+    this.startNext(lane);
+  }
+
+  private finish(job: Job, error?: Error): void {
+    job.done = true;
+    job.timer?.unsubscribe();
+    if (error) job.subscriber.error(error);
+    else job.subscriber.complete();
+  }
+
+  private remove(job: Job): void {
+    job.active = false;
+    const queue = this.lanes.get(job.lane);
+    if (!queue) return;
+    const at = queue.indexOf(job);
+    if (at >= 0) queue.splice(at, 1);
+    if (queue.length === 0) this.lanes.delete(job.lane);
+  }
+
+  private startNext(lane: string): void {
+    const next = this.lanes.get(lane)?.[0];
+    if (next && !next.active && !this.closed) this.start(next);
+  }
+
+  /** Lazy Pirate: a fresh socket, and every request still in flight sent again on it. */
+  private replaceLink(): void {
+    this.dropLink();
+    if (this.closed) return;
+    for (const queue of this.lanes.values()) {
+      const head = queue[0];
+      if (head?.active) this.transmit(head);
+    }
+  }
+
+  private ensureLink(): MdpLink {
+    if (this.link) return this.link;
+    const generation = ++this.generation;
+    const link = this.settings.linkFactory();
+    this.link = link;
+    this.linkSubscription = link.messages$.subscribe((frames) => this.onMessage(frames, generation));
+    return link;
+  }
+
+  private dropLink(): void {
+    this.generation += 1;
+    this.linkSubscription?.unsubscribe();
+    this.linkSubscription = undefined;
+    this.link?.close();
+    this.link = undefined;
+  }
+}

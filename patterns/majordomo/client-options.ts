@@ -1,0 +1,55 @@
+import { asyncScheduler, lastValueFrom, type Observable, type SchedulerLike } from "rxjs";
+import type { Logger } from "pino";
+import type { SocketOptions } from "../../src";
+import { PrivateerError } from "../../src/errors";
+import { componentLogger } from "../../src/log";
+import { ClientCore } from "./client-core";
+import { dealerLink, type LinkFactory } from "./link";
+import { nonNegative, positive } from "./options";
+import type { MdpVersion } from "./protocol";
+
+/** Options of both Majordomo clients. */
+export interface MajordomoClientOptions {
+  /** The broker endpoint. Required unless `linkFactory` is given. */
+  broker?: string;
+  /** MDP version to speak. Default "0.2" (18/MDP, with partial replies). */
+  version?: MdpVersion;
+  /** ms to wait for a reply (or for the next partial reply) before retrying. Default 2500. */
+  timeout?: number;
+  /** Times a request is resent on a fresh socket after a timeout before it fails. Default 2 (3 attempts). */
+  retries?: number;
+  /** Extra options for the DEALER socket. */
+  socket?: SocketOptions;
+  /** Scheduler for timeouts; tests pass a TestScheduler. */
+  scheduler?: SchedulerLike;
+  logger?: Logger;
+  /** Makes the connection (a fresh one after each timeout); defaults to a new DEALER to `broker`. */
+  linkFactory?: LinkFactory;
+}
+
+/** Builds the request engine shared by both client classes. */
+export function createClientCore(options: MajordomoClientOptions, lanes: "single" | "service", name: string): ClientCore {
+  if (!options.broker && !options.linkFactory) throw new PrivateerError("EINVAL", "a client needs a broker endpoint");
+  const logger = componentLogger(name, {}, options.logger);
+  const linkFactory =
+    options.linkFactory ??
+    (() => dealerLink(options.broker!, { logger, linger: 0, ...(options.socket ? { socket: options.socket } : {}) }));
+  return new ClientCore({
+    version: options.version ?? "0.2",
+    timeout: positive("timeout", options.timeout ?? 2500),
+    retries: nonNegative("retries", options.retries ?? 2),
+    scheduler: options.scheduler ?? asyncScheduler,
+    logger,
+    linkFactory,
+    lanes,
+  });
+}
+
+/** Asks the broker's `mmi.service` whether a worker serves `service`. */
+export async function serviceAvailable(
+  request: (service: string, body: string) => Observable<Buffer[]>,
+  service: string,
+): Promise<boolean> {
+  const [status] = await lastValueFrom(request("mmi.service", service));
+  return status?.toString() === "200";
+}

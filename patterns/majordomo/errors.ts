@@ -1,0 +1,44 @@
+import { PrivateerError, type ErrorCode } from "../../src/errors";
+
+/** Why a Majordomo operation failed; `code` carries the matching errno-style name. */
+export type MajordomoErrorReason =
+  /** No reply arrived within `timeout` after every retry. */
+  | "timeout"
+  /** The client, worker or broker was closed while the operation waited. */
+  | "closed"
+  /** The broker answered that no worker serves the service (status 404). */
+  | "service-unavailable"
+  /** The broker kept the request queued until it expired (status 504). */
+  | "request-expired"
+  /** The broker's queue for the service was full (status 503). */
+  | "queue-full"
+  /** The worker's handler failed (status 500). */
+  | "worker-error"
+  /** The broker sent an error status this library does not know. */
+  | "broker-error"
+  /** A peer sent frames that are not valid MDP. */
+  | "protocol";
+
+const CODES: Record<MajordomoErrorReason, ErrorCode> = {
+  timeout: "EAGAIN",
+  closed: "EBADF",
+  "service-unavailable": "ENOENT",
+  "request-expired": "EAGAIN",
+  "queue-full": "EAGAIN",
+  "worker-error": "EPROTO",
+  "broker-error": "EPROTO",
+  protocol: "EPROTO",
+};
+
+/** The error every Majordomo component raises; switch on `reason` (or on `code` for errno-style handling). */
+export class MajordomoError extends PrivateerError {
+  readonly reason: MajordomoErrorReason;
+  /** The three-digit status of an error reply, when the error came from one. */
+  readonly status?: string;
+
+  constructor(reason: MajordomoErrorReason, message: string, options: { cause?: unknown; status?: string } = {}) {
+    super(CODES[reason], message, { cause: options.cause });
+    this.reason = reason;
+    if (options.status !== undefined) this.status = options.status;
+  }
+}

@@ -1,0 +1,226 @@
+import { from, interval, isObservable, Observable, of, type SchedulerLike, type Subscription, timer } from "rxjs";
+import type { Logger } from "pino";
+import type { WorkerEvent } from "./events";
+import { toFrames, type Body } from "./frames";
+import type { LinkFactory, MdpLink } from "./link";
+import { decodeWorkerCommand, encodeWorkerCommand, type MdpVersion, type WorkerCommand } from "./protocol";
+import { errorReplyBody, STATUS } from "./status";
+
+/** One request as a worker's handler sees it. */
+export interface MajordomoRequest {
+  /** The service the worker registered. */
+  readonly service: string;
+  /** The client's address as the broker gave it (opaque). */
+  readonly client: Buffer;
+  /** The request body frames. */
+  readonly body: Buffer[];
+}
+
+/**
+ * Answers one request: a reply body, a Promise of one, or an Observable of
+ * several (0.2 sends each as a PARTIAL and the last as the FINAL; 0.1 sends
+ * only the last as the REPLY). A failure is answered with an error reply.
+ */
+export type RequestHandler = (request: MajordomoRequest) => Body | PromiseLike<Body> | Observable<Body>;
+
+/** Settings a session needs; the worker fills in defaults. */
+export interface SessionSettings {
+  readonly index: number;
+  readonly service: string;
+  readonly version: MdpVersion;
+  readonly heartbeatInterval: number;
+  readonly liveness: number;
+  readonly reconnectInterval: number;
+  readonly scheduler: SchedulerLike;
+  readonly logger: Logger;
+  readonly linkFactory: LinkFactory;
+  readonly handler: RequestHandler;
+  readonly emit: (event: WorkerEvent) => void;
+}
+
+interface Busy {
+  readonly client: Buffer;
+  readonly generation: number;
+  subscription?: Subscription;
+}
+
+/**
+ * One worker socket's life: READY, heartbeats both ways, one request at a
+ * time, and a fresh socket whenever the broker disconnects us or goes silent.
+ */
+export class WorkerSession {
+  private link?: MdpLink;
+  private linkSubscription?: Subscription;
+  private ticker?: Subscription;
+  private reconnectTimer?: Subscription;
+  private generation = 0;
+  private attempt = 0;
+  private liveness: number;
+  private heard = false;
+  private busy?: Busy;
+  private closed = false;
+
+  constructor(private readonly settings: SessionSettings) {
+    this.liveness = settings.liveness;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  /** Sends DISCONNECT (as the RFC lets a worker do at any time) and closes the socket. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.reconnectTimer?.unsubscribe();
+    this.send({ type: "disconnect" });
+    this.teardown();
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const { settings } = this;
+    this.generation += 1;
+    this.attempt += 1;
+    const generation = this.generation;
+    const link = settings.linkFactory();
+    this.link = link;
+    this.linkSubscription = link.messages$.subscribe((frames) => this.onMessage(frames, generation));
+    this.liveness = settings.liveness;
+    this.heard = false;
+    this.send({ type: "ready", service: settings.service });
+    this.ticker = interval(settings.heartbeatInterval, settings.scheduler).subscribe(() => this.tick());
+    settings.emit({ type: "ready", session: settings.index, service: settings.service, attempt: this.attempt });
+  }
+
+  /** Drops the socket and anything in progress on it; the broker requeues what we held. */
+  private teardown(): void {
+    this.ticker?.unsubscribe();
+    this.ticker = undefined;
+    if (this.busy) {
+      const { client } = this.busy;
+      this.busy.subscription?.unsubscribe();
+      this.busy = undefined;
+      this.settings.emit({ type: "reply-dropped", session: this.settings.index, client: client.toString("hex") });
+    }
+    this.linkSubscription?.unsubscribe();
+    this.linkSubscription = undefined;
+    this.link?.close();
+    this.link = undefined;
+  }
+
+  private tick(): void {
+    const { settings } = this;
+    // Reference brokers heartbeat only idle workers, so silence while we work on a request proves nothing.
+    if (!this.heard && !this.busy) {
+      this.liveness -= 1;
+      if (this.liveness <= 0) {
+        settings.emit({ type: "broker-lost", session: settings.index });
+        this.teardown();
+        this.reconnectTimer = timer(settings.reconnectInterval, settings.scheduler).subscribe(() => this.connect());
+        return;
+      }
+      settings.emit({ type: "heartbeat-missed", session: settings.index, liveness: this.liveness });
+    }
+    this.heard = false;
+    this.send({ type: "heartbeat" });
+  }
+
+  private onMessage(frames: Buffer[], generation: number): void {
+    if (generation !== this.generation || this.closed) return;
+    const { settings } = this;
+    let command: WorkerCommand;
+    try {
+      const decoded = decodeWorkerCommand(frames);
+      if (decoded.version !== settings.version) throw new Error(`MDP ${decoded.version} message on a ${settings.version} worker`);
+      command = decoded.command;
+    } catch (error) {
+      settings.emit({ type: "protocol-error", session: settings.index, message: (error as Error).message });
+      return;
+    }
+    this.heard = true;
+    this.liveness = settings.liveness;
+    switch (command.type) {
+      case "request":
+        this.onRequest(command.client, command.body, generation);
+        return;
+      case "disconnect":
+        settings.emit({ type: "disconnect-received", session: settings.index });
+        this.teardown();
+        this.connect();
+        return;
+      case "heartbeat":
+        return;
+      default:
+        settings.emit({ type: "protocol-error", session: settings.index, message: `unexpected ${command.type} from broker` });
+    }
+  }
+
+  private onRequest(client: Buffer, body: Buffer[], generation: number): void {
+    const { settings } = this;
+    const clientKey = client.toString("hex");
+    if (this.busy) {
+      settings.emit({ type: "protocol-error", session: settings.index, message: "REQUEST while busy" });
+      return;
+    }
+    settings.emit({ type: "request", session: settings.index, client: clientKey });
+    const busy: Busy = { client, generation };
+    this.busy = busy;
+    let held: Buffer[] | undefined;
+    const finish = (reply: Buffer[]): void => {
+      if (this.busy !== busy) return;
+      this.busy = undefined;
+      this.send({ type: "final", client, body: reply });
+      settings.emit({ type: "reply", session: settings.index, client: clientKey, final: true });
+    };
+    const subscription = resultOf(settings.handler, { service: settings.service, client, body }).subscribe({
+      next: (value) => {
+        if (this.busy !== busy) return;
+        if (held && settings.version === "0.2") {
+          this.send({ type: "partial", client, body: held });
+          settings.emit({ type: "reply", session: settings.index, client: clientKey, final: false });
+        }
+        try {
+          held = toFrames(value);
+        } catch (error) {
+          failed(error);
+        }
+      },
+      error: (error: unknown) => failed(error),
+      complete: () => finish(held ?? []),
+    });
+    function failed(error: unknown): void {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      settings.emit({ type: "handler-error", session: settings.index, client: clientKey, error: failure });
+      finish(errorReplyBody(STATUS.workerError, failure.message));
+    }
+    if (this.busy === busy) busy.subscription = subscription;
+  }
+
+  private send(command: WorkerCommand): void {
+    this.link?.send(encodeWorkerCommand(this.settings.version, command));
+  }
+}
+
+/** Runs the handler and turns whatever it returns (value, Promise, Observable, or a throw) into an Observable. */
+function resultOf(handler: RequestHandler, request: MajordomoRequest): Observable<Body> {
+  return new Observable<Body>((subscriber) => {
+    let result: ReturnType<RequestHandler>;
+    try {
+      result = handler(request);
+    } catch (error) {
+      subscriber.error(error);
+      return undefined;
+    }
+    const source: Observable<Body> = isObservable(result)
+      ? result
+      : isPromiseLike(result)
+        ? from(result)
+        : of(result);
+    return source.subscribe(subscriber);
+  });
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<Body> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}

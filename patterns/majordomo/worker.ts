@@ -1,0 +1,117 @@
+import { asyncScheduler, Subject, type Observable, type SchedulerLike } from "rxjs";
+import type { Logger } from "pino";
+import type { SocketOptions } from "../../src";
+import { PrivateerError } from "../../src/errors";
+import { componentLogger } from "../../src/log";
+import type { WorkerEvent } from "./events";
+import { dealerLink, type LinkFactory } from "./link";
+import { isMmiService } from "./mmi";
+import { positive } from "./options";
+import type { MdpVersion } from "./protocol";
+import { WorkerSession, type RequestHandler } from "./worker-session";
+
+/** Options of a {@link MajordomoWorker}. */
+export interface MajordomoWorkerOptions {
+  /** The broker endpoint, e.g. `tcp://127.0.0.1:5555`. Required unless `linkFactory` is given. */
+  broker?: string;
+  /** The service to register; names starting with `mmi.` are reserved for the broker. */
+  service: string;
+  /** MDP version to speak. Default "0.2" (18/MDP, with partial replies). */
+  version?: MdpVersion;
+  /** ms between HEARTBEATs; must match the broker's. Default 2500. */
+  heartbeatInterval?: number;
+  /** Silent heartbeat intervals after which the broker counts as dead. Default 3. */
+  heartbeatLiveness?: number;
+  /** ms to wait before reconnecting after the broker was lost. Default 2500. */
+  reconnectInterval?: number;
+  /** Number of sockets, i.e. requests handled at once (each socket is one MDP worker). Default 1. */
+  concurrency?: number;
+  /** Extra options for each DEALER socket. */
+  socket?: SocketOptions;
+  /** Scheduler for heartbeats and reconnects; tests pass a TestScheduler. */
+  scheduler?: SchedulerLike;
+  logger?: Logger;
+  /** Makes the connection for each (re)connect; defaults to a fresh DEALER to `broker`. For tests and custom transports. */
+  linkFactory?: LinkFactory;
+}
+
+/**
+ * A Majordomo worker: registers `service` with a broker and answers its
+ * requests with a handler. It heartbeats, notices a dead broker, and
+ * reconnects on a fresh socket and re-registers, as 7/MDP and 18/MDP ask.
+ *
+ * @example
+ * ```ts
+ * const worker = new MajordomoWorker({ broker: "tcp://127.0.0.1:5555", service: "echo" });
+ * worker.serve(({ body }) => body);                 // one reply
+ * // or stream partial replies (MDP 0.2): worker.serve(() => interval(100).pipe(take(3), map(String)));
+ * ```
+ */
+export class MajordomoWorker {
+  /** What the worker does: ready, requests, replies, missed heartbeats, reconnects. Completes on close(). */
+  readonly events$: Observable<WorkerEvent>;
+
+  private readonly events = new Subject<WorkerEvent>();
+  private readonly sessions: WorkerSession[] = [];
+  private readonly options: MajordomoWorkerOptions;
+  private readonly logger: Logger;
+  private isClosed = false;
+
+  constructor(options: MajordomoWorkerOptions) {
+    if (isMmiService(options.service)) {
+      throw new PrivateerError("EINVAL", `service names starting with "mmi." are reserved for the broker`);
+    }
+    if (!options.broker && !options.linkFactory) throw new PrivateerError("EINVAL", "a worker needs a broker endpoint");
+    positive("concurrency", options.concurrency ?? 1);
+    this.options = options;
+    this.logger = componentLogger("mdp-worker", { service: options.service }, options.logger);
+    this.events$ = this.events.asObservable();
+  }
+
+  /** Connects every socket and answers requests with `handler` until close(). Call once. */
+  serve(handler: RequestHandler): void {
+    if (this.isClosed) throw new PrivateerError("EBADF", "worker is closed");
+    if (this.sessions.length > 0) throw new PrivateerError("EFSM", "worker is already serving");
+    const o = this.options;
+    const linkFactory: LinkFactory =
+      o.linkFactory ?? (() => dealerLink(o.broker!, { logger: this.logger, ...(o.socket ? { socket: o.socket } : {}) }));
+    const concurrency = o.concurrency ?? 1;
+    for (let index = 0; index < concurrency; index++) {
+      this.sessions.push(
+        new WorkerSession({
+          index,
+          service: o.service,
+          version: o.version ?? "0.2",
+          heartbeatInterval: positive("heartbeatInterval", o.heartbeatInterval ?? 2500),
+          liveness: positive("heartbeatLiveness", o.heartbeatLiveness ?? 3),
+          reconnectInterval: positive("reconnectInterval", o.reconnectInterval ?? 2500),
+          scheduler: o.scheduler ?? asyncScheduler,
+          logger: this.logger,
+          linkFactory,
+          handler,
+          emit: (event) => this.emit(event),
+        }),
+      );
+    }
+    for (const session of this.sessions) session.start();
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Sends DISCONNECT on every socket and closes them; a request in progress is abandoned (the broker requeues it). */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const session of this.sessions) session.close();
+    this.emit({ type: "close" });
+    this.events.complete();
+  }
+
+  private emit(event: WorkerEvent): void {
+    this.logger.debug(event, event.type);
+    this.events.next(event);
+  }
+}

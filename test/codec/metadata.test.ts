@@ -1,0 +1,93 @@
+import fc from "fast-check";
+import { decodeMetadata, encodeMetadata } from "../../src/codec/metadata";
+import { ProtocolError } from "../../src/errors";
+
+/** Property names as RFC 37 allows them: 1-255 of ALPHA, DIGIT, "-", "_", ".", "+". */
+const propertyName = fc.stringMatching(/^[A-Za-z0-9_.+-]{1,255}$/);
+const propertyValue = fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes));
+
+/** Distinct names, compared as RFC 37 compares them (case-insensitively). */
+const propertyList = fc.uniqueArray(fc.tuple(propertyName, propertyValue), {
+  maxLength: 6,
+  selector: ([name]) => name.toLowerCase(),
+});
+
+function expectMalformed(bytes: Buffer): void {
+  let caught: unknown;
+  try {
+    decodeMetadata(bytes);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(ProtocolError);
+  expect((caught as ProtocolError).reason).toBe("malformed-command");
+  expect((caught as ProtocolError).code).toBe("EPROTO");
+}
+
+describe("READY metadata", () => {
+  it("encodes name-len(1) name value-len(4, big-endian) value, in order", () => {
+    const bytes = encodeMetadata([
+      ["Socket-Type", "PUB"],
+      ["X-Big", Buffer.alloc(0x010203, 0xaa)],
+    ]);
+    expect(bytes.subarray(0, 19)).toEqual(
+      Buffer.from([11, ...Buffer.from("Socket-Type"), 0, 0, 0, 3, ...Buffer.from("PUB")]),
+    );
+    expect(bytes.subarray(19, 29)).toEqual(Buffer.from([5, ...Buffer.from("X-Big"), 0x00, 0x01, 0x02, 0x03]));
+    expect(bytes).toHaveLength(29 + 0x010203);
+  });
+
+  it("encodes nothing for no properties, and decodes nothing back", () => {
+    expect(encodeMetadata([])).toHaveLength(0);
+    expect(decodeMetadata(Buffer.alloc(0)).size).toBe(0);
+  });
+
+  it("refuses to encode empty or over-long names", () => {
+    expect(() => encodeMetadata([["", "x"]])).toThrow(RangeError);
+    expect(() => encodeMetadata([["n".repeat(256), "x"]])).toThrow(RangeError);
+    expect(encodeMetadata([["n".repeat(255), "x"]])[0]).toBe(255);
+  });
+
+  it("round-trips any property list, with names lower-cased", () => {
+    fc.assert(
+      fc.property(propertyList, (properties) => {
+        const decoded = decodeMetadata(encodeMetadata(properties));
+        expect([...decoded.entries()]).toEqual(properties.map(([name, value]) => [name.toLowerCase(), value]));
+      }),
+    );
+  });
+
+  it("treats names case-insensitively", () => {
+    const upper = decodeMetadata(encodeMetadata([["SOCKET-TYPE", "DEALER"]]));
+    const mixed = decodeMetadata(encodeMetadata([["Socket-Type", "DEALER"]]));
+    const lower = decodeMetadata(encodeMetadata([["socket-type", "DEALER"]]));
+    for (const metadata of [upper, mixed, lower]) expect(metadata.get("socket-type")).toEqual(Buffer.from("DEALER"));
+  });
+
+  it("rejects every truncation that does not end on a property boundary", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(propertyName, propertyValue), { minLength: 1, maxLength: 4 }), (properties) => {
+        const boundaries = new Set<number>([0]);
+        let at = 0;
+        for (const [name, value] of properties) {
+          at += 1 + name.length + 4 + value.length;
+          boundaries.add(at);
+        }
+        const bytes = encodeMetadata(properties);
+        for (let cut = 1; cut < bytes.length; cut++) {
+          if (boundaries.has(cut)) expect(() => decodeMetadata(bytes.subarray(0, cut))).not.toThrow();
+          else expectMalformed(bytes.subarray(0, cut));
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("rejects a zero-length name", () => {
+    expectMalformed(Buffer.from([0, 0, 0, 0, 0]));
+  });
+
+  it("rejects a value length running past the end", () => {
+    expectMalformed(Buffer.from([1, 0x61, 0x80, 0, 0, 0, 1, 2, 3]));
+  });
+});

@@ -1,0 +1,119 @@
+import { filter, firstValueFrom, interval, lastValueFrom, map, take, toArray } from "rxjs";
+import {
+  MajordomoAsyncClient,
+  MajordomoBroker,
+  MajordomoClient,
+  MajordomoWorker,
+  type BrokerEvent,
+} from "../../../patterns/majordomo";
+import { Peers } from "./python";
+
+const HB = 200;
+const peers = new Peers();
+const closers: Array<{ close(): void }> = [];
+function track<T extends { close(): void }>(thing: T): T {
+  closers.push(thing);
+  return thing;
+}
+
+afterEach(async () => {
+  for (const thing of closers.splice(0).reverse()) thing.close();
+  await peers.killAll();
+});
+
+async function startBroker(options: ConstructorParameters<typeof MajordomoBroker>[0] = {}) {
+  const broker = track(new MajordomoBroker({ heartbeatInterval: HB, linger: 0, ...options }));
+  await broker.bind("tcp://127.0.0.1:*");
+  return { broker, endpoint: broker.lastEndpoint! };
+}
+
+function workersReady(broker: MajordomoBroker, count: number): Promise<BrokerEvent[]> {
+  return firstValueFrom(
+    broker.events$.pipe(
+      filter((e) => e.type === "worker-ready"),
+      take(count),
+      toArray(),
+    ),
+  );
+}
+
+const text = (frames: Buffer[]) => frames.map((f) => f.toString());
+
+describe.each(["0.1", "0.2"] as const)("Privateer broker with Python MDP %s peers", (version) => {
+  it("serves a Python client through a Python worker, byte-exact both ways", async () => {
+    const { broker, endpoint } = await startBroker();
+    const ready = workersReady(broker, 1);
+    const worker = peers.start("mdp_worker.py", [endpoint, version, "echo", "--heartbeat", String(HB)]);
+    expect((await ready)[0]).toMatchObject({ type: "worker-ready", service: "echo", version });
+    const client = peers.start("mdp_client.py", [endpoint, version]);
+    await client.waitFor("READY");
+    client.send(JSON.stringify(["echo", "hello", "world"]));
+    expect(await client.waitFor("FINAL")).toBe(`FINAL ${JSON.stringify(["echo", "hello", "world"])}`);
+    expect(worker.matching("REQUEST")).toEqual([`REQUEST ${JSON.stringify(["hello", "world"])}`]);
+  });
+
+  it("answers MMI from a Python client", async () => {
+    const { endpoint } = await startBroker();
+    const client = peers.start("mdp_client.py", [endpoint, version]);
+    await client.waitFor("READY");
+    client.send(JSON.stringify(["mmi.service", "echo"]));
+    expect(await client.waitFor("FINAL")).toBe(`FINAL ${JSON.stringify(["mmi.service", "404"])}`);
+    client.send(JSON.stringify(["mmi.bogus", "x"]));
+    expect(await client.waitFor("FINAL", 5000, 1)).toBe(`FINAL ${JSON.stringify(["mmi.bogus", "501"])}`);
+  });
+
+  it("serves a Python client through a Privateer worker", async () => {
+    const { broker, endpoint } = await startBroker();
+    const ready = workersReady(broker, 1);
+    const worker = track(new MajordomoWorker({ broker: endpoint, service: "upper", version, heartbeatInterval: HB }));
+    worker.serve(({ body }) => body.map((f) => f.toString().toUpperCase()));
+    await ready;
+    const client = peers.start("mdp_client.py", [endpoint, version]);
+    await client.waitFor("READY");
+    client.send(JSON.stringify(["upper", "abc"]));
+    expect(await client.waitFor("FINAL")).toBe(`FINAL ${JSON.stringify(["upper", "ABC"])}`);
+  });
+
+  it("serves a Privateer client through a Python worker", async () => {
+    const { broker, endpoint } = await startBroker();
+    const ready = workersReady(broker, 1);
+    peers.start("mdp_worker.py", [endpoint, version, "echo", "--heartbeat", String(HB)]);
+    await ready;
+    const client = track(new MajordomoClient({ broker: endpoint, version, timeout: 3000 }));
+    expect(text(await lastValueFrom(client.request("echo", ["x", "y"])))).toEqual(["x", "y"]);
+  });
+});
+
+describe("partial replies", () => {
+  it("reach a Privateer async client in order, from a Python 0.2 worker", async () => {
+    const { broker, endpoint } = await startBroker();
+    const ready = workersReady(broker, 1);
+    peers.start("mdp_worker.py", [endpoint, "0.2", "stream", "--heartbeat", String(HB), "--parts", "5"]);
+    await ready;
+    const client = track(new MajordomoAsyncClient({ broker: endpoint, timeout: 3000 }));
+    const parts = await lastValueFrom(client.request("stream", "p").pipe(toArray()));
+    expect(parts.map((frames) => frames.toString())).toEqual(["p-1", "p-2", "p-3", "p-4", "p-5", "p"]);
+  });
+
+  it("reach a Python 0.2 client in order, from a Privateer worker streaming an Observable", async () => {
+    const { broker, endpoint } = await startBroker();
+    const ready = workersReady(broker, 1);
+    const worker = track(new MajordomoWorker({ broker: endpoint, service: "count", heartbeatInterval: HB }));
+    worker.serve(({ body }) =>
+      interval(10).pipe(
+        take(Number(body[0]!.toString())),
+        map((i) => String(i + 1)),
+      ),
+    );
+    await ready;
+    const client = peers.start("mdp_client.py", [endpoint, "0.2"]);
+    await client.waitFor("READY");
+    client.send(JSON.stringify(["count", "3"]));
+    await client.waitFor("FINAL");
+    expect(client.lines.filter((l) => l !== "READY")).toEqual([
+      `PARTIAL ${JSON.stringify(["count", "1"])}`,
+      `PARTIAL ${JSON.stringify(["count", "2"])}`,
+      `FINAL ${JSON.stringify(["count", "3"])}`,
+    ]);
+  });
+});
