@@ -6,6 +6,8 @@
  */
 export { Pair } from "./sockets/pair";
 export { Publisher } from "./sockets/publisher";
+export type { PublisherOptions } from "./sockets/publisher-base";
+export type { SubscriberOptions } from "./sockets/subscriber-base";
 export { Subscriber } from "./sockets/subscriber";
 export { XPublisher, type XPublisherOptions } from "./sockets/xpublisher";
 export { XSubscriber } from "./sockets/xsubscriber";

@@ -115,11 +115,6 @@ export class Pipe {
     return message;
   }
 
-  /** Returns a message taken by `read` to the front (a socket that could not use it). */
-  unread(message: Message): void {
-    this.inbound.unshift(message);
-  }
-
   /** Messages waiting to go out. */
   get outboundLength(): number {
     return this.outbound.length;

@@ -2,11 +2,20 @@ import type { Message } from "../codec/frame";
 import type { Pipe } from "../pipe/pipe";
 import { Distributor } from "../routing/distributor";
 import { MultiTrie } from "../routing/multi-trie";
+import type { SocketOptions } from "../socket/options";
 import { SocketBase, type SendOutcome } from "../socket/socket-base";
 
 /** First byte of a subscription message (ZMTP 3.0 form; 3.1 commands are converted to it). */
 export const SUBSCRIBE = 1;
 export const UNSUBSCRIBE = 0;
+
+/** Options of PUB and XPUB. */
+export interface PublisherOptions extends SocketOptions {
+  /** Wait for room (sendTimeout applies) instead of dropping for a full subscriber (ZMQ_XPUB_NODROP). Default false. */
+  noDrop?: boolean;
+  /** Send to subscribers that do NOT match (ZMQ_INVERT_MATCHING). Default false. */
+  invertMatching?: boolean;
+}
 
 /**
  * The publishing side of RFC 29 (PUBSUB), shared by PUB and XPUB: keeps each
@@ -18,13 +27,20 @@ export abstract class PublisherBase extends SocketBase {
   protected readonly subscriptions = new MultiTrie<Pipe>();
   private readonly matched = new Set<Pipe>();
   private readonly subscribers = new Set<Pipe>();
-  /** XPUB noDrop: wait for room instead of dropping. */
-  protected lossless = false;
+  private lossless = false;
   /** XPUB manual: subscriptions are applied by the application, not on arrival. */
   protected manualMode = false;
   /** The subscriber whose subscription message arrived last (the target of manual subscribe()). */
   protected lastSubscriber?: Pipe;
   private inverted = false;
+
+  /** Wait for room instead of dropping when a subscriber's pipe is full. Default false. */
+  get noDrop(): boolean {
+    return this.lossless;
+  }
+  set noDrop(value: boolean) {
+    this.lossless = Boolean(value);
+  }
 
   /** Send each message to the subscribers that do NOT match it (ZMQ_INVERT_MATCHING). Default false. */
   get invertMatching(): boolean {

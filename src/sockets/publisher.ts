@@ -1,12 +1,12 @@
 import type { Message } from "../codec/frame";
 import type { MessageLike } from "../socket/message";
 import type { Writable } from "../socket/capabilities";
-import type { SocketOptions, SocketSettings } from "../socket/options";
-import { PublisherBase } from "./publisher-base";
+import type { SocketSettings } from "../socket/options";
+import { PublisherBase, type PublisherOptions } from "./publisher-base";
 
 /** RFC 29 PUB: sends each message to every subscriber whose subscription prefixes it. */
 export class Publisher extends PublisherBase implements Writable {
-  constructor(options: SocketOptions & SocketSettings = {}) {
+  constructor(options: PublisherOptions & SocketSettings = {}) {
     super("PUB", options);
     this.configure(options);
   }

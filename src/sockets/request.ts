@@ -20,8 +20,8 @@ const DELIMITER = Buffer.alloc(0);
  * delimiter frame and goes round-robin to one peer; only a well-formed
  * reply from that peer is accepted, anything else is silently dropped.
  *
- * Unlike zeromq.js, receive() may be called before send(): it simply waits
- * for the reply of the next request.
+ * receive() may be called before send(): it waits for the reply of the
+ * next request (a timed-out receive fails with EAGAIN, where zeromq.js says EFSM).
  */
 export class Request extends DuplexSocket {
   private readonly balancer = new LoadBalancer();

@@ -2,8 +2,15 @@ import type { Message } from "../codec/frame";
 import type { Pipe } from "../pipe/pipe";
 import { FairQueue } from "../routing/fair-queue";
 import { SubscriptionTrie } from "../routing/subscription-trie";
+import type { SocketOptions } from "../socket/options";
 import { SocketBase, type SendOutcome } from "../socket/socket-base";
 import { SUBSCRIBE, UNSUBSCRIBE } from "./publisher-base";
+
+/** Options of SUB and XSUB. */
+export interface SubscriberOptions extends SocketOptions {
+  /** Receive the messages that do NOT match any subscription (ZMQ_INVERT_MATCHING). Default false. */
+  invertMatching?: boolean;
+}
 
 /**
  * The subscribing side of RFC 29, shared by SUB and XSUB: counted

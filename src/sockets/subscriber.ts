@@ -3,10 +3,10 @@ import type { Message } from "../codec/frame";
 import { PrivateerError } from "../errors";
 import type { Readable } from "../socket/capabilities";
 import { toFrame, type MessageLike } from "../socket/message";
-import type { SocketOptions, SocketSettings } from "../socket/options";
+import type { SocketSettings } from "../socket/options";
 import type { SendOutcome } from "../socket/socket-base";
 import { SUBSCRIBE, UNSUBSCRIBE } from "./publisher-base";
-import { SubscriberBase } from "./subscriber-base";
+import { SubscriberBase, type SubscriberOptions } from "./subscriber-base";
 
 /**
  * RFC 29 SUB: receives the messages whose first frame starts with one of
@@ -14,7 +14,7 @@ import { SubscriberBase } from "./subscriber-base";
  * the empty topic matches everything.
  */
 export class Subscriber extends SubscriberBase implements Readable {
-  constructor(options: SocketOptions & SocketSettings = {}) {
+  constructor(options: SubscriberOptions & SocketSettings = {}) {
     super("SUB", options);
     this.configure(options);
   }

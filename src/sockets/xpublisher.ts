@@ -5,13 +5,11 @@ import { PrivateerError } from "../errors";
 import { Queue } from "../util/queue";
 import type { Readable, Writable } from "../socket/capabilities";
 import type { MessageLike } from "../socket/message";
-import type { SocketOptions, SocketSettings } from "../socket/options";
+import type { SocketSettings } from "../socket/options";
 import { toFrame } from "../socket/message";
-import { PublisherBase, UNSUBSCRIBE } from "./publisher-base";
+import { PublisherBase, UNSUBSCRIBE, type PublisherOptions } from "./publisher-base";
 
-export interface XPublisherOptions extends SocketOptions {
-  /** Wait for room (send timeout applies) instead of dropping for a full subscriber (ZMQ_XPUB_NODROP). Default false. */
-  noDrop?: boolean;
+export interface XPublisherOptions extends PublisherOptions {
   /**
    * Which subscription messages reach the application: `null` only the first
    * subscribe and last unsubscribe of each topic, `"allSubs"` every subscribe,
@@ -25,8 +23,6 @@ export interface XPublisherOptions extends SocketOptions {
    * one and decides with subscribe()/unsubscribe() (ZMQ_XPUB_MANUAL). Default false.
    */
   manual?: boolean;
-  /** Send to subscribers that do NOT match (ZMQ_INVERT_MATCHING). Default false. */
-  invertMatching?: boolean;
 }
 
 /**
@@ -44,12 +40,6 @@ export class XPublisher extends PublisherBase implements Readable, Writable {
     this.configure(options);
   }
 
-  get noDrop(): boolean {
-    return this.lossless;
-  }
-  set noDrop(value: boolean) {
-    this.lossless = Boolean(value);
-  }
   get verbosity(): null | "allSubs" | "allSubsUnsubs" {
     return this.verbose;
   }

@@ -2,9 +2,9 @@ import type { Observable } from "rxjs";
 import type { Message } from "../codec/frame";
 import type { Readable, Writable } from "../socket/capabilities";
 import type { MessageLike } from "../socket/message";
-import type { SocketOptions, SocketSettings } from "../socket/options";
+import type { SocketSettings } from "../socket/options";
 import type { SendOutcome } from "../socket/socket-base";
-import { SubscriberBase } from "./subscriber-base";
+import { SubscriberBase, type SubscriberOptions } from "./subscriber-base";
 
 /**
  * RFC 29 XSUB: a SUB whose subscriptions are messages the application
@@ -12,7 +12,7 @@ import { SubscriberBase } from "./subscriber-base";
  * go upstream to every publisher unchanged.
  */
 export class XSubscriber extends SubscriberBase implements Readable, Writable {
-  constructor(options: SocketOptions & SocketSettings = {}) {
+  constructor(options: SubscriberOptions & SocketSettings = {}) {
     super("XSUB", options);
     this.configure(options);
   }

@@ -29,12 +29,24 @@ export function nextEvent<T extends SocketEventType>(
   type: T,
   ms = 5000,
 ): Promise<Extract<SocketEvent, { type: T }>> {
-  return firstValueFrom(
-    socket.events$.pipe(
-      filter((event): event is Extract<SocketEvent, { type: T }> => event.type === type),
-      timeout(ms),
+  return settledQuietly(
+    firstValueFrom(
+      socket.events$.pipe(
+        filter((event): event is Extract<SocketEvent, { type: T }> => event.type === type),
+        timeout(ms),
+      ),
     ),
   );
+}
+
+/**
+ * A test may start waiting for an event and then fail (or close the socket)
+ * before awaiting it; the rejection must not become an unhandled one that
+ * takes down the whole jest run. Awaiting the returned promise still rejects.
+ */
+function settledQuietly<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /** Resolves once `count` events of `type` have happened. */
@@ -44,12 +56,14 @@ export function events<T extends SocketEventType>(
   count: number,
   ms = 5000,
 ): Promise<Extract<SocketEvent, { type: T }>[]> {
-  return firstValueFrom(
-    socket.events$.pipe(
-      filter((event): event is Extract<SocketEvent, { type: T }> => event.type === type),
-      take(count),
-      toArray(),
-      timeout(ms),
+  return settledQuietly(
+    firstValueFrom(
+      socket.events$.pipe(
+        filter((event): event is Extract<SocketEvent, { type: T }> => event.type === type),
+        take(count),
+        toArray(),
+        timeout(ms),
+      ),
     ),
   );
 }
