@@ -1,0 +1,2 @@
+export * from "./pirate";
+export * from "./majordomo";

@@ -1,0 +1,67 @@
+import type { PirateError } from "./errors";
+
+/**
+ * What a Simple or Paranoid Pirate queue reports. Worker and client ids are
+ * the hex of their routing ids on the queue's ROUTER sockets.
+ */
+export type PirateQueueEvent =
+  /** Both sockets are bound; the endpoints are the resolved ones (ephemeral ports filled in). */
+  | { readonly type: "started"; readonly frontend: string; readonly backend: string }
+  /** A worker said READY, or finished a request: it is idle at the back of the LRU list. */
+  | { readonly type: "worker-ready"; readonly worker: string; readonly idle: number }
+  /** A worker was silent for a whole heartbeat interval; it has `remaining` intervals left. */
+  | { readonly type: "heartbeat-missed"; readonly worker: string; readonly remaining: number }
+  /** A worker was silent for `liveness` intervals in a row and was dropped; `busy` if it held a request. */
+  | { readonly type: "worker-expired"; readonly worker: string; readonly busy: boolean }
+  /** No worker was idle: the request waits; `queued` is how many now wait. */
+  | { readonly type: "request-queued"; readonly client: string; readonly queued: number }
+  /** The wait list was full: this request was discarded (the client's retry may succeed later). */
+  | { readonly type: "request-dropped"; readonly client: string; readonly queued: number }
+  /** A request went to a worker. */
+  | { readonly type: "request-dispatched"; readonly client: string; readonly worker: string }
+  /** A worker's reply went back to its client. */
+  | { readonly type: "reply-forwarded"; readonly client: string; readonly worker: string }
+  /** A peer sent something the protocol does not allow; it was discarded. */
+  | { readonly type: "protocol-error"; readonly side: "frontend" | "backend"; readonly peer: string; readonly reason: string }
+  /** The queue is closed; the last event. */
+  | { readonly type: "closed" };
+
+/** What a Paranoid Pirate worker reports. */
+export type PirateWorkerEvent =
+  /** A fresh socket is connecting to the queue; `attempt` counts from 1 and restarts after the queue is heard. */
+  | { readonly type: "connecting"; readonly endpoint: string; readonly attempt: number }
+  /** READY (`01`) was sent on the fresh socket. */
+  | { readonly type: "ready-sent"; readonly endpoint: string }
+  /** The first message from the queue arrived on this socket: the conversation is live. */
+  | { readonly type: "reconnected"; readonly endpoint: string }
+  /** The queue was silent for a whole heartbeat interval; `remaining` intervals are left. */
+  | { readonly type: "heartbeat-missed"; readonly remaining: number }
+  /** The queue was silent for `liveness` intervals; the socket was dropped and a fresh one follows after `delay` ms. */
+  | { readonly type: "queue-lost"; readonly delay: number }
+  /** A request arrived and was passed to the handler. */
+  | { readonly type: "request"; readonly frames: number }
+  /** The handler's reply was sent. */
+  | { readonly type: "reply-sent"; readonly frames: number }
+  /** The handler failed; no reply was sent, READY was sent instead so the queue gives us new work. */
+  | { readonly type: "handler-error"; readonly error: unknown }
+  /** The queue sent something RFC 6 does not allow here; it was discarded. */
+  | { readonly type: "protocol-error"; readonly reason: string }
+  /** The worker is closed; the last event. */
+  | { readonly type: "closed" };
+
+/** What a Lazy Pirate client reports. */
+export type LazyPirateEvent =
+  /** A request went out; `attempt` counts from 1. */
+  | { readonly type: "request-sent"; readonly attempt: number }
+  /** No reply within the timeout; the request will be sent again on a fresh socket. */
+  | { readonly type: "retry"; readonly attempt: number; readonly retriesLeft: number }
+  /** The old socket was closed (linger 0) and a fresh one connected. */
+  | { readonly type: "reconnect"; readonly endpoints: readonly string[] }
+  /** The reply arrived, after `attempt` attempts. */
+  | { readonly type: "reply"; readonly attempt: number }
+  /** Every attempt timed out; the request failed with `error`. */
+  | { readonly type: "gave-up"; readonly attempts: number; readonly error: PirateError }
+  /** The caller unsubscribed before the reply arrived. */
+  | { readonly type: "abandoned"; readonly attempt: number }
+  /** The client is closed; the last event. */
+  | { readonly type: "closed" };

@@ -1,0 +1,228 @@
+import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscription } from "rxjs";
+import type { Logger } from "pino";
+import { Router } from "../../src";
+import { componentLogger } from "../../src/log";
+import { PirateError } from "./errors";
+import type { PirateQueueEvent } from "./events";
+import { idText } from "./ppp";
+import { nonNegative } from "./validate";
+import { WorkerPool } from "./worker-pool";
+
+/** Options shared by the Simple and Paranoid Pirate queues. */
+export interface PirateQueueOptions {
+  /** Where clients connect (a ROUTER binds here). Default `tcp://*:5555`, as in the zguide. */
+  frontend?: string;
+  /** Where workers connect (a ROUTER binds here). Default `tcp://*:5556`. */
+  backend?: string;
+  /**
+   * Requests held while no worker is idle; when full, new requests are
+   * dropped (and reported) so a flood cannot exhaust memory. 0 = unbounded.
+   * Default 1000.
+   */
+  maxQueuedRequests?: number;
+  /** Parent logger. Default: silent. */
+  logger?: Logger;
+  /** Scheduler for the queue's timers; tests pass a virtual-time one. Default `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+}
+
+/** How the backend wire format of a queue flavour reads one worker message (routing id already removed). */
+export type WorkerMessage =
+  | { readonly kind: "ready" }
+  | { readonly kind: "heartbeat" }
+  | { readonly kind: "reply"; readonly reply: Buffer[] }
+  | { readonly kind: "invalid"; readonly reason: string };
+
+interface PendingRequest {
+  readonly client: Buffer;
+  readonly frames: Buffer[];
+}
+
+/**
+ * The load-balancing broker both Pirate queues share: a ROUTER for clients,
+ * a ROUTER for workers, and a least-recently-used list of idle workers. A
+ * request goes to the worker that has waited longest; the reply goes back
+ * to the client named in its first frame. Flavours differ only in how
+ * worker messages are framed and whether heartbeats run.
+ */
+export abstract class LruQueue {
+  /** What the queue does, as a typed stream; completes after `{ type: "closed" }`. */
+  readonly events$: Observable<PirateQueueEvent>;
+
+  protected readonly frontend: Router;
+  protected readonly backend: Router;
+  protected readonly pool: WorkerPool;
+  protected readonly scheduler: SchedulerLike;
+  protected readonly logger: Logger;
+
+  private readonly events = new Subject<PirateQueueEvent>();
+  private readonly pending: PendingRequest[] = [];
+  private readonly subscriptions: Subscription[] = [];
+  private readonly frontendAddress: string;
+  private readonly backendAddress: string;
+  private readonly maxQueued: number;
+  private state: "new" | "starting" | "running" | "closed" = "new";
+
+  protected constructor(component: string, liveness: number, options: PirateQueueOptions) {
+    this.frontendAddress = options.frontend ?? "tcp://*:5555";
+    this.backendAddress = options.backend ?? "tcp://*:5556";
+    this.maxQueued = nonNegative("maxQueuedRequests", options.maxQueuedRequests ?? 1000);
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.logger = componentLogger(component, {}, options.logger);
+    this.pool = new WorkerPool(liveness);
+    this.events$ = this.events.asObservable();
+    const socketOptions = { linger: 0, logger: this.logger };
+    this.frontend = new Router(socketOptions);
+    this.backend = new Router(socketOptions);
+  }
+
+  /** The resolved frontend endpoint once started (e.g. with the ephemeral port). */
+  get frontendEndpoint(): string | null {
+    return this.frontend.lastEndpoint;
+  }
+
+  /** The resolved backend endpoint once started. */
+  get backendEndpoint(): string | null {
+    return this.backend.lastEndpoint;
+  }
+
+  /** Workers known to the queue, idle or busy. */
+  get workerCount(): number {
+    return this.pool.size;
+  }
+
+  /** Workers waiting for a request. */
+  get idleWorkerCount(): number {
+    return this.pool.idleCount;
+  }
+
+  /** Requests waiting for an idle worker. */
+  get queuedRequestCount(): number {
+    return this.pending.length;
+  }
+
+  /** Binds both sockets and starts routing. Rejects if a bind fails (the queue is then closed). */
+  async start(): Promise<void> {
+    if (this.state !== "new") throw new PirateError("EINVAL", `queue cannot start: it is ${this.state}`);
+    this.state = "starting";
+    try {
+      await this.backend.bind(this.backendAddress);
+      await this.frontend.bind(this.frontendAddress);
+    } catch (error) {
+      this.close();
+      throw new PirateError("ESOCKET", "queue could not bind its endpoints", { cause: error });
+    }
+    if (this.isClosed()) throw new PirateError("ECLOSED", "queue was closed while starting");
+    this.state = "running";
+    this.subscriptions.push(
+      this.backend.messages$.subscribe({
+        next: (frames) => this.onBackend(frames),
+        error: (error: unknown) => this.logger.error({ err: error }, "backend stream failed"),
+      }),
+      this.frontend.messages$.subscribe({
+        next: (frames) => this.onFrontend(frames),
+        error: (error: unknown) => this.logger.error({ err: error }, "frontend stream failed"),
+      }),
+    );
+    this.onStart();
+    this.emit({ type: "started", frontend: this.frontend.lastEndpoint!, backend: this.backend.lastEndpoint! });
+  }
+
+  /** Stops routing and closes both sockets at once (linger 0); waiting requests are discarded. */
+  close(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    this.pending.length = 0;
+    this.frontend.close();
+    this.backend.close();
+    this.emit({ type: "closed" });
+    this.events.complete();
+  }
+
+  /** Reads one worker message (after its routing id) in the flavour's framing. */
+  protected abstract decodeWorker(frames: Buffer[]): WorkerMessage;
+  /** Frames (after the worker's routing id) that carry a client request to a worker. */
+  protected abstract encodeRequest(request: Buffer[]): Buffer[];
+  /** Called once both sockets are bound and routing has begun. */
+  protected onStart(): void {}
+
+  protected emit(event: PirateQueueEvent): void {
+    this.logger.debug(event, event.type);
+    this.events.next(event);
+  }
+
+  protected sendToWorker(id: Buffer, frames: Buffer[]): void {
+    this.backend.send([id, ...frames]).catch((error: unknown) => this.logger.warn({ err: error }, "backend send failed"));
+  }
+
+  /** Ties a subscription (e.g. a timer) to the queue's life: close() ends it. */
+  protected track(subscription: Subscription): void {
+    this.subscriptions.push(subscription);
+  }
+
+  protected isClosed(): boolean {
+    return this.state === "closed";
+  }
+
+  private onFrontend(frames: Buffer[]): void {
+    const client = frames[0]!;
+    if (frames.length < 2) {
+      this.emit({ type: "protocol-error", side: "frontend", peer: idText(client), reason: "empty request" });
+      return;
+    }
+    const worker = this.pool.take();
+    if (worker) {
+      this.dispatch(worker.id, { client, frames });
+      return;
+    }
+    if (this.maxQueued > 0 && this.pending.length >= this.maxQueued) {
+      this.emit({ type: "request-dropped", client: idText(client), queued: this.pending.length });
+      return;
+    }
+    this.pending.push({ client, frames });
+    this.emit({ type: "request-queued", client: idText(client), queued: this.pending.length });
+  }
+
+  private onBackend(frames: Buffer[]): void {
+    const [id, ...rest] = frames;
+    const message = this.decodeWorker(rest);
+    switch (message.kind) {
+      case "invalid":
+        this.emit({ type: "protocol-error", side: "backend", peer: idText(id!), reason: message.reason });
+        return;
+      case "heartbeat": {
+        // A heartbeat from a worker we do not know (we restarted, or expired it too eagerly) re-admits it, as ppqueue does.
+        const known = this.pool.get(id!);
+        if (known) known.liveness.heard();
+        else this.workerReady(id!);
+        return;
+      }
+      case "ready":
+        this.workerReady(id!);
+        return;
+      case "reply": {
+        const client = message.reply[0]!;
+        this.frontend.send(message.reply).catch((error: unknown) => this.logger.warn({ err: error }, "frontend send failed"));
+        this.emit({ type: "reply-forwarded", client: idText(client), worker: idText(id!) });
+        this.workerReady(id!);
+        return;
+      }
+    }
+  }
+
+  private workerReady(id: Buffer): void {
+    this.pool.ready(id);
+    this.emit({ type: "worker-ready", worker: idText(id), idle: this.pool.idleCount });
+    while (this.pending.length > 0) {
+      const worker = this.pool.take();
+      if (!worker) return;
+      this.dispatch(worker.id, this.pending.shift()!);
+    }
+  }
+
+  private dispatch(worker: Buffer, request: PendingRequest): void {
+    this.sendToWorker(worker, this.encodeRequest(request.frames));
+    this.emit({ type: "request-dispatched", client: idText(request.client), worker: idText(worker) });
+  }
+}

@@ -1,0 +1,218 @@
+import { asyncScheduler, interval, Subject, type Observable, type SchedulerLike, type Subscription } from "rxjs";
+import type { Logger } from "pino";
+import { Dealer, type MessageLike } from "../../src";
+import { componentLogger } from "../../src/log";
+import { Backoff } from "./backoff";
+import { PirateError } from "./errors";
+import type { PirateWorkerEvent } from "./events";
+import { replyFrames, runHandler, type PirateHandler } from "./handler";
+import { Liveness } from "./liveness";
+import { pppHeartbeatFrame, pppCommand, pppReadyFrame, splitEnvelope } from "./ppp";
+import { positive } from "./validate";
+
+/** Options of a {@link ParanoidPirateWorker}. */
+export interface ParanoidPirateWorkerOptions {
+  /** ms between the HEARTBEATs we send, and between liveness checks of the queue. Default 1000. */
+  heartbeatInterval?: number;
+  /** Silent heartbeat intervals in a row after which the queue is presumed dead. Default 3. */
+  liveness?: number;
+  /** First delay (ms) before reconnecting after the queue is lost; doubles on each loss. Default 1000. */
+  reconnectInterval?: number;
+  /** Upper bound of the doubling reconnect delay. Default 32000. */
+  reconnectMaxInterval?: number;
+  /** Routing id of the worker's DEALER; by default the queue's ROUTER makes one up. */
+  routingId?: string | Buffer;
+  /** Parent logger. Default: silent. */
+  logger?: Logger;
+  /** Scheduler for heartbeats, liveness and backoff; tests pass a virtual-time one. Default `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+}
+
+interface Connection {
+  readonly socket: Dealer;
+  readonly messages: Subscription;
+  heardFrom: boolean;
+}
+
+/**
+ * RFC 6 (PPP) worker, compatible with the zguide's `ppworker` and
+ * `ppqueue`. It connects a DEALER to the queue and sends READY (`01`);
+ * then it answers requests one at a time with the handler, sends HEARTBEAT
+ * (`02`) every interval, and counts the intervals in which the queue said
+ * nothing. After `liveness` of them it drops the socket, waits (1 s, 2 s,
+ * 4 s ... up to 32 s by default) and starts a new conversation on a fresh
+ * socket, so a dead or restarted queue never strands it.
+ *
+ * @example
+ * ```ts
+ * const worker = new ParanoidPirateWorker("tcp://127.0.0.1:5556");
+ * worker.serve(([body]) => `echo ${body}`);
+ * // later
+ * worker.close();
+ * ```
+ */
+export class ParanoidPirateWorker {
+  /** What the worker does, as a typed stream; completes after `{ type: "closed" }`. */
+  readonly events$: Observable<PirateWorkerEvent>;
+  readonly heartbeatInterval: number;
+  readonly liveness: number;
+
+  private readonly events = new Subject<PirateWorkerEvent>();
+  private readonly scheduler: SchedulerLike;
+  private readonly logger: Logger;
+  private readonly backoff: Backoff;
+  private readonly routingId?: string | Buffer;
+  private heartbeats?: Subscription;
+  private reconnectTimer?: Subscription;
+  private handler?: PirateHandler;
+  private connection?: Connection;
+  private peerLiveness: Liveness;
+  private attempt = 0;
+  private lost = false;
+  private work: Promise<void> = Promise.resolve();
+  private isClosed = false;
+
+  constructor(
+    readonly endpoint: string,
+    options: ParanoidPirateWorkerOptions = {},
+  ) {
+    this.heartbeatInterval = positive("heartbeatInterval", options.heartbeatInterval ?? 1000);
+    this.liveness = positive("liveness", options.liveness ?? 3);
+    const initial = positive("reconnectInterval", options.reconnectInterval ?? 1000);
+    const max = positive("reconnectMaxInterval", options.reconnectMaxInterval ?? 32000);
+    if (max < initial) throw new PirateError("EINVAL", "reconnectMaxInterval must be >= reconnectInterval");
+    this.backoff = new Backoff(initial, max);
+    this.routingId = options.routingId;
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.logger = componentLogger("paranoid-pirate-worker", { endpoint }, options.logger);
+    this.peerLiveness = new Liveness(this.liveness);
+    this.events$ = this.events.asObservable();
+  }
+
+  /** True once close() has been called. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** True while a socket to the queue is open (it may still be waiting for the queue's first message). */
+  get connected(): boolean {
+    return this.connection !== undefined;
+  }
+
+  /** Connects and answers every request with `handler`, until close(). Call it once. */
+  serve(handler: PirateHandler): this {
+    if (this.isClosed) throw new PirateError("ECLOSED", "worker is closed");
+    if (this.handler) throw new PirateError("EINVAL", "worker is already serving");
+    this.handler = handler;
+    this.heartbeats = interval(this.heartbeatInterval, this.scheduler).subscribe(() => this.beat());
+    this.open();
+    return this;
+  }
+
+  /** Drops the connection at once (linger 0) and stops; a request being handled gets no reply. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.heartbeats?.unsubscribe();
+    this.reconnectTimer?.unsubscribe();
+    this.dropConnection();
+    this.emit({ type: "closed" });
+    this.events.complete();
+  }
+
+  private open(): void {
+    if (this.isClosed) return;
+    this.attempt += 1;
+    const socket = new Dealer({ linger: 0, logger: this.logger, ...(this.routingId ? { routingId: this.routingId } : {}) });
+    const connection: Connection = {
+      socket,
+      heardFrom: false,
+      messages: socket.messages$.subscribe({
+        next: (frames) => this.onMessage(connection, frames),
+        error: (error: unknown) => this.logger.warn({ err: error }, "worker socket failed"),
+      }),
+    };
+    this.connection = connection;
+    this.peerLiveness = new Liveness(this.liveness);
+    socket.connect(this.endpoint);
+    this.emit({ type: "connecting", endpoint: this.endpoint, attempt: this.attempt });
+    this.send(connection, [pppReadyFrame()]);
+    this.emit({ type: "ready-sent", endpoint: this.endpoint });
+  }
+
+  private dropConnection(): void {
+    const connection = this.connection;
+    if (!connection) return;
+    this.connection = undefined;
+    connection.messages.unsubscribe();
+    connection.socket.close();
+  }
+
+  private beat(): void {
+    const connection = this.connection;
+    if (!connection) return;
+    const state = this.peerLiveness.tick();
+    if (state === "dead") {
+      this.lost = true;
+      const delay = this.backoff.next();
+      this.emit({ type: "queue-lost", delay });
+      this.dropConnection();
+      this.reconnectTimer = this.scheduler.schedule(() => this.open(), delay);
+      return;
+    }
+    if (state === "missed") this.emit({ type: "heartbeat-missed", remaining: this.peerLiveness.remaining });
+    this.send(connection, [pppHeartbeatFrame()]);
+  }
+
+  private onMessage(connection: Connection, frames: Buffer[]): void {
+    if (connection !== this.connection) return;
+    this.peerLiveness.heard();
+    this.backoff.reset();
+    if (!connection.heardFrom) {
+      connection.heardFrom = true;
+      this.attempt = 0;
+      if (this.lost) {
+        this.lost = false;
+        this.emit({ type: "reconnected", endpoint: this.endpoint });
+      }
+    }
+    const command = pppCommand(frames);
+    if (command === "heartbeat") return;
+    if (command === "ready") {
+      this.emit({ type: "protocol-error", reason: "READY from the queue" });
+      return;
+    }
+    this.work = this.work.then(() => this.handle(connection, frames));
+  }
+
+  private async handle(connection: Connection, frames: Buffer[]): Promise<void> {
+    if (connection !== this.connection) return;
+    const { envelope, body } = splitEnvelope(frames);
+    this.emit({ type: "request", frames: body.length });
+    let reply: MessageLike[] | undefined;
+    try {
+      const content = replyFrames(await runHandler(this.handler!, body));
+      if (content.length === 0) throw new PirateError("EINVAL", "a reply needs at least one frame");
+      reply = [...envelope, ...content];
+    } catch (error) {
+      this.emit({ type: "handler-error", error });
+    }
+    // The conversation this request belonged to is over; its client has retried elsewhere.
+    if (connection !== this.connection) return;
+    if (reply) {
+      this.send(connection, reply);
+      this.emit({ type: "reply-sent", frames: reply.length - envelope.length });
+    } else {
+      this.send(connection, [pppReadyFrame()]);
+    }
+  }
+
+  private send(connection: Connection, frames: MessageLike[]): void {
+    connection.socket.send(frames).catch((error: unknown) => this.logger.debug({ err: error }, "send failed"));
+  }
+
+  private emit(event: PirateWorkerEvent): void {
+    this.logger.debug(event, event.type);
+    this.events.next(event);
+  }
+}

@@ -1,0 +1,95 @@
+import { Subject, type Observable } from "rxjs";
+import type { Logger } from "pino";
+import { Request, type MessageLike } from "../../src";
+import { componentLogger } from "../../src/log";
+import { PirateError } from "./errors";
+import type { PirateWorkerEvent } from "./events";
+import { replyFrames, runHandler, type PirateHandler } from "./handler";
+import { pppReadyFrame, splitEnvelope } from "./ppp";
+
+/** Options of a {@link SimplePirateWorker}. */
+export interface SimplePirateWorkerOptions {
+  /** Routing id of the worker's REQ socket; by default the queue's ROUTER makes one up. */
+  routingId?: string | Buffer;
+  /** Parent logger. Default: silent. */
+  logger?: Logger;
+}
+
+/**
+ * The zguide's Simple Pirate worker (`spworker`): a REQ socket that sends
+ * READY (`01`) and then answers each request with the handler. It has no
+ * heartbeats, so it cannot notice a dead queue; pair it with
+ * {@link SimplePirateQueue}, or use {@link ParanoidPirateWorker}.
+ */
+export class SimplePirateWorker {
+  /** What the worker does (request, reply-sent, handler-error, closed). */
+  readonly events$: Observable<PirateWorkerEvent>;
+
+  private readonly events = new Subject<PirateWorkerEvent>();
+  private readonly socket: Request;
+  private readonly logger: Logger;
+  private serving = false;
+
+  constructor(
+    readonly endpoint: string,
+    options: SimplePirateWorkerOptions = {},
+  ) {
+    this.logger = componentLogger("simple-pirate-worker", { endpoint }, options.logger);
+    this.socket = new Request({ linger: 0, logger: this.logger, ...(options.routingId ? { routingId: options.routingId } : {}) });
+    this.events$ = this.events.asObservable();
+  }
+
+  get closed(): boolean {
+    return this.socket.closed;
+  }
+
+  /** Connects, sends READY and answers requests with `handler` until close(). Call it once. */
+  serve(handler: PirateHandler): this {
+    if (this.socket.closed) throw new PirateError("ECLOSED", "worker is closed");
+    if (this.serving) throw new PirateError("EINVAL", "worker is already serving");
+    this.serving = true;
+    this.socket.connect(this.endpoint);
+    this.emit({ type: "connecting", endpoint: this.endpoint, attempt: 1 });
+    this.loop(handler).catch((error: unknown) => {
+      if (!this.socket.closed) this.logger.error({ err: error }, "worker loop failed");
+    });
+    return this;
+  }
+
+  /** Closes the socket at once (linger 0); a request being handled gets no reply. */
+  close(): void {
+    if (this.socket.closed) return;
+    this.socket.close();
+    this.emit({ type: "closed" });
+    this.events.complete();
+  }
+
+  private async loop(handler: PirateHandler): Promise<void> {
+    await this.socket.send(pppReadyFrame());
+    this.emit({ type: "ready-sent", endpoint: this.endpoint });
+    for await (const frames of this.socket) {
+      const { envelope, body } = splitEnvelope(frames);
+      this.emit({ type: "request", frames: body.length });
+      let reply: MessageLike[];
+      let answered = true;
+      try {
+        const content = replyFrames(await runHandler(handler, body));
+        if (content.length === 0) throw new PirateError("EINVAL", "a reply needs at least one frame");
+        reply = [...envelope, ...content];
+      } catch (error) {
+        answered = false;
+        this.emit({ type: "handler-error", error });
+        // REQ must send before it may receive again; READY tells the queue we are free without answering.
+        reply = [pppReadyFrame()];
+      }
+      if (this.socket.closed) return;
+      await this.socket.send(reply);
+      if (answered) this.emit({ type: "reply-sent", frames: reply.length - envelope.length });
+    }
+  }
+
+  private emit(event: PirateWorkerEvent): void {
+    this.logger.debug(event, event.type);
+    this.events.next(event);
+  }
+}

@@ -1,0 +1,115 @@
+import { filter, firstValueFrom, type Observable } from "rxjs";
+import { Request } from "../../../src";
+import { LazyPirateClient, SimplePirateQueue, SimplePirateWorker, type PirateQueueEvent } from "../../../patterns";
+import { closeAll } from "../../helpers/endpoints";
+
+const ANY = "tcp://127.0.0.1:*";
+const hex = (s: string): string => Buffer.from(s).toString("hex");
+
+function next<T extends PirateQueueEvent["type"]>(
+  events$: Observable<PirateQueueEvent>,
+  type: T,
+  where: (e: Extract<PirateQueueEvent, { type: T }>) => boolean = () => true,
+): Promise<Extract<PirateQueueEvent, { type: T }>> {
+  return firstValueFrom(
+    events$.pipe(filter((e): e is Extract<PirateQueueEvent, { type: T }> => e.type === type && where(e as Extract<PirateQueueEvent, { type: T }>))),
+  );
+}
+
+describe("Simple Pirate queue", () => {
+  let queue: SimplePirateQueue;
+  const workers: SimplePirateWorker[] = [];
+  let client: LazyPirateClient | undefined;
+  let raw: Request | undefined;
+
+  beforeEach(async () => {
+    queue = new SimplePirateQueue({ frontend: ANY, backend: ANY });
+    await queue.start();
+  });
+  afterEach(() => {
+    client?.close();
+    closeAll(raw);
+    for (const worker of workers.splice(0)) worker.close();
+    queue.close();
+  });
+
+  async function startWorker(name: string): Promise<SimplePirateWorker> {
+    const ready = next(queue.events$, "worker-ready", (e) => e.worker === hex(name));
+    const worker = new SimplePirateWorker(queue.backendEndpoint!, { routingId: name });
+    workers.push(worker);
+    worker.serve(([body]) => [name, body!]);
+    await ready;
+    return worker;
+  }
+
+  it("routes each request to the least recently used worker", async () => {
+    await startWorker("w1");
+    await startWorker("w2");
+    await startWorker("w3");
+    client = new LazyPirateClient(queue.frontendEndpoint!, { timeout: 2000, retries: 0 });
+    const servedBy: string[] = [];
+    for (let i = 0; i < 6; i++) servedBy.push((await client.call(`r${i}`))[0]!.toString());
+    // Each worker goes to the back of the line after its reply: strict rotation in readiness order.
+    expect(servedBy).toEqual(["w1", "w2", "w3", "w1", "w2", "w3"]);
+  });
+
+  it("holds requests while no worker is ready and dispatches them as workers arrive", async () => {
+    client = new LazyPirateClient(queue.frontendEndpoint!, { timeout: 5000, retries: 0 });
+    const queued = next(queue.events$, "request-queued");
+    const reply = client.call("early");
+    expect((await queued).queued).toBe(1);
+    expect(queue.queuedRequestCount).toBe(1);
+    await startWorker("late");
+    expect((await reply).map(String)).toEqual(["late", "early"]);
+    expect(queue.queuedRequestCount).toBe(0);
+  });
+
+  it("speaks the spworker wire format: a REQ worker sends 01, receives client, empty, body", async () => {
+    raw = new Request();
+    const ready = next(queue.events$, "worker-ready");
+    raw.connect(queue.backendEndpoint!);
+    await raw.send(Buffer.from([0x01]));
+    await ready;
+    client = new LazyPirateClient(queue.frontendEndpoint!, { timeout: 5000, retries: 0 });
+    const reply = client.call(["a", "b"]);
+    const request = await raw.receive();
+    expect(request.length).toBe(4);
+    expect(request[1]!.length).toBe(0);
+    expect(request.slice(2).map(String)).toEqual(["a", "b"]);
+    await raw.send([request[0]!, request[1]!, "done"]);
+    expect((await reply).map(String)).toEqual(["done"]);
+  });
+
+  it("drops requests beyond maxQueuedRequests and says so", async () => {
+    queue.close();
+    queue = new SimplePirateQueue({ frontend: ANY, backend: ANY, maxQueuedRequests: 1 });
+    await queue.start();
+    const clients = [new Request(), new Request()];
+    try {
+      for (const c of clients) c.connect(queue.frontendEndpoint!);
+      const dropped = next(queue.events$, "request-dropped");
+      await clients[0]!.send("kept");
+      await next(queue.events$, "request-queued");
+      await clients[1]!.send("dropped");
+      expect((await dropped).queued).toBe(1);
+    } finally {
+      closeAll(...clients);
+    }
+  });
+
+  it("a worker whose handler fails sends READY and stays in rotation", async () => {
+    const worker = new SimplePirateWorker(queue.backendEndpoint!);
+    workers.push(worker);
+    let calls = 0;
+    const ready = next(queue.events$, "worker-ready");
+    worker.serve(([body]) => {
+      calls += 1;
+      if (calls === 1) return Promise.reject(new Error("boom"));
+      return ["fine", body!];
+    });
+    await ready;
+    client = new LazyPirateClient(queue.frontendEndpoint!, { timeout: 300, retries: 1 });
+    expect((await client.call("retry me")).map(String)).toEqual(["fine", "retry me"]);
+    expect(calls).toBe(2);
+  });
+});
