@@ -7,7 +7,9 @@ import { MajordomoBroker } from "../../patterns/majordomo";
 
 async function main(): Promise<void> {
   const endpoint = process.argv[2] ?? "tcp://127.0.0.1:5555";
-  const broker = new MajordomoBroker({ requestTimeout: 10000 });
+  // Shorter than the example client's 2.5 s timeout, so a request for a service nobody serves comes back
+  // as a "service-unavailable" error instead of running out the client's retries.
+  const broker = new MajordomoBroker({ requestTimeout: 2000 });
   broker.events$.subscribe((event) => console.log(JSON.stringify(event)));
   await broker.bind(endpoint);
   console.log(`broker listening on ${broker.lastEndpoint}`);

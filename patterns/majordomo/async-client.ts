@@ -1,4 +1,5 @@
 import type { Observable } from "rxjs";
+import type { MajordomoClientEvent } from "./events";
 import type { ClientCore } from "./client-core";
 import { createClientCore, serviceAvailable, type MajordomoClientOptions } from "./client-options";
 import type { Body } from "./frames";
@@ -19,10 +20,18 @@ import type { Body } from "./frames";
  * ```
  */
 export class MajordomoAsyncClient {
+  /**
+   * What the client does: requests sent, replies, timeouts, retries, giving
+   * up, error replies, fresh sockets and the socket's connection to the
+   * broker coming and going. Completes after `{ type: "close" }`.
+   */
+  readonly events$: Observable<MajordomoClientEvent>;
+
   private readonly core: ClientCore;
 
   constructor(options: MajordomoClientOptions) {
     this.core = createClientCore(options, "service", "mdp-async-client");
+    this.events$ = this.core.events$;
   }
 
   /**

@@ -52,6 +52,8 @@ export class BrokerEngine {
   private readonly logger: Logger;
   private readonly registry = new ServiceRegistry();
   private readonly events = new Subject<BrokerEvent>();
+  /** Open connections per routing id; more than one only while a handed-over connection winds down. */
+  private readonly connections = new Map<string, number>();
   private ticker?: Subscription;
   private nextRequestId = 0;
   private stopped = false;
@@ -86,6 +88,7 @@ export class BrokerEngine {
       this.emit({ type: "worker-disconnected", worker: worker.key, service: worker.service, reason: "broker-closing" });
     }
     this.registry.clear();
+    this.connections.clear();
     this.events.complete();
   }
 
@@ -108,6 +111,43 @@ export class BrokerEngine {
     }
     if (inbound.peer === "client") this.onClient(id, key, inbound);
     else this.onWorker(id, key, inbound);
+  }
+
+  /** Tells the engine that the ROUTER completed a handshake with the peer `routingId`. */
+  peerConnected(routingId: Buffer): void {
+    const key = routingId.toString("hex");
+    this.connections.set(key, (this.connections.get(key) ?? 0) + 1);
+  }
+
+  /**
+   * Tells the engine that the ROUTER lost its connection to `routingId`. A
+   * worker behind it is removed at once and its request requeued, instead of
+   * waiting `heartbeatLiveness` intervals for it to expire. A client behind
+   * it has its queued requests dropped: the ROUTER could not deliver their
+   * replies, and a retrying client has already sent them again on a fresh socket.
+   */
+  peerDisconnected(routingId: Buffer): void {
+    if (this.stopped) return;
+    const key = routingId.toString("hex");
+    // Peers the engine never heard connect (it may be fed by a socket that reports only drops) count as one connection.
+    const remaining = (this.connections.get(key) ?? 1) - 1;
+    if (remaining > 0) {
+      this.connections.set(key, remaining);
+      return;
+    }
+    this.connections.delete(key);
+    const worker = this.registry.worker(key);
+    // Nobody is left to read a DISCONNECT.
+    if (worker) this.drop(worker, "connection-lost", false);
+    for (const request of this.registry.takeQueuedFrom(key)) {
+      request.expiry?.unsubscribe();
+      request.expiry = undefined;
+      this.emit({ type: "request-abandoned", request: request.id, client: key, service: request.service });
+    }
+    // A worker already on it may finish (its reply goes nowhere), but must not be replaced if it fails.
+    for (const other of this.registry.allWorkers()) {
+      if (other.request?.clientKey === key) other.request.clientGone = true;
+    }
   }
 
   // ---- clients -------------------------------------------------------------
@@ -285,13 +325,18 @@ export class BrokerEngine {
     this.registry.prune(service);
   }
 
-  /** Removes a worker; the request it held goes back to the head of its queue, so it is never lost nor held twice. */
+  /**
+   * Removes a worker; the request it held goes back to the head of its queue, so it is never lost nor held
+   * twice (unless its client is gone too, and then it is dropped).
+   */
   private drop(worker: WorkerRecord, reason: WorkerDropReason | "expired", notify = true): void {
     const held = this.registry.removeWorker(worker);
     if (notify) this.sendWorker(worker, { type: "disconnect" });
     if (reason === "expired") this.emit({ type: "worker-expired", worker: worker.key, service: worker.service });
     else this.emit({ type: "worker-disconnected", worker: worker.key, service: worker.service, reason });
-    if (held) {
+    if (held?.clientGone) {
+      this.emit({ type: "request-abandoned", request: held.id, client: held.clientKey, service: held.service });
+    } else if (held) {
       this.enqueue(held, true);
       this.emit({ type: "request-requeued", request: held.id, service: held.service, worker: worker.key });
     }

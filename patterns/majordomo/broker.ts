@@ -17,6 +17,10 @@ export interface MajordomoBrokerOptions extends BrokerEngineOptions {
  * socket. Clients and workers of both versions may connect to the same
  * endpoint; the header frame of each message tells them apart.
  *
+ * Workers are removed when they stop heartbeating, and also as soon as the
+ * ROUTER reports their connection gone (a killed process), so the request a
+ * worker held is requeued at once rather than after heartbeat expiry.
+ *
  * @example
  * ```ts
  * const broker = new MajordomoBroker({ heartbeatInterval: 2500 });
@@ -31,6 +35,7 @@ export class MajordomoBroker {
   private readonly router: Router;
   private readonly engine: BrokerEngine;
   private readonly inbound: Subscription;
+  private readonly connections: Subscription;
   private readonly linger: number;
 
   constructor(options: MajordomoBrokerOptions = {}) {
@@ -47,6 +52,12 @@ export class MajordomoBroker {
     this.inbound = this.router.messages$.subscribe({
       next: (message) => this.engine.handle(message),
       error: (error: unknown) => this.router.logger.warn({ err: error }, "broker receive failed"),
+    });
+    // The ROUTER names the peer behind each connection, so a worker whose connection drops is
+    // removed (and its request requeued) at once rather than after heartbeat expiry.
+    this.connections = this.router.events$.subscribe((event) => {
+      if (event.type === "handshake" && event.routingId) this.engine.peerConnected(event.routingId);
+      else if (event.type === "disconnect" && event.routingId) this.engine.peerDisconnected(event.routingId);
     });
     this.engine.start();
   }
@@ -82,6 +93,7 @@ export class MajordomoBroker {
     }).then(() => undefined);
     this.engine.stop();
     this.inbound.unsubscribe();
+    this.connections.unsubscribe();
     this.router.linger = this.linger;
     this.router.close();
     return done;

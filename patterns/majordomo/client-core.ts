@@ -1,6 +1,7 @@
-import { Observable, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
+import { Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
 import type { Logger } from "pino";
 import { MajordomoError } from "./errors";
+import type { MajordomoClientEvent } from "./events";
 import { toFrames, type Body } from "./frames";
 import type { LinkFactory, MdpLink } from "./link";
 import { decodeClientCommand, encodeClientCommand, type MdpVersion } from "./protocol";
@@ -43,13 +44,22 @@ interface Job {
  * can never be taken for another request's.
  */
 export class ClientCore {
+  /** What the client does; completes after `{ type: "close" }`. */
+  readonly events$: Observable<MajordomoClientEvent>;
+
+  private readonly events = new Subject<MajordomoClientEvent>();
   private readonly lanes = new Map<string, Job[]>();
   private link?: MdpLink;
-  private linkSubscription?: Subscription;
+  private linkSubscriptions: Subscription[] = [];
   private generation = 0;
+  private sockets = 0;
+  /** Why the current link was dropped, reported when its replacement opens. */
+  private replacedBecause?: "timeout" | "abandoned";
   private closed = false;
 
-  constructor(private readonly settings: ClientCoreSettings) {}
+  constructor(private readonly settings: ClientCoreSettings) {
+    this.events$ = this.events.asObservable();
+  }
 
   request(service: string, body: Body): Observable<Buffer[]> {
     return new Observable<Buffer[]>((subscriber) => {
@@ -81,6 +91,8 @@ export class ClientCore {
     this.lanes.clear();
     for (const job of jobs) this.finish(job, new MajordomoError("closed", "client was closed"));
     this.dropLink();
+    this.emit({ type: "close" });
+    this.events.complete();
   }
 
   private start(job: Job): void {
@@ -93,6 +105,7 @@ export class ClientCore {
   private transmit(job: Job): void {
     const link = this.ensureLink();
     link.send(encodeClientCommand(this.settings.version, { type: "request", service: job.service, body: job.body }));
+    this.emit({ type: "request-sent", service: job.service, attempt: job.attempts, socket: this.sockets });
   }
 
   private arm(job: Job): void {
@@ -102,21 +115,23 @@ export class ClientCore {
 
   private onTimeout(job: Job): void {
     if (job.done) return;
-    this.settings.logger.debug({ service: job.service, attempt: job.attempts }, "mdp request timed out");
+    this.emit({ type: "timeout", service: job.service, attempt: job.attempts });
     const giveUp = job.attempts > this.settings.retries;
     if (giveUp) {
       this.remove(job);
+      this.emit({ type: "gave-up", service: job.service, attempts: job.attempts });
       this.finish(
         job,
         new MajordomoError("timeout", `no reply from "${job.service}" after ${job.attempts} attempt(s)`),
       );
-    }
-    this.replaceLink();
-    if (!giveUp) {
+    } else {
+      // Counted before the resend, so the resend reports the attempt it is.
       job.attempts += 1;
-      this.arm(job);
+      this.emit({ type: "retry", service: job.service, attempt: job.attempts });
     }
-    if (giveUp) this.startNext(job.lane);
+    this.replaceLink("timeout");
+    if (!giveUp) this.arm(job);
+    else this.startNext(job.lane);
   }
 
   private abandon(job: Job): void {
@@ -125,8 +140,9 @@ export class ClientCore {
     job.timer?.unsubscribe();
     const wasActive = job.active;
     this.remove(job);
+    this.emit({ type: "abandoned", service: job.service });
     if (wasActive && !this.closed) {
-      this.replaceLink();
+      this.replaceLink("abandoned");
       this.startNext(job.lane);
     }
   }
@@ -153,10 +169,12 @@ export class ClientCore {
     const failure = errorFromReply(service, body);
     if (failure) {
       this.remove(job);
+      this.emit({ type: "error-reply", service, error: failure });
       this.finish(job, failure);
       this.startNext(lane);
       return;
     }
+    this.emit({ type: "reply", service, attempt: job.attempts, final: type === "final" });
     job.subscriber.next(body);
     if (type === "partial") {
       this.arm(job);
@@ -189,9 +207,10 @@ export class ClientCore {
   }
 
   /** Lazy Pirate: a fresh socket, and every request still in flight sent again on it. */
-  private replaceLink(): void {
+  private replaceLink(cause: "timeout" | "abandoned"): void {
     this.dropLink();
     if (this.closed) return;
+    this.replacedBecause = cause;
     for (const queue of this.lanes.values()) {
       const head = queue[0];
       if (head?.active) this.transmit(head);
@@ -201,17 +220,33 @@ export class ClientCore {
   private ensureLink(): MdpLink {
     if (this.link) return this.link;
     const generation = ++this.generation;
+    const socket = ++this.sockets;
     const link = this.settings.linkFactory();
     this.link = link;
-    this.linkSubscription = link.messages$.subscribe((frames) => this.onMessage(frames, generation));
+    if (this.replacedBecause) {
+      this.emit({ type: "reconnected", socket, cause: this.replacedBecause });
+      this.replacedBecause = undefined;
+    }
+    this.linkSubscriptions.push(link.messages$.subscribe((frames) => this.onMessage(frames, generation)));
+    if (link.events$) {
+      this.linkSubscriptions.push(
+        link.events$.subscribe((event) => {
+          if (generation === this.generation) this.emit({ type: event.type, socket });
+        }),
+      );
+    }
     return link;
   }
 
   private dropLink(): void {
     this.generation += 1;
-    this.linkSubscription?.unsubscribe();
-    this.linkSubscription = undefined;
+    for (const subscription of this.linkSubscriptions.splice(0)) subscription.unsubscribe();
     this.link?.close();
     this.link = undefined;
+  }
+
+  private emit(event: MajordomoClientEvent): void {
+    this.settings.logger.debug(event, event.type);
+    this.events.next(event);
   }
 }

@@ -1,4 +1,5 @@
 import type { MdpVersion } from "./protocol";
+import type { MajordomoError } from "./errors";
 
 /** Why the broker dropped a worker. */
 export type WorkerDropReason =
@@ -12,6 +13,8 @@ export type WorkerDropReason =
   | "reserved-service"
   /** The worker answered a request it was not given. */
   | "unexpected-reply"
+  /** The worker's connection to the broker's socket dropped (the ROUTER reported it gone). */
+  | "connection-lost"
   /** The broker is closing. */
   | "broker-closing";
 
@@ -53,6 +56,11 @@ export type BrokerEvent =
   | { readonly type: "request-requeued"; readonly request: number; readonly service: string; readonly worker: string }
   /** The request waited `requestTimeout` ms without a worker and was dropped (0.2 clients get an error reply). */
   | { readonly type: "request-expired"; readonly request: number; readonly client: string; readonly service: string }
+  /**
+   * The client's connection dropped, and the request was removed unanswered: at once if it waited in a
+   * queue, or instead of being requeued if the worker holding it failed afterwards.
+   */
+  | { readonly type: "request-abandoned"; readonly request: number; readonly client: string; readonly service: string }
   /** The service queue was full; the request was dropped (0.2 clients get an error reply). */
   | { readonly type: "request-rejected"; readonly request: number; readonly client: string; readonly service: string }
   | {
@@ -91,3 +99,39 @@ export type WorkerEvent =
 
 /** Names of {@link WorkerEvent} types. */
 export type WorkerEventType = WorkerEvent["type"];
+
+/**
+ * What a {@link MajordomoClient} or {@link MajordomoAsyncClient} reports.
+ * `attempt` counts sends of one request (1 for the first); `socket` numbers
+ * the sockets the client opened (1 for the first; Lazy Pirate opens a fresh
+ * one after each timeout).
+ */
+export type MajordomoClientEvent =
+  /** The request was written to socket `socket` (again, after a retry, when `attempt` > 1). */
+  | { readonly type: "request-sent"; readonly service: string; readonly attempt: number; readonly socket: number }
+  /** A reply part arrived; `final` is false for a 0.2 PARTIAL. */
+  | { readonly type: "reply"; readonly service: string; readonly attempt: number; readonly final: boolean }
+  /** No reply (or next partial) within `timeout` ms of attempt `attempt`. */
+  | { readonly type: "timeout"; readonly service: string; readonly attempt: number }
+  /** After a timeout the request is sent again as attempt `attempt` on a fresh socket. */
+  | { readonly type: "retry"; readonly service: string; readonly attempt: number }
+  /** Every attempt timed out; the request failed with reason "timeout". */
+  | { readonly type: "gave-up"; readonly service: string; readonly attempts: number }
+  /** The broker or worker answered with an error reply; the request failed with `error`. */
+  | { readonly type: "error-reply"; readonly service: string; readonly error: MajordomoError }
+  /** The caller unsubscribed before the final reply. */
+  | { readonly type: "abandoned"; readonly service: string }
+  /**
+   * A fresh socket replaced the old one: after a timeout, or after a request
+   * was abandoned mid-flight (so its late reply cannot be taken for another's).
+   */
+  | { readonly type: "reconnected"; readonly socket: number; readonly cause: "timeout" | "abandoned" }
+  /** Socket `socket` completed its handshake with the broker (also after it reconnected by itself). */
+  | { readonly type: "connected"; readonly socket: number }
+  /** Socket `socket` lost its connection to the broker; it reconnects by itself. */
+  | { readonly type: "disconnected"; readonly socket: number }
+  /** close() was called; pending requests failed with reason "closed". The last event. */
+  | { readonly type: "close" };
+
+/** Names of {@link MajordomoClientEvent} types. */
+export type MajordomoClientEventType = MajordomoClientEvent["type"];

@@ -11,10 +11,18 @@ export type { MajordomoRequest, RequestHandler } from "./worker-session";
 export { MajordomoClient } from "./client";
 export { MajordomoAsyncClient } from "./async-client";
 export type { MajordomoClientOptions } from "./client-options";
-export type { BrokerEvent, BrokerEventType, WorkerEvent, WorkerEventType, WorkerDropReason } from "./events";
+export type {
+  BrokerEvent,
+  BrokerEventType,
+  WorkerEvent,
+  WorkerEventType,
+  WorkerDropReason,
+  MajordomoClientEvent,
+  MajordomoClientEventType,
+} from "./events";
 export { MajordomoError, type MajordomoErrorReason } from "./errors";
 export type { ServiceStatus } from "./service-registry";
-export { dealerLink, type MdpLink, type LinkFactory, type DealerLinkOptions } from "./link";
+export { dealerLink, type MdpLink, type LinkEvent, type LinkFactory, type DealerLinkOptions } from "./link";
 export type { Body } from "./frames";
 export { ERROR_MARKER, STATUS, errorReplyBody, errorFromReply } from "./status";
 export { MMI_PREFIX, isMmiService } from "./mmi";

@@ -1,6 +1,9 @@
-import type { Observable } from "rxjs";
+import { filter, map, type Observable } from "rxjs";
 import type { Logger } from "pino";
 import { Dealer, type SocketOptions } from "../../src";
+
+/** A change in a link's connection to the broker. */
+export type LinkEvent = { readonly type: "connected" } | { readonly type: "disconnected" };
 
 /**
  * One connection to a broker, as the worker and clients use it. The worker
@@ -10,6 +13,8 @@ import { Dealer, type SocketOptions } from "../../src";
 export interface MdpLink {
   /** Frames received from the broker; completes when the link closes. */
   readonly messages$: Observable<Buffer[]>;
+  /** Handshakes with the broker and losses of the connection, when the transport can tell. */
+  readonly events$?: Observable<LinkEvent>;
   /** Queues frames for the broker; never throws (failures are logged). */
   send(frames: Buffer[]): void;
   /** Closes the link; queued frames are flushed for up to `linger` ms. */
@@ -35,6 +40,10 @@ export function dealerLink(endpoint: string, options: DealerLinkOptions = {}): M
   dealer.connect(endpoint);
   return {
     messages$: dealer.messages$,
+    events$: dealer.events$.pipe(
+      filter((event) => event.type === "handshake" || event.type === "disconnect"),
+      map((event): LinkEvent => ({ type: event.type === "handshake" ? "connected" : "disconnected" })),
+    ),
     send(frames) {
       if (dealer.closed) return;
       dealer.send(frames).catch((error: unknown) => dealer.logger.debug({ err: error }, "mdp send failed"));

@@ -28,6 +28,8 @@ export interface RequestRecord {
   attempts: number;
   /** Pending expiry while queued. */
   expiry?: Subscription;
+  /** The client's connection dropped while a worker held the request: if that worker fails, nobody needs it. */
+  clientGone?: boolean;
 }
 
 /** One service: its workers, the idle ones in least-recently-used order, and its request queue. */
@@ -97,6 +99,18 @@ export class ServiceRegistry {
     const held = worker.request;
     worker.request = undefined;
     return held;
+  }
+
+  /** Takes every queued request of one client out of its queue (not those a worker holds). */
+  takeQueuedFrom(clientKey: string): RequestRecord[] {
+    const taken: RequestRecord[] = [];
+    for (const service of [...this.services.values()]) {
+      for (let at = service.queue.length - 1; at >= 0; at--) {
+        if (service.queue[at]!.clientKey === clientKey) taken.push(...service.queue.splice(at, 1));
+      }
+      this.prune(service);
+    }
+    return taken.sort((a, b) => a.id - b.id);
   }
 
   /** Drops a service record that has neither workers nor requests, so unknown names do not accumulate. */

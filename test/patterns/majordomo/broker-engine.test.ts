@@ -201,6 +201,93 @@ describe("BrokerEngine failure handling", () => {
   });
 });
 
+describe("BrokerEngine connection loss", () => {
+  it("removes a worker whose connection drops at once, requeues its request, and hands it to another worker", () => {
+    const h = harness({ requestTimeout: 0 });
+    h.engine.peerConnected(b("W1"));
+    h.fromWorker("W1", "0.2", { type: "ready", service: "s" });
+    h.request("C", "0.2", "s", "job");
+    h.engine.peerConnected(b("W2"));
+    h.fromWorker("W2", "0.2", { type: "ready", service: "s" });
+    const sentToW1 = h.to("W1").length;
+    h.engine.peerDisconnected(b("W1"));
+    // No time passed: this is not heartbeat expiry.
+    expect(h.ofType("worker-expired")).toEqual([]);
+    expect(h.ofType("worker-disconnected")).toEqual([
+      { type: "worker-disconnected", worker: hexOf("W1"), service: "s", reason: "connection-lost" },
+    ]);
+    expect(h.ofType("request-requeued")).toEqual([
+      { type: "request-requeued", request: 1, service: "s", worker: hexOf("W1") },
+    ]);
+    expect(h.workerCommands("W2")).toEqual([{ type: "request", client: b("C"), body: [b("job")] }]);
+    // Nobody is there to read a DISCONNECT.
+    expect(h.to("W1")).toHaveLength(sentToW1);
+    expect(h.engine.services()).toEqual([{ name: "s", workers: 1, idle: 0, queued: 0 }]);
+  });
+
+  it("keeps a worker while another connection under its routing id is still open (a handover winding down)", () => {
+    const h = harness();
+    h.engine.peerConnected(b("W"));
+    h.fromWorker("W", "0.2", { type: "ready", service: "s" });
+    h.engine.peerConnected(b("W"));
+    h.engine.peerDisconnected(b("W"));
+    expect(h.engine.services()).toEqual([{ name: "s", workers: 1, idle: 1, queued: 0 }]);
+    h.engine.peerDisconnected(b("W"));
+    expect(h.engine.services()).toEqual([]);
+    expect(h.ofType("worker-disconnected").map((e) => e.reason)).toEqual(["connection-lost"]);
+  });
+
+  it("drops the queued requests of a client whose connection drops, but not one a worker already holds", () => {
+    const h = harness();
+    h.fromWorker("W", "0.2", { type: "ready", service: "s" });
+    h.request("C", "0.2", "s", "held");
+    h.request("C", "0.2", "s", "queued");
+    h.request("C", "0.2", "nobody", "queued too");
+    h.request("D", "0.2", "s", "someone else's");
+    h.engine.peerDisconnected(b("C"));
+    expect(h.ofType("request-abandoned")).toEqual([
+      { type: "request-abandoned", request: 2, client: hexOf("C"), service: "s" },
+      { type: "request-abandoned", request: 3, client: hexOf("C"), service: "nobody" },
+    ]);
+    expect(h.engine.services()).toEqual([{ name: "s", workers: 1, idle: 0, queued: 1 }]);
+    // The held request is finished normally; the next one dispatched is D's, not C's.
+    h.fromWorker("W", "0.2", { type: "final", client: b("C"), body: [b("done")] });
+    expect(h.workerCommands("W").filter((c) => c.type === "request").map((c) => (c as { body: Buffer[] }).body[0]!.toString())).toEqual([
+      "held",
+      "someone else's",
+    ]);
+    // An abandoned request never expires into an error reply either.
+    h.clock.advance(10000);
+    expect(h.ofType("request-expired").filter((e) => e.client === hexOf("C"))).toEqual([]);
+    expect(h.to("C").map(strings).filter((frames) => frames.includes("mdp.error"))).toEqual([]);
+  });
+
+  it("does not requeue the request of a failed worker when the request's client is gone", () => {
+    const h = harness();
+    h.fromWorker("W1", "0.2", { type: "ready", service: "s" });
+    h.request("C", "0.2", "s", "job");
+    h.engine.peerDisconnected(b("C"));
+    expect(h.ofType("request-abandoned")).toEqual([]);
+    h.fromWorker("W2", "0.2", { type: "ready", service: "s" });
+    h.engine.peerDisconnected(b("W1"));
+    expect(h.ofType("request-requeued")).toEqual([]);
+    expect(h.ofType("request-abandoned")).toEqual([{ type: "request-abandoned", request: 1, client: hexOf("C"), service: "s" }]);
+    expect(h.workerCommands("W2")).toEqual([]);
+  });
+
+  it("ignores the loss of an unknown peer", () => {
+    const h = harness();
+    h.fromWorker("W", "0.2", { type: "ready", service: "s" });
+    h.request("C", "0.2", "nobody", "x");
+    h.engine.peerDisconnected(b("stranger"));
+    expect(h.engine.services()).toEqual([
+      { name: "nobody", workers: 0, idle: 0, queued: 1 },
+      { name: "s", workers: 1, idle: 1, queued: 0 },
+    ]);
+    expect(h.events.filter((e) => e.type === "worker-disconnected" || e.type === "request-abandoned")).toEqual([]);
+  });
+});
+
 describe("BrokerEngine replies", () => {
   it("forwards 0.2 PARTIALs in order; a 0.1 client gets only the final part as its REPLY", () => {
     const h = harness();

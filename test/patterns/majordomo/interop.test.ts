@@ -117,3 +117,62 @@ describe("partial replies", () => {
     ]);
   });
 });
+
+describe.each(["0.1", "0.2"] as const)("Privateer MDP %s peers through the Python broker", (version) => {
+  async function pythonBroker(): Promise<string> {
+    const broker = peers.start("mdp_broker.py", ["--heartbeat", String(HB)]);
+    return (await broker.waitFor("READY")).split(" ")[1]!;
+  }
+
+  it("a Privateer worker serves a Privateer client, and MMI works", async () => {
+    const endpoint = await pythonBroker();
+    const worker = track(new MajordomoWorker({ broker: endpoint, service: "rev", version, heartbeatInterval: HB }));
+    worker.serve(({ body }) => body.map((f) => [...f.toString()].reverse().join("")));
+    const client = track(new MajordomoClient({ broker: endpoint, version, timeout: 5000 }));
+    expect(text(await lastValueFrom(client.request("rev", ["abc", "xyz"])))).toEqual(["cba", "zyx"]);
+    expect(await client.serviceAvailable("rev")).toBe(true);
+    expect(await client.serviceAvailable("nothing")).toBe(false);
+  });
+
+  it("a Privateer worker keeps its registration over many heartbeat intervals", async () => {
+    const endpoint = await pythonBroker();
+    const worker = track(new MajordomoWorker({ broker: endpoint, service: "hb", version, heartbeatInterval: HB }));
+    const problems: unknown[] = [];
+    worker.events$
+      .pipe(filter((e) => e.type === "broker-lost" || e.type === "disconnect-received"))
+      .subscribe((e) => problems.push(e));
+    worker.serve(({ body }) => body);
+    const client = track(new MajordomoClient({ broker: endpoint, version, timeout: 5000 }));
+    for (let i = 0; i < 3; i++) {
+      expect(text(await lastValueFrom(client.request("hb", `n${i}`)))).toEqual([`n${i}`]);
+      // Time itself is under test here: several heartbeat intervals must pass without the worker losing the broker.
+      await new Promise((resolve) => setTimeout(resolve, HB * 4));
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
+describe("MDP 0.2 through the Python broker", () => {
+  it("streams a Privateer worker's partial replies to a Privateer async client in order", async () => {
+    const broker = peers.start("mdp_broker.py", ["--heartbeat", String(HB)]);
+    const endpoint = (await broker.waitFor("READY")).split(" ")[1]!;
+    const worker = track(new MajordomoWorker({ broker: endpoint, service: "count", heartbeatInterval: HB }));
+    worker.serve(() => interval(10).pipe(take(4), map((i) => `part-${i + 1}`)));
+    const client = track(new MajordomoAsyncClient({ broker: endpoint, timeout: 5000 }));
+    const parts = await lastValueFrom(client.request("count", "go").pipe(toArray()));
+    expect(parts.map(text)).toEqual([["part-1"], ["part-2"], ["part-3"], ["part-4"]]);
+  });
+
+  it("serves a 0.1 client from a 0.2 worker (the client sees only the final part) and a 0.2 client from a 0.1 worker", async () => {
+    const broker = peers.start("mdp_broker.py", ["--heartbeat", String(HB)]);
+    const endpoint = (await broker.waitFor("READY")).split(" ")[1]!;
+    const streaming = track(new MajordomoWorker({ broker: endpoint, service: "new", heartbeatInterval: HB }));
+    streaming.serve(() => interval(10).pipe(take(3), map((i) => `part-${i + 1}`)));
+    const old = track(new MajordomoWorker({ broker: endpoint, service: "old", version: "0.1", heartbeatInterval: HB }));
+    old.serve(({ body }) => ["old", ...body]);
+    const oldClient = track(new MajordomoClient({ broker: endpoint, version: "0.1", timeout: 5000 }));
+    expect((await lastValueFrom(oldClient.request("new", "go").pipe(toArray()))).map(text)).toEqual([["part-3"]]);
+    const newClient = track(new MajordomoClient({ broker: endpoint, timeout: 5000 }));
+    expect(text(await lastValueFrom(newClient.request("old", "x")))).toEqual(["old", "x"]);
+  });
+});

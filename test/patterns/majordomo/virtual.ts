@@ -1,6 +1,6 @@
 import { Subject } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
-import type { MdpLink } from "../../../patterns/majordomo";
+import type { LinkEvent, MdpLink } from "../../../patterns/majordomo";
 
 /** A TestScheduler plus a way to move its clock forward by hand (periodic timers never let flush() finish). */
 export function virtualClock(): { scheduler: TestScheduler; advance(ms: number): void; now(): number } {
@@ -21,6 +21,8 @@ export function virtualClock(): { scheduler: TestScheduler; advance(ms: number):
 export class FakeLink implements MdpLink {
   readonly inbox = new Subject<Buffer[]>();
   readonly messages$ = this.inbox.asObservable();
+  readonly connection = new Subject<LinkEvent>();
+  readonly events$ = this.connection.asObservable();
   readonly sent: Buffer[][] = [];
   closed = false;
 
@@ -33,6 +35,10 @@ export class FakeLink implements MdpLink {
   }
   deliver(frames: Buffer[]): void {
     this.inbox.next(frames);
+  }
+  /** Plays the transport reporting a handshake with, or the loss of, the broker. */
+  report(type: LinkEvent["type"]): void {
+    this.connection.next({ type });
   }
 }
 
