@@ -59,13 +59,12 @@ export function decodeCommand(body: Buffer): Command {
       return { name, reason: data.toString("utf8", 1, 1 + data[0]!) };
     }
     case "PING":
-      if (data.length < 2 || data.length > 2 + PING_CONTEXT_MAX) {
-        throw new ProtocolError("malformed-command", "PING must carry a 2-byte TTL and at most 16 bytes of context");
-      }
-      return { name, ttl: data.readUInt16BE(0), context: data.subarray(2) };
+      if (data.length < 2) throw new ProtocolError("malformed-command", "PING must carry a 2-byte TTL");
+      // RFC 37 caps the context at 16 bytes; like libzmq we keep the first 16 of a longer one
+      // and still answer, rather than drop a peer that is alive.
+      return { name, ttl: data.readUInt16BE(0), context: data.subarray(2, 2 + PING_CONTEXT_MAX) };
     case "PONG":
-      if (data.length > PING_CONTEXT_MAX) throw new ProtocolError("malformed-command", "PONG context longer than 16 bytes");
-      return { name, context: data };
+      return { name, context: data.subarray(0, PING_CONTEXT_MAX) };
     case "SUBSCRIBE":
       return { name, topic: data };
     case "CANCEL":

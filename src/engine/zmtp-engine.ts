@@ -312,7 +312,8 @@ export class ZmtpEngine {
       this.scheduler,
       {
         sendPing: () => {
-          const ttl = Math.round(heartbeatTimeToLive / 100);
+          // Truncated like libzmq: 99 ms announces no TTL at all.
+          const ttl = Math.floor(heartbeatTimeToLive / 100);
           this.encoder.command(encodeCommand({ name: "PING", ttl, context: Buffer.alloc(0) }));
           this.writeBatch();
         },

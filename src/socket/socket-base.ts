@@ -93,6 +93,12 @@ export abstract class SocketBase {
   readonly scheduler: SchedulerLike;
 
   protected readonly opts: ResolvedOptions = defaultOptions();
+  /**
+   * Whether close() waits (`linger`) for queued messages. A SUB queues only
+   * subscriptions, which are worthless once it is closed: lingering on them
+   * would keep a process alive for a publisher that never appears.
+   */
+  protected lingers = true;
   /** Every pipe the socket routes to. */
   protected readonly pipes = new Set<Pipe>();
 
@@ -151,7 +157,9 @@ export abstract class SocketBase {
     this.assertOpen();
     try {
       const endpoint = parseEndpoint(address, "bind");
-      if (this.bindings.has(address)) throw new PrivateerError("EADDRINUSE", `${address} is already bound`);
+      // A wildcard (`tcp://host:*`, `ipc://*`) resolves to a fresh address each time, so it may be bound again, as in libzmq.
+      const wildcard = (endpoint.protocol === "tcp" && endpoint.port === 0) || (endpoint.protocol === "ipc" && endpoint.path === "*");
+      if (!wildcard && this.bindings.has(address)) throw new PrivateerError("EADDRINUSE", `${address} is already bound`);
       const binding = await transportFor(endpoint).bind(endpoint, this.host);
       if (this.isClosed) {
         await binding.close();
@@ -208,7 +216,7 @@ export abstract class SocketBase {
     const closing = new PrivateerError("EAGAIN", "Socket was closed");
     for (let w = this.sendWaiters.shift(); w; w = this.sendWaiters.shift()) this.settleSend(w, closing);
     for (let r = this.receivers.shift(); r; r = this.receivers.shift()) this.settleReceive(r, undefined, closing);
-    const linger = this.opts.linger;
+    const linger = this.lingers ? this.opts.linger : 0;
     if (linger === 0 || this.allFlushed()) {
       this.teardown();
       return;
@@ -238,12 +246,16 @@ export abstract class SocketBase {
   }
   set sendHighWaterMark(value: number) {
     this.opts.sendHighWaterMark = nonNegative("sendHighWaterMark", value);
+    // As libzmq (test_sockopt_hwm): a new mark applies to existing connections too.
+    for (const pipe of this.pipes) pipe.sendHighWaterMark = value;
+    this.processSends();
   }
   get receiveHighWaterMark(): number {
     return this.opts.receiveHighWaterMark;
   }
   set receiveHighWaterMark(value: number) {
     this.opts.receiveHighWaterMark = nonNegative("receiveHighWaterMark", value);
+    for (const pipe of this.pipes) pipe.receiveHighWaterMark = value;
   }
   get linger(): number {
     return this.opts.linger;
@@ -279,7 +291,9 @@ export abstract class SocketBase {
     return this.opts.heartbeatTimeToLive;
   }
   set heartbeatTimeToLive(value: number) {
-    this.opts.heartbeatTimeToLive = Math.min(nonNegative("heartbeatTimeToLive", value), 6553500);
+    // The TTL travels as 16 bits of tenths of a second; libzmq refuses what cannot be carried.
+    if (value > 6553599) throw new PrivateerError("EINVAL", "heartbeatTimeToLive is at most 6553599 ms");
+    this.opts.heartbeatTimeToLive = nonNegative("heartbeatTimeToLive", value);
   }
   get handshakeInterval(): number {
     return this.opts.handshakeInterval;

@@ -30,8 +30,10 @@ export abstract class PublisherBase extends SocketBase {
   private lossless = false;
   /** XPUB manual: subscriptions are applied by the application, not on arrival. */
   protected manualMode = false;
-  /** The subscriber whose subscription message arrived last (the target of manual subscribe()). */
+  /** The subscriber whose (un)subscription the application received last (the target of manual subscribe()). */
   protected lastSubscriber?: Pipe;
+  /** XPUB manual: the topics each subscriber itself asked for, reported back as unsubscriptions when it leaves. */
+  private readonly requested = new Map<Pipe, Map<string, Buffer>>();
   private inverted = false;
 
   /** Wait for room instead of dropping when a subscriber's pipe is full. Default false. */
@@ -95,27 +97,50 @@ export abstract class PublisherBase extends SocketBase {
       return;
     }
     if (this.manualMode) {
-      this.lastSubscriber = pipe;
-      this.subscriptionChanged(message, true, true);
+      this.noteRequest(pipe, frame);
+      this.subscriptionChanged(message, true, true, pipe);
       return;
     }
     if (frame[0] === SUBSCRIBE) {
       const { added, firstForTopic } = this.subscriptions.add(frame.subarray(1), pipe);
-      this.subscriptionChanged(message, added, firstForTopic);
+      this.subscriptionChanged(message, added, firstForTopic, pipe);
     } else if (frame[0] === UNSUBSCRIBE) {
       const { removed, lastForTopic } = this.subscriptions.remove(frame.subarray(1), pipe);
-      this.subscriptionChanged(message, removed, lastForTopic);
+      this.subscriptionChanged(message, removed, lastForTopic, pipe);
     }
   }
 
-  /** Hook for XPUB: a subscription message was applied. */
-  protected subscriptionChanged(_message: Message, _changed: boolean, _topicEdge: boolean): void {}
+  /** Hook for XPUB: a subscription message from `from` was applied (or, in manual mode, is for the application to apply). */
+  protected subscriptionChanged(_message: Message, _changed: boolean, _topicEdge: boolean, _from: Pipe): void {}
   /** Hook for XPUB: a non-subscription message arrived. */
   protected otherMessage(_message: Message): void {}
   /** Hook for XPUB: nobody is subscribed to `topic` any more because a subscriber left. */
   protected topicAbandoned(_topic: Buffer): void {}
 
+  protected isSubscriber(pipe: Pipe): boolean {
+    return this.subscribers.has(pipe);
+  }
+
+  private noteRequest(pipe: Pipe, frame: Buffer): void {
+    let topics = this.requested.get(pipe);
+    if (!topics) this.requested.set(pipe, (topics = new Map()));
+    const topic = frame.subarray(1);
+    if (frame[0] === SUBSCRIBE) topics.set(topic.toString("latin1"), Buffer.from(topic));
+    else topics.delete(topic.toString("latin1"));
+  }
+
   private dropSubscriber(pipe: Pipe): void {
+    if (this.lastSubscriber === pipe) this.lastSubscriber = undefined;
+    if (this.manualMode) {
+      // As libzmq: a manual XPUB reports every topic the departing subscriber
+      // still asked for, even if others hold it too (a proxy forwarded each
+      // of its subscriptions upstream), and drops the application's choices silently.
+      const topics = this.requested.get(pipe);
+      this.requested.delete(pipe);
+      this.subscriptions.removeMember(pipe);
+      for (const topic of topics?.values() ?? []) this.topicAbandoned(topic);
+      return;
+    }
     this.subscriptions.removeMember(pipe, (topic) => this.topicAbandoned(topic));
   }
 }

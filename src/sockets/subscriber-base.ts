@@ -59,7 +59,8 @@ export abstract class SubscriberBase extends SocketBase {
 
   protected xrecv(): Message | undefined {
     for (let message = this.queue.receive(); message !== undefined; message = this.queue.receive()) {
-      if (this.topics.matches(message[0]!) !== this.inverted) return message;
+      // Only SUB filters what arrives; XSUB passes everything on, as libzmq's does (a proxy relies on the publisher's filtering).
+      if (this.type !== "SUB" || this.topics.matches(message[0]!) !== this.inverted) return message;
     }
     return undefined;
   }

@@ -16,6 +16,7 @@ import { SubscriberBase, type SubscriberOptions } from "./subscriber-base";
 export class Subscriber extends SubscriberBase implements Readable {
   constructor(options: SubscriberOptions & SocketSettings = {}) {
     super("SUB", options);
+    this.lingers = false;
     this.configure(options);
   }
 

@@ -31,7 +31,8 @@ export interface XPublisherOptions extends PublisherOptions {
  * send upstream, to build proxies and last-value caches.
  */
 export class XPublisher extends PublisherBase implements Readable, Writable {
-  private readonly pending = new Queue<Message>();
+  /** Messages for the application; `from` is the subscriber of an (un)subscription, for manual mode. */
+  private readonly pending = new Queue<{ message: Message; subscription: boolean; from?: Pipe }>();
   private verbose: null | "allSubs" | "allSubsUnsubs" = null;
   private welcome: Buffer | null = null;
 
@@ -90,17 +91,17 @@ export class XPublisher extends PublisherBase implements Readable, Writable {
     if (this.welcome) pipe.write([this.welcome]);
   }
 
-  protected override subscriptionChanged(message: Message, changed: boolean, topicEdge: boolean): void {
+  protected override subscriptionChanged(message: Message, changed: boolean, topicEdge: boolean, from: Pipe): void {
     const subscribe = message[0]![0] !== UNSUBSCRIBE;
     const pass =
       this.verbose === "allSubsUnsubs" ||
       (this.verbose === "allSubs" && subscribe) ||
       (changed && topicEdge);
-    if (pass) this.pending.push(message);
+    if (pass) this.pending.push({ message, subscription: true, from });
   }
 
   protected override otherMessage(message: Message): void {
-    this.pending.push(message);
+    this.pending.push({ message, subscription: false });
   }
 
   protected override topicAbandoned(topic: Buffer): void {
@@ -108,12 +109,18 @@ export class XPublisher extends PublisherBase implements Readable, Writable {
     const message = Buffer.allocUnsafe(1 + topic.length);
     message[0] = UNSUBSCRIBE;
     topic.copy(message, 1);
-    this.pending.push([message]);
+    this.pending.push({ message: [message], subscription: true });
     this.processReceives();
   }
 
   protected xrecv(): Message | undefined {
-    return this.pending.shift();
+    const entry = this.pending.shift();
+    if (!entry) return undefined;
+    // As libzmq: manual subscribe() acts on the subscriber whose (un)subscription the application has just received.
+    if (this.manualMode && entry.subscription) {
+      this.lastSubscriber = entry.from && this.isSubscriber(entry.from) ? entry.from : undefined;
+    }
+    return entry.message;
   }
 
   private manualChange(topic: string | Buffer, subscribe: boolean): void {

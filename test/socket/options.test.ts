@@ -113,10 +113,22 @@ describe.each(factories)("%s options", (_name, make) => {
     expect(socket.routingId).toBeNull();
   });
 
-  it("caps heartbeatTimeToLive at the largest TTL ZMTP can carry", () => {
+  it("refuses a heartbeatTimeToLive ZMTP cannot carry, as libzmq does", () => {
     const socket = open();
-    socket.heartbeatTimeToLive = 10_000_000;
-    expect(socket.heartbeatTimeToLive).toBe(6553500);
+    socket.heartbeatTimeToLive = 6553599;
+    expect(socket.heartbeatTimeToLive).toBe(6553599);
+    expect(() => (socket.heartbeatTimeToLive = 6553600)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(socket.heartbeatTimeToLive).toBe(6553599);
+  });
+
+  it("applies a changed high-water mark to existing connections, as libzmq does", () => {
+    const socket = open();
+    socket.connect("inproc://options-hwm-never-bound");
+    socket.sendHighWaterMark = 5;
+    socket.receiveHighWaterMark = 7;
+    const pipes = [...(socket as unknown as { pipes: Set<{ sendHighWaterMark: number; receiveHighWaterMark: number }> }).pipes];
+    expect(pipes).toHaveLength(1);
+    expect(pipes[0]).toMatchObject({ sendHighWaterMark: 5, receiveHighWaterMark: 7 });
   });
 });
 
