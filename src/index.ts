@@ -28,4 +28,4 @@ export type { PeerInfo } from "./engine/peer";
 export type { SocketType } from "./engine/socket-type";
 export type { Metadata } from "./codec/metadata";
 export { PrivateerError, ProtocolError, type ErrorCode, type ProtocolErrorReason } from "./errors";
-export { setLogger, type Logger } from "./log";
+export { componentLogger, setLogger, type Logger } from "./log";

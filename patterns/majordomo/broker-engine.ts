@@ -1,6 +1,6 @@
 import { asyncScheduler, interval, Subject, type Observable, type SchedulerLike, type Subscription } from "rxjs";
 import type { Logger } from "pino";
-import { componentLogger } from "../../src/log";
+import { componentLogger } from "../../src";
 import type { BrokerEvent, WorkerDropReason } from "./events";
 import type { MajordomoError } from "./errors";
 import { answerMmi, isMmiService } from "./mmi";

@@ -1,8 +1,8 @@
 import { asyncScheduler, lastValueFrom, type Observable, type SchedulerLike } from "rxjs";
 import type { Logger } from "pino";
 import type { SocketOptions } from "../../src";
-import { PrivateerError } from "../../src/errors";
-import { componentLogger } from "../../src/log";
+import { PrivateerError } from "../../src";
+import { componentLogger } from "../../src";
 import { ClientCore } from "./client-core";
 import { dealerLink, type LinkFactory } from "./link";
 import { nonNegative, positive } from "./options";

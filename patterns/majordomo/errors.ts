@@ -1,4 +1,4 @@
-import { PrivateerError, type ErrorCode } from "../../src/errors";
+import { PrivateerError, type ErrorCode } from "../../src";
 
 /** Why a Majordomo operation failed; `code` carries the matching errno-style name. */
 export type MajordomoErrorReason =

@@ -1,4 +1,4 @@
-import { PrivateerError } from "../../src/errors";
+import { PrivateerError } from "../../src";
 
 /** Validates a numeric option that must be > 0. */
 export function positive(name: string, value: number): number {

@@ -1,8 +1,8 @@
 import { asyncScheduler, Subject, type Observable, type SchedulerLike } from "rxjs";
 import type { Logger } from "pino";
 import type { SocketOptions } from "../../src";
-import { PrivateerError } from "../../src/errors";
-import { componentLogger } from "../../src/log";
+import { PrivateerError } from "../../src";
+import { componentLogger } from "../../src";
 import type { WorkerEvent } from "./events";
 import { dealerLink, type LinkFactory } from "./link";
 import { isMmiService } from "./mmi";

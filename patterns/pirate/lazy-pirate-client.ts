@@ -1,7 +1,7 @@
 import { asyncScheduler, firstValueFrom, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
 import type { Logger } from "pino";
 import { Request, type MessageLike } from "../../src";
-import { componentLogger } from "../../src/log";
+import { componentLogger } from "../../src";
 import { PirateError } from "./errors";
 import type { LazyPirateEvent } from "./events";
 import { nonNegative, positive } from "./validate";

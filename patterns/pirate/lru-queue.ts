@@ -1,7 +1,7 @@
 import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscription } from "rxjs";
 import type { Logger } from "pino";
 import { Router } from "../../src";
-import { componentLogger } from "../../src/log";
+import { componentLogger } from "../../src";
 import { PirateError } from "./errors";
 import type { PirateQueueEvent } from "./events";
 import { idText } from "./ppp";

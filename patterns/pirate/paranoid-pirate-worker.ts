@@ -1,7 +1,7 @@
 import { asyncScheduler, interval, Subject, type Observable, type SchedulerLike, type Subscription } from "rxjs";
 import type { Logger } from "pino";
 import { Dealer, type MessageLike } from "../../src";
-import { componentLogger } from "../../src/log";
+import { componentLogger } from "../../src";
 import { Backoff } from "./backoff";
 import { PirateError } from "./errors";
 import type { PirateWorkerEvent } from "./events";

@@ -1,7 +1,7 @@
 import { Subject, type Observable } from "rxjs";
 import type { Logger } from "pino";
 import { Request, type MessageLike } from "../../src";
-import { componentLogger } from "../../src/log";
+import { componentLogger } from "../../src";
 import { PirateError } from "./errors";
 import type { PirateWorkerEvent } from "./events";
 import { replyFrames, runHandler, type PirateHandler } from "./handler";
