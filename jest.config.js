@@ -1,10 +1,32 @@
-/** @type {import('jest').Config} */
-module.exports = {
+/** Settings both projects share. */
+const common = {
   preset: "ts-jest",
   testEnvironment: "node",
-  roots: ["<rootDir>/test"],
-  testMatch: ["**/*.test.ts"],
   moduleNameMapper: { "^privateer$": "<rootDir>/src/index.ts" },
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] },
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: "unit",
+      roots: ["<rootDir>/test"],
+      testMatch: ["**/*.test.ts"],
+    },
+    {
+      // Containers and real process faults (docs/chaos.md). testTimeout is a
+      // global option, so each chaos test passes its own generous timeout; the
+      // suite is one file, so its scenarios run one after another.
+      // Just this project: npx jest --selectProjects chaos --runInBand
+      ...common,
+      displayName: "chaos",
+      roots: ["<rootDir>/chaos"],
+      testMatch: ["**/*.test.ts"],
+      // chaos/build holds the compiled copy of the sources that the containers run.
+      modulePathIgnorePatterns: ["<rootDir>/chaos/build/"],
+    },
+  ],
   testTimeout: 20000,
 };

@@ -1,0 +1,42 @@
+/**
+ * Settings for the processes that run inside the chaos containers. They come
+ * from environment variables because the test process sets them per container
+ * (withEnvironment) and a missing one should stop the process loudly rather
+ * than fall back to a default that silently differs from the test's timing.
+ */
+export function required(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === "") throw new Error(`chaos node: environment variable ${name} is not set`);
+  return value;
+}
+
+export function requiredNumber(name: string): number {
+  const value = Number(required(name));
+  if (!Number.isFinite(value)) throw new Error(`chaos node: ${name} is not a number`);
+  return value;
+}
+
+/**
+ * One JSON object per line on stdout: the test process tees container output
+ * into a log file and counts these lines after the run, so the summary can say
+ * how often the broker actually requeued or expired something.
+ */
+export function record(fields: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ t: Date.now(), ...fields })}\n`);
+}
+
+/**
+ * Node as PID 1 in a container ignores SIGTERM unless told otherwise, and
+ * `docker stop` should not have to wait for its SIGKILL fallback.
+ */
+export function exitOnTerm(cleanup: () => void | Promise<void>): void {
+  const stop = async (): Promise<void> => {
+    try {
+      await cleanup();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.once("SIGTERM", () => void stop());
+  process.once("SIGINT", () => void stop());
+}
