@@ -3,6 +3,8 @@ import { FrameFlags, SHORT_FRAME_MAX } from "./frame";
 /** Bodies at least this large are passed through by reference instead of copied into the batch. */
 const COPY_LIMIT = 2048;
 const SCRATCH_SIZE = 64 * 1024;
+/** An idle connection only ever encodes its greeting and READY: start small. */
+const FIRST_SCRATCH_SIZE = 512;
 
 /**
  * Encodes frames into a batch of buffers ready for one vectored write.
@@ -13,7 +15,7 @@ const SCRATCH_SIZE = 64 * 1024;
  */
 export class FrameEncoder {
   private pieces: Buffer[] = [];
-  private scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
+  private scratch = Buffer.allocUnsafe(FIRST_SCRATCH_SIZE);
   private start = 0;
   private used = 0;
   private total = 0;

@@ -4,8 +4,11 @@ import { Queue } from "../util/queue";
 
 /** What a pipe tells the socket that owns it. */
 export interface PipeOwner {
-  /** The inbound queue went from empty to non-empty. */
-  pipeReadable(pipe: Pipe): void;
+  /**
+   * The inbound queue went from empty to non-empty. With `deferWake`, the
+   * message must be readable at once but waiting receivers may be woken later.
+   */
+  pipeReadable(pipe: Pipe, deferWake?: boolean): void;
   /** The outbound queue has room again after being full. */
   pipeWritable(pipe: Pipe): void;
   /** A (new) connection behind the pipe completed its handshake; `pipe.peer` is set. */
@@ -183,10 +186,10 @@ export class Pipe {
   }
 
   /** A message arrived from the peer. */
-  deliver(message: Message): void {
+  deliver(message: Message, deferWake = false): void {
     if (this.isClosed) return;
     if (this.conflate) this.inbound.clear();
     this.inbound.push(message);
-    if (this.inbound.length === 1) this.owner?.pipeReadable(this);
+    if (this.inbound.length === 1) this.owner?.pipeReadable(this, deferWake);
   }
 }

@@ -111,6 +111,7 @@ export abstract class SocketBase {
   private lastBound: string | null = null;
   private isClosed = false;
   private receiving = false;
+  private wakeScheduled = false;
   private sending = false;
   private stream$?: Observable<Message>;
 
@@ -498,6 +499,16 @@ export abstract class SocketBase {
     }
   }
 
+  /** Wakes waiting receivers on the next turn of the event loop (once, however often asked). */
+  private wakeReceiversSoon(): void {
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      if (!this.isClosed) this.processReceives();
+    });
+  }
+
   /** Socket types call this when sends may now succeed outside pipe events. */
   protected processSends(): void {
     if (this.sending) return;
@@ -526,9 +537,10 @@ export abstract class SocketBase {
    * that these hooks are not part of the socket's public API.
    */
   private readonly pipeOwner: PipeOwner = {
-    pipeReadable: (pipe) => {
+    pipeReadable: (pipe, deferWake) => {
       this.xreadable(pipe);
-      this.processReceives();
+      if (deferWake) this.wakeReceiversSoon();
+      else this.processReceives();
     },
     pipeWritable: (pipe) => {
       this.xwritable(pipe);

@@ -37,6 +37,8 @@ class InprocLink implements PipeLink {
 
   outboundReady(): void {
     // Deferred so that a send never runs the receiving socket's code inside the sender's call.
+    // A microtask keeps libzmq's semantics: by the time the sender's `await` resumes, the
+    // message sits in the peer's queue (so both high-water marks count, as in libzmq).
     if (this.scheduled) return;
     this.scheduled = true;
     queueMicrotask(() => {
@@ -71,7 +73,9 @@ class InprocLink implements PipeLink {
     while (!peer.pipe.inboundFull) {
       const message = this.pipe.takeOutbound();
       if (message === undefined) return;
-      peer.pipe.deliver(message);
+      // The message is readable at once; waking the peer's waiting receivers is left to the
+      // next turn of the event loop, so that a burst is consumed in one go, not one wake-up each.
+      peer.pipe.deliver(message, true);
     }
   }
 }

@@ -1,0 +1,57 @@
+import type { ImplName } from "./lib";
+import type { PeerProcess } from "./peer-process";
+import type { Params } from "./protocol";
+
+export type Better = "higher" | "lower";
+
+/** One run's outcome: the headline figure and any side figures worth reporting. */
+export interface Measurement {
+  value: number;
+  extra?: Record<string, number>;
+}
+
+/** Medians over the rounds, field by field. */
+export interface Summary {
+  value: number;
+  extra: Record<string, number>;
+}
+
+/**
+ * What the issue asks of Privateer. A ratio target compares the medians of
+ * Privateer and zeromq.js (privateer / zeromq.js, whichever way is better);
+ * a limit target is an absolute bound checked on Privateer's medians.
+ */
+export type Target =
+  | { readonly kind: "ratio"; readonly text: string; readonly atLeast?: number; readonly atMost?: number }
+  | { readonly kind: "limit"; readonly text: string; met(privateer: Summary): boolean };
+
+export interface RunContext {
+  readonly impl: ImplName;
+  readonly quick: boolean;
+  /**
+   * Starts a peer running `role` for this run's implementation, or, with
+   * `stub`, a library-free raw ZMTP peer. Every peer is stopped when the run ends.
+   */
+  peer(role: string, params: Params, as?: "stub"): PeerProcess;
+}
+
+export interface Scenario {
+  readonly id: string;
+  readonly title: string;
+  readonly metric: { readonly label: string; readonly unit: string; readonly better: Better };
+  /** Labels and units of `Measurement.extra` fields, in display order. */
+  readonly extras?: Readonly<Record<string, { readonly label: string; readonly unit: string }>>;
+  readonly target?: Target;
+  readonly impls: readonly ImplName[];
+  readonly rounds: { readonly full: number; readonly quick: number };
+  /** Throughput scenarios put a point on the size chart. */
+  readonly chartSize?: number;
+  /** Adds the scenario's figures to the size chart and the table only when set. */
+  readonly inTable: boolean;
+  measure(ctx: RunContext): Promise<Measurement>;
+}
+
+export const ALL_IMPLS: readonly ImplName[] = ["privateer", "zeromq.js", "libzmq"];
+
+/** How long a peer may take to start and report ready (Node loads the library first). */
+export const START_TIMEOUT_MS = 20_000;

@@ -1,0 +1,79 @@
+import { CLOCK_STRIDE, payload } from "../harness/loops";
+import { field } from "../harness/protocol";
+import { nowMs, Watchdog, type Role } from "../harness/role";
+import { ALL_IMPLS, START_TIMEOUT_MS, type Scenario } from "../harness/scenario";
+import { timing } from "./timing";
+
+const IN_FLIGHT = 100;
+
+export const roles: Record<string, Role> = {
+  /** Binds a ROUTER and sends every message back to whoever sent it. */
+  "router-echo": async (ctx) => {
+    const router = new (ctx.lib().Router)({ linger: 0 });
+    await router.bind("tcp://127.0.0.1:*");
+    ctx.emit("ready", { endpoint: router.lastEndpoint! });
+    const dog = new Watchdog(ctx.num("stall"), "router-echo");
+    const deadline = nowMs() + ctx.num("limit");
+    // The received frames are [routing id, body]: sending them back routes the reply.
+    while (nowMs() < deadline) {
+      await router.send(await router.receive());
+      dog.tick();
+    }
+    dog.stop();
+  },
+  /** Keeps `inflight` requests outstanding on a DEALER and counts replies. */
+  "dealer-flight": async (ctx) => {
+    const dealer = new (ctx.lib().Dealer)({ linger: 0 });
+    const dog = new Watchdog(ctx.num("stall"), "dealer-flight");
+    dealer.connect(ctx.str("endpoint"));
+    const body = payload(ctx.num("size"));
+    for (let i = 0; i < ctx.num("inflight"); i++) await dealer.send(body);
+    // Each reply releases one more request, so the number outstanding never changes.
+    const exchange = async (): Promise<void> => {
+      await dealer.receive();
+      await dealer.send(body);
+      dog.tick();
+    };
+    const warmEnd = nowMs() + ctx.num("warmup");
+    do for (let i = 0; i < CLOCK_STRIDE; i++) await exchange();
+    while (nowMs() < warmEnd);
+    const max = ctx.num("max");
+    const start = nowMs();
+    const end = start + ctx.num("window");
+    let count = 0;
+    let now = start;
+    while (count < max && now < end) {
+      for (let i = 0; i < CLOCK_STRIDE; i++) await exchange();
+      count += CLOCK_STRIDE;
+      now = nowMs();
+    }
+    dog.stop();
+    ctx.emit("result", { count, elapsedMs: now - start });
+  },
+};
+
+export const scenario: Scenario = {
+  id: "dealer-router-echo-100",
+  title: `DEALER to ROUTER echo, tcp, ${IN_FLIGHT} requests in flight, 16 B`,
+  metric: { label: "replies", unit: "msg/s", better: "higher" },
+  target: { kind: "ratio", text: ">= 2x zeromq.js", atLeast: 2 },
+  impls: ALL_IMPLS,
+  rounds: { full: 5, quick: 2 },
+  inTable: true,
+  async measure(ctx) {
+    const t = timing(ctx.quick);
+    const server = ctx.peer("router-echo", { limit: t.peerLimitMs, stall: t.stallMs });
+    const ready = await server.next("ready", START_TIMEOUT_MS);
+    const client = ctx.peer("dealer-flight", {
+      endpoint: String(ready.endpoint),
+      size: 16,
+      inflight: IN_FLIGHT,
+      warmup: t.warmupMs,
+      window: t.windowMs,
+      max: 50_000_000,
+      stall: t.stallMs,
+    });
+    const result = await client.next("result", t.peerLimitMs);
+    return { value: field(result, "count") / (field(result, "elapsedMs") / 1000) };
+  },
+};

@@ -1,0 +1,31 @@
+import type { Role } from "../harness/role";
+import type { Scenario } from "../harness/scenario";
+import * as dealerRouter from "./dealer-router-echo";
+import * as idle from "./idle-connections";
+import * as inproc from "./inproc-push-pull";
+import * as pubSub from "./pub-sub-fanout";
+import * as pushPull from "./push-pull-tcp";
+import * as reqRep from "./req-rep-latency";
+import * as stalled from "./stalled-subscriber";
+
+/** In report order: the order of the table. */
+export const scenarios: readonly Scenario[] = [
+  ...pushPull.scenarios,
+  reqRep.scenario,
+  dealerRouter.scenario,
+  pubSub.scenario,
+  inproc.scenario,
+  idle.scenario,
+  stalled.scenario,
+];
+
+/** Every role a Node peer can play; the C peer implements the same names. */
+export const roles: Readonly<Record<string, Role>> = {
+  ...pushPull.roles,
+  ...reqRep.roles,
+  ...dealerRouter.roles,
+  ...pubSub.roles,
+  ...inproc.roles,
+  ...idle.roles,
+  ...stalled.roles,
+};

@@ -1,0 +1,85 @@
+import { payload } from "../harness/loops";
+import { field } from "../harness/protocol";
+import { nowMs, Watchdog, type Role } from "../harness/role";
+import { ALL_IMPLS, START_TIMEOUT_MS, type Scenario } from "../harness/scenario";
+import { percentile } from "../harness/stats";
+import { timing } from "./timing";
+
+export const roles: Record<string, Role> = {
+  /** Binds a REP and echoes every request until its time limit. */
+  "rep-echo": async (ctx) => {
+    const rep = new (ctx.lib().Reply)({ linger: 0 });
+    await rep.bind("tcp://127.0.0.1:*");
+    ctx.emit("ready", { endpoint: rep.lastEndpoint! });
+    const dog = new Watchdog(ctx.num("stall"), "rep-echo");
+    const deadline = nowMs() + ctx.num("limit");
+    while (nowMs() < deadline) {
+      await rep.send(await rep.receive());
+      dog.tick();
+    }
+    dog.stop();
+  },
+  /** Connects a REQ and times round trips, one at a time. */
+  "req-rtt": async (ctx) => {
+    const req = new (ctx.lib().Request)({ linger: 0 });
+    const dog = new Watchdog(ctx.num("stall"), "req-rtt");
+    req.connect(ctx.str("endpoint"));
+    const body = payload(ctx.num("size"));
+    const warmEnd = nowMs() + ctx.num("warmup");
+    do {
+      await req.send(body);
+      await req.receive();
+      dog.tick();
+    } while (nowMs() < warmEnd);
+    const max = ctx.num("max");
+    const samples = new Float64Array(max);
+    const start = nowMs();
+    const end = start + ctx.num("window");
+    let count = 0;
+    let now = start;
+    while (count < max && now < end) {
+      await req.send(body);
+      await req.receive();
+      const after = nowMs();
+      samples[count++] = after - now;
+      now = after;
+      dog.tick();
+    }
+    dog.stop();
+    const taken = Array.from(samples.subarray(0, count));
+    ctx.emit("result", {
+      count,
+      elapsedMs: now - start,
+      p50Us: percentile(taken, 0.5) * 1000,
+      p99Us: percentile(taken, 0.99) * 1000,
+    });
+  },
+};
+
+export const scenario: Scenario = {
+  id: "req-rep-latency-16",
+  title: "REQ/REP round trip, tcp, two processes, 16 B",
+  metric: { label: "mean round trip", unit: "µs", better: "lower" },
+  extras: { p50Us: { label: "p50", unit: "µs" }, p99Us: { label: "p99", unit: "µs" } },
+  target: { kind: "ratio", text: "<= 0.7x zeromq.js latency", atMost: 0.7 },
+  impls: ALL_IMPLS,
+  // Latency on a shared machine swings with the neighbours' load: more rounds, steadier median.
+  rounds: { full: 7, quick: 2 },
+  inTable: true,
+  async measure(ctx) {
+    const t = timing(ctx.quick);
+    const server = ctx.peer("rep-echo", { limit: t.peerLimitMs, stall: t.stallMs });
+    const ready = await server.next("ready", START_TIMEOUT_MS);
+    const client = ctx.peer("req-rtt", {
+      endpoint: String(ready.endpoint),
+      size: 16,
+      warmup: t.warmupMs,
+      window: t.windowMs,
+      max: 1_000_000,
+      stall: t.stallMs,
+    });
+    const result = await client.next("result", t.peerLimitMs);
+    const meanUs = (field(result, "elapsedMs") * 1000) / field(result, "count");
+    return { value: meanUs, extra: { p50Us: field(result, "p50Us"), p99Us: field(result, "p99Us") } };
+  },
+};
