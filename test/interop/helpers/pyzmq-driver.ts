@@ -224,6 +224,20 @@ export class PyzmqSocket {
     await this.call("send_many", { count, frames: encodeFrames(frames), timeout_ms: timeoutMs }, timeoutMs + 20000);
   }
 
+  /**
+   * Sends `[String(i), ...frames]` for i = 0, 1, ... with ZMQ_DONTWAIT until
+   * libzmq refuses (EAGAIN) and the socket then stays unwritable for
+   * `stallMs`, or `max` messages went out. Resolves with how many were
+   * accepted and how many sends were refused along the way.
+   */
+  async sendUntilBlocked(
+    frames: readonly (Buffer | string)[] = [],
+    { stallMs = 200, max = 100000, timeoutMs = 60000 } = {},
+  ): Promise<{ sent: number; refused: number }> {
+    const reply = await this.call("send_until_blocked", { frames: encodeFrames(frames), stall_ms: stallMs, max }, timeoutMs);
+    return { sent: reply.sent as number, refused: reply.refused as number };
+  }
+
   /** The next message; rejects with PyzmqError code EAGAIN if none arrives within `timeoutMs`. */
   async receive(timeoutMs = 5000): Promise<Buffer[]> {
     return decodeFrames((await this.call("recv", { timeout_ms: timeoutMs }, timeoutMs + 5000)).frames);

@@ -240,6 +240,27 @@ class Driver:
             self.send_one(socket, [str(i).encode("ascii")] + rest, timeout_ms)
         return {}
 
+    def op_send_until_blocked(self, cmd):
+        # libzmq's "send with ZMQ_DONTWAIT until EAGAIN", made robust: one EAGAIN may be the pipe
+        # waiting for the I/O thread, so only a socket that stays unwritable for stall_ms counts as blocked.
+        # Message i is [decimal i, *frames], as in send_many.
+        socket = self.sock(cmd)
+        rest = [decode(f) for f in cmd.get("frames", [])]
+        stall_ms = int(cmd.get("stall_ms", 200))
+        limit = int(cmd.get("max", 100000))
+        sent = 0
+        refused = 0
+        while sent < limit:
+            try:
+                socket.send_multipart([str(sent).encode("ascii")] + rest, flags=zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                refused += 1
+                if not socket.poll(stall_ms, zmq.POLLOUT):
+                    break
+                continue
+            sent += 1
+        return {"sent": sent, "refused": refused}
+
     def op_recv(self, cmd):
         frames = self.recv_one(self.sock(cmd), int(cmd.get("timeout_ms", 5000)))
         return {"frames": [encode(f) for f in frames]}
