@@ -22,6 +22,8 @@ function formatValue(value: number | undefined, unit: string): string {
   if (unit === "MiB/s") return `${fixed(value, value >= 100 ? 0 : 1)} MiB/s`;
   if (unit === "µs") return `${fixed(value, 1)} µs`;
   if (unit === "s") return `${fixed(value, 1)} s`;
+  // Ratios between two figures of one implementation (e.g. Majordomo broker / direct echo).
+  if (unit === "x") return formatRatio(value);
   return `${fixed(value, 2)} ${unit}`;
 }
 

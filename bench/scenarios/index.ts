@@ -3,6 +3,7 @@ import type { Scenario } from "../harness/scenario";
 import * as dealerRouter from "./dealer-router-echo";
 import * as idle from "./idle-connections";
 import * as inproc from "./inproc-push-pull";
+import * as majordomo from "./majordomo";
 import * as pubSub from "./pub-sub-fanout";
 import * as pushPull from "./push-pull-tcp";
 import * as reqRep from "./req-rep-latency";
@@ -17,6 +18,7 @@ export const scenarios: readonly Scenario[] = [
   inproc.scenario,
   idle.scenario,
   stalled.scenario,
+  ...majordomo.scenarios,
 ];
 
 /** Every role a Node peer can play; the C peer implements the same names. */
@@ -28,4 +30,5 @@ export const roles: Readonly<Record<string, Role>> = {
   ...inproc.roles,
   ...idle.roles,
   ...stalled.roles,
+  ...majordomo.roles,
 };
