@@ -47,6 +47,8 @@ export class BrokerEngine {
   private readonly heartbeatInterval: number;
   private readonly liveness: number;
   private readonly requestTimeout: number;
+  /** Per service: the pending expiry timer and the deadline it is armed for. */
+  private readonly expiryTimers = new Map<string, { at: number; timer: Subscription }>();
   private readonly maxQueued: number;
   private readonly scheduler: SchedulerLike;
   private readonly logger: Logger;
@@ -82,6 +84,8 @@ export class BrokerEngine {
     if (this.stopped) return;
     this.stopped = true;
     this.ticker?.unsubscribe();
+    for (const { timer } of this.expiryTimers.values()) timer.unsubscribe();
+    this.expiryTimers.clear();
     for (const worker of this.registry.allWorkers()) {
       this.registry.removeWorker(worker);
       this.sendWorker(worker, { type: "disconnect" });
@@ -140,8 +144,7 @@ export class BrokerEngine {
     // Nobody is left to read a DISCONNECT.
     if (worker) this.drop(worker, "connection-lost", false);
     for (const request of this.registry.takeQueuedFrom(key)) {
-      request.expiry?.unsubscribe();
-      request.expiry = undefined;
+      request.expiresAt = undefined;
       this.emit({ type: "request-abandoned", request: request.id, client: key, service: request.service });
     }
     // A worker already on it may finish (its reply goes nowhere), but must not be replaced if it fails.
@@ -183,7 +186,8 @@ export class BrokerEngine {
     if (front) service.queue.unshift(request);
     else service.queue.push(request);
     if (this.requestTimeout > 0) {
-      request.expiry = this.scheduler.schedule(() => this.expire(request), this.requestTimeout);
+      request.expiresAt = this.scheduler.now() + this.requestTimeout;
+      this.armExpiry(request.service, request.expiresAt);
     }
     if (!front) {
       this.emit({
@@ -196,23 +200,55 @@ export class BrokerEngine {
     }
   }
 
-  private expire(request: RequestRecord): void {
-    const service = this.registry.service(request.service);
-    const at = service.queue.indexOf(request);
-    if (at < 0) return;
-    service.queue.splice(at, 1);
-    request.expiry = undefined;
-    this.emit({ type: "request-expired", request: request.id, client: request.clientKey, service: request.service });
+  /**
+   * One timer per service, armed for its earliest deadline, rather than one
+   * per queued request: a long queue then costs no timers, and a burst that
+   * times out together is expired in one pass instead of one search and
+   * splice of the queue per request.
+   */
+  private armExpiry(name: string, at: number): void {
+    const armed = this.expiryTimers.get(name);
+    if (armed && armed.at <= at) return;
+    armed?.timer.unsubscribe();
+    const timer = this.scheduler.schedule(() => this.expireDue(name), Math.max(0, at - this.scheduler.now()));
+    this.expiryTimers.set(name, { at, timer });
+  }
+
+  /** Expires every queued request of `name` whose deadline has passed, in queue order. */
+  private expireDue(name: string): void {
+    this.expiryTimers.delete(name);
+    if (this.stopped) return;
+    const service = this.registry.service(name);
+    const now = this.scheduler.now();
+    const expired: RequestRecord[] = [];
+    let next = Infinity;
+    let kept = 0;
+    for (const request of service.queue) {
+      const at = request.expiresAt;
+      if (at !== undefined && at <= now) {
+        expired.push(request);
+        continue;
+      }
+      if (at !== undefined && at < next) next = at;
+      service.queue[kept++] = request;
+    }
+    service.queue.length = kept;
+    if (next !== Infinity) this.armExpiry(name, next);
     const known = service.workers.size > 0;
-    this.fail(
-      request,
-      known ? STATUS.expired : STATUS.notFound,
-      known
-        ? `no worker for "${request.service}" became free within ${this.requestTimeout} ms`
-        : `no worker registered for "${request.service}" within ${this.requestTimeout} ms`,
-    );
+    for (const request of expired) {
+      request.expiresAt = undefined;
+      this.emit({ type: "request-expired", request: request.id, client: request.clientKey, service: request.service });
+      this.fail(
+        request,
+        known ? STATUS.expired : STATUS.notFound,
+        known
+          ? `no worker for "${request.service}" became free within ${this.requestTimeout} ms`
+          : `no worker registered for "${request.service}" within ${this.requestTimeout} ms`,
+      );
+    }
     this.registry.prune(service);
   }
+
 
   /** 0.2 clients get an error reply; 0.1 clients get nothing (their protocol has no way to tell an error from a reply). */
   private fail(request: RequestRecord, status: string, reason: string): void {
@@ -308,8 +344,7 @@ export class BrokerEngine {
     while (service.idle.length > 0 && service.queue.length > 0) {
       const worker = service.idle.shift()!;
       const request = service.queue.shift()!;
-      request.expiry?.unsubscribe();
-      request.expiry = undefined;
+      request.expiresAt = undefined;
       request.attempts += 1;
       worker.request = request;
       this.sendWorker(worker, { type: "request", client: request.client, body: request.body });

@@ -1,4 +1,3 @@
-import type { Subscription } from "rxjs";
 import type { MdpVersion } from "./protocol";
 
 /** A registered worker as the broker sees it. */
@@ -26,8 +25,8 @@ export interface RequestRecord {
   readonly body: Buffer[];
   /** How many times it was handed to a worker. */
   attempts: number;
-  /** Pending expiry while queued. */
-  expiry?: Subscription;
+  /** When it expires if still queued (scheduler time); unset once a worker has it. */
+  expiresAt?: number;
   /** The client's connection dropped while a worker held the request: if that worker fails, nobody needs it. */
   clientGone?: boolean;
 }
@@ -125,7 +124,6 @@ export class ServiceRegistry {
   }
 
   clear(): void {
-    for (const service of this.services.values()) for (const request of service.queue) request.expiry?.unsubscribe();
     this.services.clear();
     this.workers.clear();
   }

@@ -108,6 +108,40 @@ describe("BrokerEngine request queueing and expiry (virtual time)", () => {
     expect(h.workerCommands("W")).toEqual([]);
   });
 
+  it("expires each queued request exactly at its own deadline, and never one a worker took", () => {
+    const h = harness();
+    h.request("A", "0.2", "svc", "1"); // deadline 5000
+    h.clock.advance(1000);
+    h.request("B", "0.2", "svc", "2"); // deadline 6000
+    h.request("C", "0.2", "svc", "3"); // deadline 6000
+    h.clock.advance(1500);
+    h.request("D", "0.2", "svc", "4"); // deadline 7500
+    h.clock.advance(2499);
+    expect(h.ofType("request-expired")).toHaveLength(0);
+    h.clock.advance(1); // t = 5000
+    expect(h.ofType("request-expired").map((e) => e.client)).toEqual([hexOf("A")]);
+    // A worker takes B (the oldest left): it must not expire at 6000 with C.
+    h.fromWorker("W", "0.2", { type: "ready", service: "svc" });
+    expect(h.workerCommands("W")).toEqual([{ type: "request", client: b("B"), body: [b("2")] }]);
+    h.clock.advance(999);
+    expect(h.ofType("request-expired")).toHaveLength(1);
+    h.clock.advance(1); // t = 6000
+    expect(h.ofType("request-expired").map((e) => e.client)).toEqual([hexOf("A"), hexOf("C")]);
+    h.clock.advance(1499);
+    expect(h.ofType("request-expired")).toHaveLength(2);
+    h.clock.advance(1); // t = 7500
+    expect(h.ofType("request-expired").map((e) => e.client)).toEqual([hexOf("A"), hexOf("C"), hexOf("D")]);
+    expect(h.to("B").filter((frames) => strings(frames).includes("mdp.error"))).toEqual([]);
+  });
+
+  it("expires a burst of 10,000 queued requests together, each answered once", () => {
+    const h = harness({ maxQueuedRequests: 20000 });
+    for (let i = 0; i < 10000; i++) h.request(`C${i}`, "0.2", "nobody", "x");
+    h.clock.advance(5000);
+    expect(h.ofType("request-expired")).toHaveLength(10000);
+    expect(h.sent.filter((frames) => strings(frames).includes("404"))).toHaveLength(10000);
+  });
+
   it("answers 504 when workers exist but all stayed busy", () => {
     const h = harness();
     h.fromWorker("W", "0.2", { type: "ready", service: "slow" });
