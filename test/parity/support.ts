@@ -6,8 +6,11 @@
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { VirtualTimeScheduler } from "rxjs";
 import type { Message, PrivateerError } from "../../src";
+import { nextTurn } from "../helpers/clock";
+
+// Shared with test/socket; the parity tests import them from here.
+export { advanceTo, nextTurn } from "../helpers/clock";
 
 interface Sender {
   send(message: string | Buffer | Array<string | Buffer>): Promise<void>;
@@ -16,11 +19,6 @@ interface Sender {
 
 interface Receiver {
   receive(): Promise<Message>;
-}
-
-/** Resolves after one turn of the event loop, so pending I/O callbacks run. */
-export function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
@@ -90,13 +88,6 @@ export async function receiveN(socket: Receiver, count: number): Promise<string[
   return out;
 }
 
-/** Runs the virtual-time actions due up to `time` (absolute) and moves the clock there. */
-export function advanceTo(scheduler: VirtualTimeScheduler, time: number): void {
-  scheduler.maxFrames = time;
-  scheduler.flush();
-  scheduler.frame = Math.max(scheduler.frame, time);
-}
-
 let unique = 0;
 
 /** A tcp or ipc address nothing listens on: a loopback port bound and released just now, or a fresh ipc path. */
@@ -111,151 +102,6 @@ export async function deadAddress(transport: "tcp" | "ipc"): Promise<string> {
   return `tcp://127.0.0.1:${port}`;
 }
 
-// ---- a hand-driven ZMTP 3.1 peer ------------------------------------------
-
-/** One decoded frame. */
-export interface WireFrame {
-  readonly flags: number;
-  readonly body: Buffer;
-}
-
-/** Our greeting, written byte by byte from RFC 37 (NULL mechanism, as-server 0). */
-export function greeting(): Buffer {
-  const bytes = Buffer.alloc(64);
-  bytes[0] = 0xff;
-  bytes[9] = 0x7f;
-  bytes[10] = 3;
-  bytes[11] = 1;
-  bytes.write("NULL", 12, "ascii");
-  return bytes;
-}
-
-/** A short frame (body up to 255 bytes). */
-export function shortFrame(flags: number, body: Buffer | string): Buffer {
-  const bytes = typeof body === "string" ? Buffer.from(body) : body;
-  if (bytes.length > 255) throw new RangeError("short frames only");
-  return Buffer.concat([Buffer.from([flags, bytes.length]), bytes]);
-}
-
-/** A command frame: name length, name, data. */
-export function command(name: string, data: Buffer | number[] = []): Buffer {
-  return shortFrame(0x04, Buffer.concat([Buffer.from([name.length]), Buffer.from(name, "ascii"), Buffer.from(data)]));
-}
-
-/** READY with the given properties. */
-export function ready(properties: Record<string, string>): Buffer {
-  const parts: Buffer[] = [];
-  for (const [name, value] of Object.entries(properties)) {
-    const size = Buffer.alloc(4);
-    size.writeUInt32BE(Buffer.byteLength(value), 0);
-    parts.push(Buffer.from([name.length]), Buffer.from(name, "ascii"), size, Buffer.from(value));
-  }
-  return command("READY", Buffer.concat(parts));
-}
-
-/**
- * A raw client speaking ZMTP by hand over tcp or ipc: the test writes bytes
- * and reads back exactly the frames the socket under test sent, so it can
- * play a peer that goes silent or pings on its own.
- */
-export class WirePeer {
-  private buffer = Buffer.alloc(0);
-  private greeted = false;
-  private readonly frames: WireFrame[] = [];
-  private waiters: Array<() => void> = [];
-  private isClosed = false;
-
-  private constructor(readonly socket: net.Socket) {
-    socket.on("data", (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.parse();
-    });
-    socket.on("close", () => {
-      this.isClosed = true;
-      this.wake();
-    });
-    socket.on("error", () => undefined);
-  }
-
-  /** Connects and sends the greeting and READY (as `socketType`, with an empty Identity where libzmq sends one). */
-  static async connect(address: string, socketType: string): Promise<WirePeer> {
-    const socket = address.startsWith("tcp://")
-      ? net.connect({ host: "127.0.0.1", port: Number(address.slice(address.lastIndexOf(":") + 1)) })
-      : net.connect({ path: address.slice("ipc://".length) });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("connect", resolve);
-      socket.once("error", reject);
-    });
-    const peer = new WirePeer(socket);
-    const properties: Record<string, string> = { "Socket-Type": socketType };
-    if (["REQ", "DEALER", "ROUTER"].includes(socketType)) properties.Identity = "";
-    socket.write(Buffer.concat([greeting(), ready(properties)]));
-    return peer;
-  }
-
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
-  write(bytes: Buffer): void {
-    this.socket.write(bytes);
-  }
-
-  /** The next frame after the greeting, command or message. */
-  async nextFrame(): Promise<WireFrame> {
-    for (;;) {
-      const frame = this.frames.shift();
-      if (frame) return frame;
-      if (this.isClosed) throw new Error("the connection closed");
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-  }
-
-  /** Skips frames until a command named `name`; returns its data (after the name). */
-  async nextCommand(name: string): Promise<Buffer> {
-    for (;;) {
-      const frame = await this.nextFrame();
-      if ((frame.flags & 0x04) === 0) continue;
-      const length = frame.body[0]!;
-      if (frame.body.toString("ascii", 1, 1 + length) === name) return frame.body.subarray(1 + length);
-    }
-  }
-
-  /** Resolves when the other side closes the connection. */
-  whenClosed(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.isClosed) resolve();
-      else this.socket.once("close", () => resolve());
-    });
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  private parse(): void {
-    if (!this.greeted) {
-      if (this.buffer.length < 64) return;
-      this.buffer = this.buffer.subarray(64);
-      this.greeted = true;
-    }
-    for (;;) {
-      if (this.buffer.length < 2) break;
-      const flags = this.buffer[0]!;
-      const long = (flags & 0x02) !== 0;
-      const header = long ? 9 : 2;
-      if (this.buffer.length < header) break;
-      const size = long ? Number(this.buffer.readBigUInt64BE(1)) : this.buffer[1]!;
-      if (this.buffer.length < header + size) break;
-      this.frames.push({ flags, body: Buffer.from(this.buffer.subarray(header, header + size)) });
-      this.buffer = this.buffer.subarray(header + size);
-    }
-    this.wake();
-  }
-}
+// The heartbeat tests' names for the raw ZMTP peer shared with test/socket;
+// they only send bodies under 256 bytes, hence "short".
+export { RawPeer as WirePeer, rawCommand as command, rawFrame as shortFrame } from "../helpers/raw-zmtp-peer";

@@ -68,7 +68,7 @@ describe.each(["tcp", "ipc"] as const)("test_heartbeats over %s", (transport) =>
     const router = track(new Router({ scheduler, ...options }));
     await router.bind(bindAddress(transport));
     const handshake = nextEvent(router, "handshake");
-    const peer = await WirePeer.connect(router.lastEndpoint!, "DEALER");
+    const peer = await WirePeer.connect(router.lastEndpoint!, "DEALER", { Identity: "" });
     peers.push(peer);
     await handshake;
     await peer.nextCommand("READY");

@@ -1,26 +1,11 @@
 import { randomBytes } from "node:crypto";
-import * as net from "node:net";
-import { Pair, type Message } from "../../src";
-import { bindAddress, closeAll, link, nextEvent, text, TRANSPORTS, type TransportName } from "../helpers/endpoints";
+import { Pair } from "../../src";
+import { closeAll, link, nextEvent, text, TRANSPORTS } from "../helpers/endpoints";
+import { expectSameFrames, reserveAddress } from "../helpers/sockets";
 
 /**
  * PAIR semantics (RFC 31, EXPAIR), over every transport.
  */
-
-/** An address nobody is bound to yet, so a socket can connect before its peer binds. */
-async function reserveAddress(transport: TransportName): Promise<string> {
-  if (transport !== "tcp") return bindAddress(transport);
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `tcp://127.0.0.1:${port}`;
-}
-
-function expectSameFrames(actual: Message, expected: Message): void {
-  expect(actual).toHaveLength(expected.length);
-  actual.forEach((frame, i) => expect(frame.equals(expected[i]!)).toBe(true));
-}
 
 describe.each(TRANSPORTS)("PAIR over %s", (transport) => {
   const sockets: Pair[] = [];

@@ -1,21 +1,11 @@
-import * as net from "node:net";
 import { Dealer, PrivateerError, Reply, Request, Router, type Message } from "../../src";
-import { bindAddress, closeAll, link, nextEvent, text, TRANSPORTS, type TransportName } from "../helpers/endpoints";
+import { bindAddress, closeAll, link, nextEvent, text, TRANSPORTS } from "../helpers/endpoints";
+import { reserveAddress } from "../helpers/sockets";
 
 /**
  * REQ semantics (RFC 28; libzmq's test_spec_req, test_req_correlate,
  * test_req_relaxed and test_invalid_rep), over every transport.
  */
-
-/** An address nobody is bound to yet, so a socket can connect before its peer binds. */
-async function reserveAddress(transport: TransportName): Promise<string> {
-  if (transport !== "tcp") return bindAddress(transport);
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `tcp://127.0.0.1:${port}`;
-}
 
 /**
  * Waits for the next message on whichever socket gets one. Receives that

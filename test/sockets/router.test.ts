@@ -1,28 +1,12 @@
 import { Dealer, PrivateerError, Request, Router, type SocketBase } from "../../src";
-import type { Pipe } from "../../src/pipe/pipe";
 import { bindAddress, closeAll, link, nextEvent, text, TRANSPORTS } from "../helpers/endpoints";
+import { untilQueued } from "../helpers/sockets";
 
 /**
  * ROUTER semantics (RFC 28; libzmq's test_spec_router,
  * test_router_mandatory, test_router_handover and test_connect_rid), over
  * every transport.
  */
-
-/**
- * Resolves once `count` of the socket's pipes hold unread messages. Fair
- * queuing only shows when several peers' messages wait at the same time,
- * and no public API tells when they have all arrived, so this looks at the
- * socket's pipes, yielding to the event loop between looks.
- */
-async function untilQueued(socket: SocketBase, count: number, ms = 5000): Promise<void> {
-  const pipes = (socket as unknown as { pipes: Set<Pipe> }).pipes;
-  if (!(pipes instanceof Set)) throw new Error("SocketBase no longer keeps its pipes in `pipes`");
-  const deadline = Date.now() + ms;
-  while ([...pipes].filter((pipe) => pipe.readable).length < count) {
-    if (Date.now() > deadline) throw new Error(`fewer than ${count} peers had messages queued after ${ms} ms`);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-}
 
 describe.each(TRANSPORTS)("ROUTER over %s", (transport) => {
   const sockets: SocketBase[] = [];
