@@ -84,3 +84,35 @@ export function payload(size: number): Buffer {
   // Non-zero bytes so nothing along the way can take a shortcut on zeroed memory.
   return Buffer.alloc(size, 0x5a);
 }
+
+/** Plan of a closed-loop measurement: warm up, then count exchanges for a window. */
+export interface ExchangePlan {
+  warmupMs: number;
+  windowMs: number;
+  max: number;
+}
+
+/**
+ * Runs `exchange` (one reply received, one request sent: the number in
+ * flight never changes) through a warm-up and then a timed window, reading
+ * the clock once per CLOCK_STRIDE exchanges. Reports how many completed in
+ * the window and how long it really took.
+ */
+export async function exchangeWindow(
+  exchange: () => Promise<void>,
+  plan: ExchangePlan,
+): Promise<{ count: number; elapsedMs: number }> {
+  const warmEnd = nowMs() + plan.warmupMs;
+  do for (let i = 0; i < CLOCK_STRIDE; i++) await exchange();
+  while (nowMs() < warmEnd);
+  const start = nowMs();
+  const end = start + plan.windowMs;
+  let count = 0;
+  let now = start;
+  while (count < plan.max && now < end) {
+    for (let i = 0; i < CLOCK_STRIDE; i++) await exchange();
+    count += CLOCK_STRIDE;
+    now = nowMs();
+  }
+  return { count, elapsedMs: now - start };
+}

@@ -1,4 +1,4 @@
-import { CLOCK_STRIDE, payload } from "../harness/loops";
+import { exchangeWindow, payload } from "../harness/loops";
 import { field } from "../harness/protocol";
 import { nowMs, Watchdog, type Role } from "../harness/role";
 import { ALL_IMPLS, START_TIMEOUT_MS, type Scenario } from "../harness/scenario";
@@ -34,21 +34,13 @@ export const roles: Record<string, Role> = {
       await dealer.send(body);
       dog.tick();
     };
-    const warmEnd = nowMs() + ctx.num("warmup");
-    do for (let i = 0; i < CLOCK_STRIDE; i++) await exchange();
-    while (nowMs() < warmEnd);
-    const max = ctx.num("max");
-    const start = nowMs();
-    const end = start + ctx.num("window");
-    let count = 0;
-    let now = start;
-    while (count < max && now < end) {
-      for (let i = 0; i < CLOCK_STRIDE; i++) await exchange();
-      count += CLOCK_STRIDE;
-      now = nowMs();
-    }
+    const result = await exchangeWindow(exchange, {
+      warmupMs: ctx.num("warmup"),
+      windowMs: ctx.num("window"),
+      max: ctx.num("max"),
+    });
     dog.stop();
-    ctx.emit("result", { count, elapsedMs: now - start });
+    ctx.emit("result", result);
   },
 };
 

@@ -1,6 +1,6 @@
 import { sampleMemory } from "../harness/memory";
 import type { PeerProcess } from "../harness/peer-process";
-import { CLOCK_STRIDE, payload } from "../harness/loops";
+import { exchangeWindow, payload } from "../harness/loops";
 import { field } from "../harness/protocol";
 import { nowMs, Watchdog, type Role } from "../harness/role";
 import { START_TIMEOUT_MS, type RunContext, type Scenario } from "../harness/scenario";
@@ -69,21 +69,13 @@ export const roles: Record<string, Role> = {
       await dealer.send(request);
       dog.tick();
     };
-    const warmEnd = nowMs() + ctx.num("warmup");
-    do for (let i = 0; i < CLOCK_STRIDE; i++) await exchange();
-    while (nowMs() < warmEnd);
-    const max = ctx.num("max");
-    const start = nowMs();
-    const end = start + ctx.num("window");
-    let count = 0;
-    let now = start;
-    while (count < max && now < end) {
-      for (let i = 0; i < CLOCK_STRIDE; i++) await exchange();
-      count += CLOCK_STRIDE;
-      now = nowMs();
-    }
+    const result = await exchangeWindow(exchange, {
+      warmupMs: ctx.num("warmup"),
+      windowMs: ctx.num("window"),
+      max: ctx.num("max"),
+    });
     dog.stop();
-    ctx.emit("result", { count, elapsedMs: now - start });
+    ctx.emit("result", result);
   },
   /**
    * A broker whose service never gets a worker, so every request stays
