@@ -1,48 +1,31 @@
-import { filter, firstValueFrom, interval, lastValueFrom, map, take, toArray } from "rxjs";
+import { filter, interval, lastValueFrom, map, take, toArray } from "rxjs";
 import {
   MajordomoAsyncClient,
   MajordomoBroker,
   MajordomoClient,
   MajordomoWorker,
-  type BrokerEvent,
 } from "../../../patterns/majordomo";
+import { nextBrokerEvents, startBroker as startBrokerWith, Tracker } from "./e2e";
 import { Peers } from "./python";
 
 const HB = 200;
 const peers = new Peers();
-const closers: Array<{ close(): void }> = [];
-function track<T extends { close(): void }>(thing: T): T {
-  closers.push(thing);
-  return thing;
-}
+const tracker = new Tracker();
+const track = <T extends { close(): unknown }>(thing: T): T => tracker.track(thing);
+const startBroker = (options: ConstructorParameters<typeof MajordomoBroker>[0] = {}) =>
+  startBrokerWith(tracker, { heartbeatInterval: HB, ...options });
 
 afterEach(async () => {
-  for (const thing of closers.splice(0).reverse()) thing.close();
+  await tracker.closeAll();
   await peers.killAll();
 });
-
-async function startBroker(options: ConstructorParameters<typeof MajordomoBroker>[0] = {}) {
-  const broker = track(new MajordomoBroker({ heartbeatInterval: HB, linger: 0, ...options }));
-  await broker.bind("tcp://127.0.0.1:*");
-  return { broker, endpoint: broker.lastEndpoint! };
-}
-
-function workersReady(broker: MajordomoBroker, count: number): Promise<BrokerEvent[]> {
-  return firstValueFrom(
-    broker.events$.pipe(
-      filter((e) => e.type === "worker-ready"),
-      take(count),
-      toArray(),
-    ),
-  );
-}
 
 const text = (frames: Buffer[]) => frames.map((f) => f.toString());
 
 describe.each(["0.1", "0.2"] as const)("Privateer broker with Python MDP %s peers", (version) => {
   it("serves a Python client through a Python worker, byte-exact both ways", async () => {
     const { broker, endpoint } = await startBroker();
-    const ready = workersReady(broker, 1);
+    const ready = nextBrokerEvents(broker, "worker-ready", 1);
     const worker = peers.start("mdp_worker.py", [endpoint, version, "echo", "--heartbeat", String(HB)]);
     expect((await ready)[0]).toMatchObject({ type: "worker-ready", service: "echo", version });
     const client = peers.start("mdp_client.py", [endpoint, version]);
@@ -64,7 +47,7 @@ describe.each(["0.1", "0.2"] as const)("Privateer broker with Python MDP %s peer
 
   it("serves a Python client through a Privateer worker", async () => {
     const { broker, endpoint } = await startBroker();
-    const ready = workersReady(broker, 1);
+    const ready = nextBrokerEvents(broker, "worker-ready", 1);
     const worker = track(new MajordomoWorker({ broker: endpoint, service: "upper", version, heartbeatInterval: HB }));
     worker.serve(({ body }) => body.map((f) => f.toString().toUpperCase()));
     await ready;
@@ -76,7 +59,7 @@ describe.each(["0.1", "0.2"] as const)("Privateer broker with Python MDP %s peer
 
   it("serves a Privateer client through a Python worker", async () => {
     const { broker, endpoint } = await startBroker();
-    const ready = workersReady(broker, 1);
+    const ready = nextBrokerEvents(broker, "worker-ready", 1);
     peers.start("mdp_worker.py", [endpoint, version, "echo", "--heartbeat", String(HB)]);
     await ready;
     const client = track(new MajordomoClient({ broker: endpoint, version, timeout: 3000 }));
@@ -87,7 +70,7 @@ describe.each(["0.1", "0.2"] as const)("Privateer broker with Python MDP %s peer
 describe("partial replies", () => {
   it("reach a Privateer async client in order, from a Python 0.2 worker", async () => {
     const { broker, endpoint } = await startBroker();
-    const ready = workersReady(broker, 1);
+    const ready = nextBrokerEvents(broker, "worker-ready", 1);
     peers.start("mdp_worker.py", [endpoint, "0.2", "stream", "--heartbeat", String(HB), "--parts", "5"]);
     await ready;
     const client = track(new MajordomoAsyncClient({ broker: endpoint, timeout: 3000 }));
@@ -97,7 +80,7 @@ describe("partial replies", () => {
 
   it("reach a Python 0.2 client in order, from a Privateer worker streaming an Observable", async () => {
     const { broker, endpoint } = await startBroker();
-    const ready = workersReady(broker, 1);
+    const ready = nextBrokerEvents(broker, "worker-ready", 1);
     const worker = track(new MajordomoWorker({ broker: endpoint, service: "count", heartbeatInterval: HB }));
     worker.serve(({ body }) =>
       interval(10).pipe(

@@ -1,4 +1,4 @@
-import { filter, firstValueFrom, lastValueFrom, take, toArray } from "rxjs";
+import { filter, firstValueFrom, lastValueFrom } from "rxjs";
 import { Dealer } from "../../../src";
 import {
   decodeClientCommand,
@@ -8,43 +8,26 @@ import {
   MajordomoClient,
   MajordomoError,
   MajordomoWorker,
-  type BrokerEvent,
 } from "../../../patterns/majordomo";
+import { nextBrokerEvents, startBroker as startBrokerWith, Tracker } from "./e2e";
 import { Peers } from "./python";
 
 const HB = 100;
 const peers = new Peers();
-const closers: Array<{ close(): void }> = [];
-function track<T extends { close(): void }>(thing: T): T {
-  closers.push(thing);
-  return thing;
-}
+const tracker = new Tracker();
+const track = <T extends { close(): unknown }>(thing: T): T => tracker.track(thing);
+const startBroker = (options: ConstructorParameters<typeof MajordomoBroker>[0] = {}) =>
+  startBrokerWith(tracker, { heartbeatInterval: HB, ...options });
 
 afterEach(async () => {
-  for (const thing of closers.splice(0).reverse()) thing.close();
+  await tracker.closeAll();
   await peers.killAll();
 });
-
-async function startBroker(options: ConstructorParameters<typeof MajordomoBroker>[0] = {}) {
-  const broker = track(new MajordomoBroker({ heartbeatInterval: HB, linger: 0, ...options }));
-  await broker.bind("tcp://127.0.0.1:*");
-  return { broker, endpoint: broker.lastEndpoint! };
-}
-
-function nextBrokerEvent<T extends BrokerEvent["type"]>(broker: MajordomoBroker, type: T, count = 1) {
-  return firstValueFrom(
-    broker.events$.pipe(
-      filter((e): e is Extract<BrokerEvent, { type: T }> => e.type === type),
-      take(count),
-      toArray(),
-    ),
-  );
-}
 
 describe("a worker killed mid-request", () => {
   it("has its request answered by another worker, and exactly one reply reaches the client", async () => {
     const { broker, endpoint } = await startBroker();
-    const firstReady = nextBrokerEvent(broker, "worker-ready");
+    const firstReady = nextBrokerEvents(broker, "worker-ready");
     const doomed = peers.start("mdp_worker.py", [endpoint, "0.2", "echo", "--heartbeat", String(HB), "--hang"]);
     await firstReady;
 
@@ -55,14 +38,14 @@ describe("a worker killed mid-request", () => {
     await doomed.waitFor("REQUEST");
 
     const handled: string[] = [];
-    const secondReady = nextBrokerEvent(broker, "worker-ready");
+    const secondReady = nextBrokerEvents(broker, "worker-ready");
     const survivor = track(new MajordomoWorker({ broker: endpoint, service: "echo", heartbeatInterval: HB }));
     survivor.serve(({ body }) => {
       handled.push(body[0]!.toString());
       return ["done", ...body];
     });
     await secondReady;
-    const requeued = nextBrokerEvent(broker, "request-requeued");
+    const requeued = nextBrokerEvents(broker, "request-requeued");
     await doomed.kill("SIGKILL");
     expect((await requeued)[0]!.service).toBe("echo");
 
@@ -82,7 +65,7 @@ describe("a worker killed mid-request", () => {
 describe("load sharing", () => {
   it("spreads concurrent requests over 4 workers, each getting work", async () => {
     const { broker, endpoint } = await startBroker();
-    const ready = nextBrokerEvent(broker, "worker-ready", 4);
+    const ready = nextBrokerEvents(broker, "worker-ready", 4);
     const handledBy = new Map<number, number>();
     for (let n = 0; n < 4; n++) {
       const worker = track(new MajordomoWorker({ broker: endpoint, service: "work", heartbeatInterval: HB }));
@@ -102,7 +85,7 @@ describe("load sharing", () => {
 
   it("a worker with concurrency 3 registers three sockets", async () => {
     const { broker, endpoint } = await startBroker();
-    const ready = nextBrokerEvent(broker, "worker-ready", 3);
+    const ready = nextBrokerEvents(broker, "worker-ready", 3);
     const worker = track(new MajordomoWorker({ broker: endpoint, service: "multi", heartbeatInterval: HB, concurrency: 3 }));
     worker.serve(({ body }) => body);
     expect(new Set((await ready).map((e) => (e as { worker: string }).worker)).size).toBe(3);
@@ -123,7 +106,7 @@ describe("request expiry end to end", () => {
   it("a request sent before its worker starts is queued and answered", async () => {
     const { broker, endpoint } = await startBroker();
     const client = track(new MajordomoClient({ broker: endpoint, timeout: 5000 }));
-    const queued = nextBrokerEvent(broker, "request-queued");
+    const queued = nextBrokerEvents(broker, "request-queued");
     const answer = lastValueFrom(client.request("late", "hello"));
     await queued;
     const worker = track(new MajordomoWorker({ broker: endpoint, service: "late", heartbeatInterval: HB }));
@@ -135,7 +118,7 @@ describe("request expiry end to end", () => {
 describe("broker restart", () => {
   it("workers re-register with a new broker on the same endpoint", async () => {
     const first = await startBroker({ linger: 200 });
-    const ready = nextBrokerEvent(first.broker, "worker-ready");
+    const ready = nextBrokerEvents(first.broker, "worker-ready");
     const worker = track(new MajordomoWorker({ broker: first.endpoint, service: "svc", heartbeatInterval: HB, reconnectInterval: HB }));
     const rejoined = firstValueFrom(worker.events$.pipe(filter((e) => e.type === "ready" && e.attempt === 2)));
     worker.serve(({ body }) => body);
@@ -143,7 +126,7 @@ describe("broker restart", () => {
     await first.broker.close();
     await rejoined;
     const second = track(new MajordomoBroker({ heartbeatInterval: HB, linger: 0 }));
-    const readyAgain = nextBrokerEvent(second, "worker-ready");
+    const readyAgain = nextBrokerEvents(second, "worker-ready");
     // close() resolved after the socket's "close" event, which comes only once its listener let go of the port.
     await second.bind(first.endpoint);
     await readyAgain;
