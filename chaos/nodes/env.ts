@@ -4,6 +4,9 @@
  * (withEnvironment) and a missing one should stop the process loudly rather
  * than fall back to a default that silently differs from the test's timing.
  */
+import { appendFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+
 export function required(name: string): string {
   const value = process.env[name];
   if (value === undefined || value === "") throw new Error(`chaos node: environment variable ${name} is not set`);
@@ -40,3 +43,22 @@ export function exitOnTerm(cleanup: () => void | Promise<void>): void {
   process.once("SIGTERM", () => void stop());
   process.once("SIGINT", () => void stop());
 }
+
+/**
+ * The work every chaos worker does: note the execution in the effects file
+ * first (so a worker killed mid-request still leaves its record), work for
+ * `workMs`, then answer with the request id, the worker's name and how many
+ * requests it has executed. The checker reads both.
+ */
+export function recordingEcho(name: string, effects: string, workMs: number): (id: string) => Promise<string[]> {
+  let executions = 0;
+  return async (id) => {
+    executions += 1;
+    const seq = executions;
+    // One write() per line with O_APPEND: a SIGKILL cannot leave half a line behind.
+    appendFileSync(effects, `${id} ${name} ${seq}\n`);
+    await sleep(workMs);
+    return [id, name, String(seq)];
+  };
+}
+

@@ -6,11 +6,9 @@
  * answered. That is exactly the window in which at-least-once delivery
  * executes a request twice, and the checker must be able to see it.
  */
-import { appendFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { MajordomoWorker } from "../../patterns/majordomo";
-import { exitOnTerm, record, required, requiredNumber } from "./env";
+import { exitOnTerm, record, recordingEcho, required, requiredNumber } from "./env";
 
 function main(): void {
   const name = required("CHAOS_NAME");
@@ -28,16 +26,8 @@ function main(): void {
     if (event.type !== "request" && event.type !== "reply" && event.type !== "ready") record({ node: name, ...event });
     if (event.type === "ready" && event.attempt > 1) record({ node: name, ...event });
   });
-  let executions = 0;
-  worker.serve(async ({ body }) => {
-    const id = body[0]?.toString() ?? "";
-    executions += 1;
-    const seq = executions;
-    // One write() per line with O_APPEND: a SIGKILL cannot leave half a line behind.
-    appendFileSync(effects, `${id} ${name} ${seq}\n`);
-    await sleep(workMs);
-    return [id, name, String(seq)];
-  });
+  const echo = recordingEcho(name, effects, workMs);
+  worker.serve(({ body }) => echo(body[0]?.toString() ?? ""));
   exitOnTerm(() => worker.close());
   console.log(`READY worker ${name} pid=${process.pid}`);
 }

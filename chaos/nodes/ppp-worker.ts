@@ -2,11 +2,9 @@
  * Paranoid Pirate worker for the chaos suite; records each request it starts
  * exactly as the Majordomo worker does (see mdp-worker.ts for why before the work).
  */
-import { appendFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { ParanoidPirateWorker } from "../../patterns/pirate";
-import { exitOnTerm, record, required, requiredNumber } from "./env";
+import { exitOnTerm, record, recordingEcho, required, requiredNumber } from "./env";
 
 function main(): void {
   const name = required("CHAOS_NAME");
@@ -25,15 +23,8 @@ function main(): void {
       record({ node: name, ...event });
     }
   });
-  let executions = 0;
-  worker.serve(async ([frame]) => {
-    const id = frame?.toString() ?? "";
-    executions += 1;
-    const seq = executions;
-    appendFileSync(effects, `${id} ${name} ${seq}\n`);
-    await sleep(workMs);
-    return [id, name, String(seq)];
-  });
+  const echo = recordingEcho(name, effects, workMs);
+  worker.serve(([frame]) => echo(frame?.toString() ?? ""));
   exitOnTerm(() => worker.close());
   console.log(`READY worker ${name} pid=${process.pid}`);
 }
