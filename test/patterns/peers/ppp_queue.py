@@ -13,15 +13,11 @@ SIGTERM or when stdin closes.
 """
 import argparse
 import collections
-import signal
-import sys
-import threading
 import time
 
 import zmq
 
-READY = b"\x01"
-HEARTBEAT = b"\x02"
+from ppp_common import HEARTBEAT, READY, stop_event
 
 
 def main() -> None:
@@ -32,14 +28,7 @@ def main() -> None:
     parser.add_argument("--liveness", type=int, default=3)
     args = parser.parse_args()
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-
-    def watch_stdin() -> None:
-        sys.stdin.read()
-        stop.set()
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
+    stop = stop_event()
 
     context = zmq.Context()
     frontend = context.socket(zmq.ROUTER)

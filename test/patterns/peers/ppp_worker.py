@@ -11,15 +11,11 @@ SIGTERM or when stdin closes.
 """
 import argparse
 import os
-import signal
-import sys
-import threading
 import time
 
 import zmq
 
-READY = b"\x01"
-HEARTBEAT = b"\x02"
+from ppp_common import HEARTBEAT, READY, stop_event
 
 
 def main() -> None:
@@ -33,14 +29,7 @@ def main() -> None:
     parser.add_argument("--reconnect-max", type=int, default=32000)
     args = parser.parse_args()
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-
-    def watch_stdin() -> None:
-        sys.stdin.read()
-        stop.set()
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
+    stop = stop_event()
 
     context = zmq.Context()
     identity = args.identity.encode()
