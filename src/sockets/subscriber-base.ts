@@ -23,6 +23,11 @@ export abstract class SubscriberBase extends SocketBase {
   private readonly upstream = new Set<Pipe>();
   private readonly resubscribe = new Set<Pipe>();
   private inverted = false;
+  /**
+   * Drop arriving messages that match no subscription. SUB does; XSUB passes
+   * everything on, as libzmq's does (a proxy relies on the publisher's filtering).
+   */
+  protected filtersInput = false;
 
   /** Receive the messages that do NOT match any subscription (ZMQ_INVERT_MATCHING). Default false. */
   get invertMatching(): boolean {
@@ -59,8 +64,7 @@ export abstract class SubscriberBase extends SocketBase {
 
   protected xrecv(): Message | undefined {
     for (let message = this.queue.receive(); message !== undefined; message = this.queue.receive()) {
-      // Only SUB filters what arrives; XSUB passes everything on, as libzmq's does (a proxy relies on the publisher's filtering).
-      if (this.type !== "SUB" || this.topics.matches(message[0]!) !== this.inverted) return message;
+      if (!this.filtersInput || this.topics.matches(message[0]!) !== this.inverted) return message;
     }
     return undefined;
   }

@@ -17,6 +17,7 @@ export class Subscriber extends SubscriberBase implements Readable {
   constructor(options: SubscriberOptions & SocketSettings = {}) {
     super("SUB", options);
     this.lingers = false;
+    this.filtersInput = true;
     this.configure(options);
   }
 
