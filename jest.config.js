@@ -2,7 +2,12 @@
 const common = {
   preset: "ts-jest",
   testEnvironment: "node",
-  moduleNameMapper: { "^privateer$": "<rootDir>/src/index.ts" },
+  // "privateer" and "privateer/internal" resolve to the sources, as the
+  // tsconfig paths do, so tests import the package by name.
+  moduleNameMapper: {
+    "^privateer$": "<rootDir>/index.ts",
+    "^privateer/internal$": "<rootDir>/internal.ts",
+  },
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] },
 };
 

@@ -17,7 +17,7 @@ const QUEUED = { full: 100_000, quick: 20_000 };
  * Imported on demand: index.ts hands every role to every Node peer, and a
  * zeromq.js peer must not load Privateer (nor RxJS) just because these roles exist.
  */
-const majordomo = (): Promise<typeof import("../../patterns/majordomo")> => import("../../patterns/majordomo");
+const majordomo = (): Promise<typeof import("privateer/internal")> => import("privateer/internal");
 
 export const roles: Record<string, Role> = {
   /**

@@ -2,10 +2,12 @@
  * Majordomo (7/MDP 0.1, 18/MDP 0.2, 8/MMI): a service-oriented broker,
  * workers and clients.
  *
+ * These are the names an application needs; the broker engine, the wire
+ * encoders and the link plumbing are in `./internal` (`privateer/internal`).
+ *
  * @packageDocumentation
  */
 export { MajordomoBroker, type MajordomoBrokerOptions } from "./broker";
-export { BrokerEngine, type BrokerEngineOptions } from "./broker-engine";
 export { MajordomoWorker, type MajordomoWorkerOptions } from "./worker";
 export type { MajordomoRequest, RequestHandler } from "./worker-session";
 export { MajordomoClient } from "./client";
@@ -22,23 +24,7 @@ export type {
 } from "./events";
 export { MajordomoError, type MajordomoErrorReason } from "./errors";
 export type { ServiceStatus } from "./service-registry";
-export { dealerLink, type MdpLink, type LinkEvent, type LinkFactory, type DealerLinkOptions } from "./link";
 export type { Body } from "./frames";
-export { ERROR_MARKER, STATUS, errorReplyBody, errorFromReply } from "./status";
+// Options and events name the protocol version, so the type is public.
+export type { MdpVersion } from "./protocol";
 export { MMI_PREFIX, isMmiService } from "./mmi";
-export {
-  HEADER,
-  WORKER_01,
-  WORKER_02,
-  CLIENT_02,
-  encodeWorkerCommand,
-  decodeWorkerCommand,
-  encodeClientCommand,
-  decodeClientCommand,
-  decodeInbound,
-  type MdpVersion,
-  type WorkerCommand,
-  type ClientCommand,
-  type Decoded,
-  type Inbound,
-} from "./protocol";

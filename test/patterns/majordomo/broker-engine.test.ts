@@ -7,7 +7,7 @@ import {
   type BrokerEngineOptions,
   type BrokerEvent,
   type MdpVersion,
-} from "../../../patterns/majordomo";
+} from "privateer/internal";
 import { b, strings, virtualClock } from "./virtual";
 
 /** A broker engine on virtual time; the test plays every client and worker. */

@@ -5,7 +5,7 @@ import {
   encodeClientCommand,
   encodeWorkerCommand,
   type BrokerEvent,
-} from "../../../patterns/majordomo";
+} from "privateer/internal";
 import { b, virtualClock } from "./virtual";
 
 /**

@@ -5,7 +5,7 @@ import {
   MajordomoClient,
   MajordomoError,
   type MajordomoClientEvent,
-} from "../../../patterns/majordomo";
+} from "privateer/internal";
 import { b, fakeLinks, virtualClock } from "./virtual";
 
 function harness(kind: "sync" | "async" = "sync", retries = 2) {

@@ -7,7 +7,7 @@ import {
   MajordomoError,
   type MajordomoClientOptions,
   type MdpVersion,
-} from "../../../patterns/majordomo";
+} from "privateer/internal";
 import { b, fakeLinks, type FakeLink, virtualClock } from "./virtual";
 
 function harness(kind: "sync" | "async", options: Partial<MajordomoClientOptions> = {}) {

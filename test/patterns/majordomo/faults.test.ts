@@ -12,7 +12,7 @@ import {
   MajordomoError,
   MajordomoWorker,
   type MajordomoClientEvent,
-} from "../../../patterns/majordomo";
+} from "privateer/internal";
 import { nextBrokerEvents, startBroker, Tracker } from "./e2e";
 import { compileChildren, NodePeers, removeCompiled, type BrokerLine } from "./node-peers";
 

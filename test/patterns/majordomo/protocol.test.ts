@@ -6,7 +6,7 @@ import {
   encodeWorkerCommand,
   MajordomoError,
   type WorkerCommand,
-} from "../../../patterns/majordomo";
+} from "privateer/internal";
 
 const b = (text: string): Buffer => Buffer.from(text, "latin1");
 const hex = (frames: Buffer[]): string[] => frames.map((f) => f.toString("hex"));

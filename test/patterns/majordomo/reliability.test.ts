@@ -8,7 +8,7 @@ import {
   MajordomoClient,
   MajordomoError,
   MajordomoWorker,
-} from "../../../patterns/majordomo";
+} from "privateer/internal";
 import { nextBrokerEvents, startBroker as startBrokerWith, Tracker } from "./e2e";
 import { Peers } from "./python";
 

@@ -1,6 +1,6 @@
 import { Subject } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
-import type { LinkEvent, MdpLink } from "../../../patterns/majordomo";
+import type { LinkEvent, MdpLink } from "privateer/internal";
 
 /** A TestScheduler plus a way to move its clock forward by hand (periodic timers never let flush() finish). */
 export function virtualClock(): { scheduler: TestScheduler; advance(ms: number): void; now(): number } {

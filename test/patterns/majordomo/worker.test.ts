@@ -6,7 +6,7 @@ import {
   type MdpVersion,
   type RequestHandler,
   type WorkerEvent,
-} from "../../../patterns/majordomo";
+} from "privateer/internal";
 import { b, fakeLinks, type FakeLink, virtualClock } from "./virtual";
 
 function harness(handler: RequestHandler, version: MdpVersion = "0.2", concurrency = 1) {

@@ -1,4 +1,4 @@
-import { PPP_HEARTBEAT, PPP_READY, pppCommand, pppHeartbeatFrame, pppReadyFrame } from "../../../patterns";
+import { PPP_HEARTBEAT, PPP_READY, pppCommand, pppHeartbeatFrame, pppReadyFrame } from "privateer/internal";
 import { splitEnvelope } from "../../../patterns/pirate/ppp";
 
 const b = (...bytes: number[]): Buffer => Buffer.from(bytes);

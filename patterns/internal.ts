@@ -1,0 +1,3 @@
+/** Internals of every pattern module (see `privateer/internal`). */
+export * from "./pirate/internal";
+export * from "./majordomo/internal";
