@@ -170,6 +170,9 @@ export class WorkerSession {
     const finish = (reply: Buffer[]): void => {
       if (this.busy !== busy) return;
       this.busy = undefined;
+      // One request, one final reply: whatever ended it (completion, error, a value that cannot be
+      // encoded), the handler's stream must stop, or an endless one runs for the worker's life.
+      busy.subscription?.unsubscribe();
       this.send({ type: "final", client, body: reply });
       settings.emit({ type: "reply", session: settings.index, client: clientKey, final: true });
     };
@@ -194,7 +197,9 @@ export class WorkerSession {
       settings.emit({ type: "handler-error", session: settings.index, client: clientKey, error: failure });
       finish(errorReplyBody(STATUS.workerError, failure.message));
     }
+    // A stream that failed during subscribe() finished before `subscription` existed: stop it now.
     if (this.busy === busy) busy.subscription = subscription;
+    else subscription.unsubscribe();
   }
 
   private send(command: WorkerCommand): void {

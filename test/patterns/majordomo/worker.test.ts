@@ -1,4 +1,4 @@
-import { Observable, Subject, of } from "rxjs";
+import { interval, Observable, Subject, of, type SchedulerLike } from "rxjs";
 import {
   decodeWorkerCommand,
   encodeWorkerCommand,
@@ -182,4 +182,46 @@ describe("MajordomoWorker replies", () => {
   it("refuses an mmi.* service name", () => {
     expect(() => new MajordomoWorker({ service: "mmi.x", broker: "tcp://127.0.0.1:1" })).toThrow(/reserved/);
   });
+});
+
+describe("MajordomoWorker handler streams", () => {
+  const client = b("client-1");
+  // A plain object is not a frame: toFrames throws on it.
+  const unencodable = { not: "a frame" } as unknown as string;
+
+  /** An endless stream that emits an unencodable value, `first` at once (during subscribe) or not. */
+  function endless(h: { clock: { scheduler: SchedulerLike } }, first: "sync" | "later") {
+    const probe = { emitted: 0, stopped: false };
+    const source = new Observable<string>((subscriber) => {
+      if (first === "sync") subscriber.next(unencodable);
+      const ticks = interval(100, h.clock.scheduler).subscribe(() => {
+        probe.emitted += 1;
+        subscriber.next(unencodable);
+      });
+      return () => {
+        probe.stopped = true;
+        ticks.unsubscribe();
+      };
+    });
+    return { probe, source };
+  }
+
+  // The error reply must also stop the stream, or it keeps running (and allocating) for the worker's life.
+  it.each(["later", "sync"] as const)(
+    "unsubscribes an endless handler stream when a value cannot be encoded (first value %s)",
+    (first) => {
+      let stream: ReturnType<typeof endless> | undefined;
+      const h = harness(() => stream!.source);
+      stream = endless(h, first);
+      h.fromBroker(h.links.last(), { type: "request", client, body: [b("x")] });
+      h.clock.advance(100);
+      expect(h.commands(h.links.last()).filter((c) => c.type === "final")).toHaveLength(1);
+      expect(h.events.filter((e) => e.type === "handler-error")).toHaveLength(1);
+      expect(stream.probe.stopped).toBe(true);
+      const emitted = stream.probe.emitted;
+      h.clock.advance(1000);
+      expect(stream.probe.emitted).toBe(emitted);
+      void h.worker.close();
+    },
+  );
 });
