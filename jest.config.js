@@ -34,4 +34,6 @@ module.exports = {
     },
   ],
   testTimeout: 20000,
+  // Lists the suites skipped for a missing peer (pyzmq, Docker) and how to install it.
+  reporters: ["default", "<rootDir>/test/helpers/skip-summary-reporter.js"],
 };
