@@ -5,14 +5,24 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { check, readEffects, violations, type Effect } from "./lib/checker";
+import {
+  check,
+  expectationViolations,
+  readEffects,
+  violations,
+  type Effect,
+  type Evidence,
+  type Expectation,
+  type Verdict,
+} from "./lib/checker";
+import { expectationFor, longestOutageMs, retriesOutlast } from "./lib/expectations";
 import { newHistory, type History, type Reply, type RequestRecord } from "./lib/driver";
 import { Random } from "./lib/random";
 import { combined, killWorkers, pauseBroker, pauseWorkers, restartBroker } from "./lib/schedule";
 
 function history(records: Array<Partial<RequestRecord> & { id: number }>): History {
   const h = newHistory();
-  for (const r of records) h.requests.set(r.id, { outcome: "ok", replies: [], startedAt: 0, ...r });
+  for (const r of records) h.requests.set(r.id, { outcome: "ok", replies: [], retries: 0, startedAt: 0, ...r });
   return h;
 }
 const reply = (id: number, worker = "w1.1", seq = id): Reply => ({ id: String(id), worker, seq });
@@ -116,6 +126,160 @@ describe("fault schedules", () => {
         }
         expect([...down.keys()]).toEqual([]);
         expect(schedule.steps.at(-1)!.atMs).toBeLessThan(15_000);
+      }
+    }
+  });
+});
+
+/** The evidence runScenario would compute, for a hand-made run. */
+function evidenceOf(verdict: Verdict, extra: Partial<Evidence> = {}): Evidence {
+  return {
+    retries: 0,
+    ackedAfterRetry: verdict.ackedAfterRetry,
+    requeued: 0,
+    reexecutedWithoutRetry: verdict.reexecutedWithoutRetry.length,
+    workersExpired: 0,
+    workerReconnects: 0,
+    midRequestKills: 0,
+    ...extra,
+  };
+}
+
+describe("scenario expectations", () => {
+  const killWorkerExpects: Expectation = {
+    maxFailed: 0,
+    failedBecause: "retries outlast the fault",
+    atLeast: { midRequestKills: 1, requeued: 1, reexecutedWithoutRetry: 1 },
+  };
+
+  it("tell a broker requeue (re-executed, never resent) from a client's retry", () => {
+    const h = history([
+      // Executed by a worker that died, then by another, with no resend: the broker did it.
+      { id: 1, replies: [reply(1, "w2.1", 5)] },
+      // Executed twice, but the client resent it: the client did it.
+      { id: 2, replies: [reply(2, "w3.1", 6)], retries: 1 },
+    ]);
+    const verdict = check(h, {
+      effects: [effect(1, "w1.1", 3), effect(1, "w2.1", 5), effect(2, "w1.1", 4), effect(2, "w3.1", 6)],
+      malformed: [],
+    });
+    expect(verdict.reexecutedWithoutRetry).toEqual([1]);
+    expect(verdict.ackedAfterRetry).toBe(1);
+    const evidence = evidenceOf(verdict, { requeued: 1, midRequestKills: 1, retries: 1 });
+    expect(expectationViolations(verdict, evidence, killWorkerExpects)).toEqual([]);
+  });
+
+  it("fail a run with typed timeouts when the retries outlast the fault, and pass it when the bound allows them", () => {
+    const h = history([
+      { id: 1, replies: [reply(1)] },
+      { id: 2, outcome: "failed", error: timeout },
+      { id: 3, outcome: "failed", error: timeout },
+    ]);
+    const verdict = check(h, { effects: [effect(1)], malformed: [] });
+    // The common properties are all kept: typed, clean failures are not violations by themselves.
+    expect(violations(verdict)).toEqual([]);
+    const strict: Expectation = { maxFailed: 0, failedBecause: "12000 ms > 4250 ms", atLeast: {} };
+    expect(expectationViolations(verdict, evidenceOf(verdict), strict)).toEqual([
+      "failed=2, at most 0 allowed (12000 ms > 4250 ms)",
+    ]);
+    expect(expectationViolations(verdict, evidenceOf(verdict), { ...strict, maxFailed: 2 })).toEqual([]);
+  });
+
+  // Negative control 1, in process: the history a broker that drops every
+  // requeued request leaves behind (the same broker runs for real in
+  // majordomo.chaos.test.ts). Each kill lands mid-request; the broker says
+  // it requeued the request but never hands it out; the client's retry
+  // recovers it, so every request succeeds and nothing is "lost".
+  it("fail a broker that drops every requeued request, though all requests succeed", () => {
+    const h = history([
+      { id: 1, replies: [reply(1, "w1.1", 1)] },
+      { id: 2, replies: [reply(2, "w3.1", 1)], retries: 1 },
+      { id: 3, replies: [reply(3, "w3.1", 2)] },
+      { id: 4, replies: [reply(4, "w3.1", 3)], retries: 1 },
+    ]);
+    const verdict = check(h, {
+      effects: [
+        effect(1, "w1.1", 1),
+        effect(2, "w1.1", 2), // w1.1 killed here, mid-request
+        effect(2, "w3.1", 1),
+        effect(3, "w3.1", 2),
+        effect(4, "w2.1", 1), // w2.1 killed here, mid-request
+        effect(4, "w3.1", 3),
+      ],
+      malformed: [],
+    });
+    expect(violations(verdict)).toEqual([]);
+    expect(verdict.failed).toBe(0);
+    const evidence = evidenceOf(verdict, { requeued: 2, midRequestKills: 2, retries: 2 });
+    expect(expectationViolations(verdict, evidence, killWorkerExpects)).toEqual([
+      "recovery not shown: reexecutedWithoutRetry=0, needs at least 1",
+    ]);
+  });
+
+  // Negative control 2, in process: a client that gives up (retries 0) under a
+  // broker restart: the requests in flight at the kill fail with typed timeouts.
+  it("fail a client that never retries under a broker restart", () => {
+    const h = history([
+      { id: 1, replies: [reply(1)] },
+      { id: 2, outcome: "failed", error: timeout },
+      { id: 3, replies: [reply(3)] },
+    ]);
+    const verdict = check(h, { effects: [effect(1), effect(2), effect(3)], malformed: [] });
+    const restart: Expectation = { maxFailed: 0, failedBecause: "retries outlast", atLeast: { retries: 1 } };
+    expect(expectationViolations(verdict, evidenceOf(verdict), restart)).toEqual([
+      "failed=1, at most 0 allowed (retries outlast)",
+      "recovery not shown: retries=0, needs at least 1",
+    ]);
+  });
+});
+
+describe("the failure bound", () => {
+  const recovery = { expiryMs: 1000, workerReconnectMaxMs: 250 };
+
+  it("measures a broker outage from kill to restart (plus the container start) and a freeze from pause to thaw", () => {
+    const restart = { name: "r", seed: 0, steps: [
+      { atMs: 1000, fault: { kind: "kill" as const, slot: "broker" } },
+      { atMs: 2500, fault: { kind: "restart" as const, slot: "broker" } },
+    ] };
+    expect(longestOutageMs(restart, recovery)).toBe(1500 + 3000);
+    const freeze = { name: "p", seed: 0, steps: [
+      { atMs: 1000, fault: { kind: "pause" as const, slot: "broker" } },
+      { atMs: 4000, fault: { kind: "unpause" as const, slot: "broker" } },
+    ] };
+    expect(longestOutageMs(freeze, recovery)).toBe(3000);
+    // A worker fault leaves the others serving: one expiry at most.
+    expect(longestOutageMs(killWorkers(1, ["w1", "w2", "w3"]), recovery)).toBe(1000);
+  });
+
+  it("requires failed = 0 when retries × timeout outlast the outage, and a declared bound when they do not", () => {
+    const schedule = restartBroker(20261128);
+    const generous = retriesOutlast(schedule, recovery, { timeoutMs: 3000, retries: 4 });
+    expect(generous.outlast).toBe(true);
+    expect(expectationFor(schedule, recovery, { timeoutMs: 3000, retries: 4 }, { retries: 1 }).maxFailed).toBe(0);
+    const none = { timeoutMs: 3000, retries: 0 };
+    expect(retriesOutlast(schedule, recovery, none).outlast).toBe(false);
+    expect(() => expectationFor(schedule, recovery, none, {})).toThrow(/outlasts the client's retries/);
+    expect(expectationFor(schedule, recovery, none, {}, 12)).toMatchObject({ maxFailed: 12 });
+  });
+
+  it("holds for every standard schedule, seeds 1-50, with both patterns' client settings", () => {
+    const workers = ["w1", "w2", "w3"];
+    const patterns = [
+      // chaos/majordomo.chaos.test.ts and chaos/pirate.chaos.test.ts
+      { recovery: { expiryMs: 1000, workerReconnectMaxMs: 250 }, client: { timeoutMs: 3000, retries: 4 } },
+      { recovery: { expiryMs: 1000, workerReconnectMaxMs: 2000 }, client: { timeoutMs: 1500, retries: 6 } },
+    ];
+    for (const { recovery: timing, client } of patterns) {
+      for (let seed = 1; seed <= 50; seed++) {
+        for (const schedule of [
+          killWorkers(seed, workers),
+          pauseWorkers(seed, workers, timing),
+          restartBroker(seed),
+          pauseBroker(seed, timing),
+          combined(seed, workers, timing),
+        ]) {
+          expect(retriesOutlast(schedule, timing, client)).toMatchObject({ outlast: true });
+        }
       }
     }
   });

@@ -63,6 +63,15 @@ export interface Verdict {
   executions: { never: number; once: number; twice: number; more: number };
   /** At-least-once in action: requests executed more than once (allowed, reported). */
   executedMoreThanOnce: number[];
+  /**
+   * Acknowledged, executed more than once, and never resent by its client: a
+   * second execution nobody but the broker can have caused. This is the
+   * evidence that a broker requeue recovered a request, independent of what
+   * the broker says about itself.
+   */
+  reexecutedWithoutRetry: number[];
+  /** Acknowledged after the client resent it at least once: recovery done by the client. */
+  ackedAfterRetry: number;
   malformedEffects: string[];
 }
 
@@ -92,6 +101,8 @@ export function check(history: History, { effects, malformed }: Effects): Verdic
     cleanFailures: 0,
     executions: { never: 0, once: 0, twice: 0, more: 0 },
     executedMoreThanOnce: [],
+    reexecutedWithoutRetry: [],
+    ackedAfterRetry: 0,
     malformedEffects: malformed,
   };
 
@@ -115,6 +126,8 @@ export function check(history: History, { effects, malformed }: Effects): Verdic
       case "ok":
         verdict.acknowledged += 1;
         if (count === 0) verdict.lost.push(record.id);
+        if (record.retries > 0) verdict.ackedAfterRetry += 1;
+        else if (count > 1) verdict.reexecutedWithoutRetry.push(record.id);
         break;
       case "failed": {
         verdict.failed += 1;
@@ -158,6 +171,58 @@ export function violations(verdict: Verdict): string[] {
   if (verdict.malformedEffects.length) problems.push(`malformed effect lines: ${verdict.malformedEffects.length}`);
   if (verdict.acknowledged + verdict.failed + verdict.hung.length !== verdict.attempted) {
     problems.push("some attempted request has no outcome");
+  }
+  return problems;
+}
+
+/**
+ * What a scenario saw of the recovery it exists to show. Each figure comes
+ * from a source the component under test cannot fake on its own: the
+ * client's events, the workers' effects files, the fault schedule, or (for
+ * `requeued` and `workersExpired`) the broker's own event log, which is
+ * always paired with effects-based evidence in the expectations.
+ */
+export interface Evidence {
+  /** Client resends after a timeout (the clients' "retry" events). */
+  retries: number;
+  /** Requests acknowledged after at least one resend. */
+  ackedAfterRetry: number;
+  /** The broker's request-requeued events. */
+  requeued: number;
+  /** Requests executed again with no resend from their client (see {@link Verdict.reexecutedWithoutRetry}). */
+  reexecutedWithoutRetry: number;
+  /** Workers the broker expired for silence. */
+  workersExpired: number;
+  /** Workers that decided their broker was gone and reconnected (broker-lost / queue-lost). */
+  workerReconnects: number;
+  /** Killed workers whose last recorded execution never produced a reply: the kill landed mid-request. */
+  midRequestKills: number;
+}
+
+export type EvidenceName = keyof Evidence;
+
+/** What one scenario must show, beyond the properties {@link violations} checks for every run. */
+export interface Expectation {
+  /**
+   * The most failed requests the scenario allows: 0 whenever the client's
+   * retries outlast the fault, which `failedBecause` explains with the figures.
+   */
+  maxFailed: number;
+  failedBecause: string;
+  /** Minimum of each evidence figure: the recovery the scenario exists to exercise. */
+  atLeast: Partial<Record<EvidenceName, number>>;
+}
+
+/** A scenario's own requirements; an empty list means it showed what it is for. */
+export function expectationViolations(verdict: Verdict, evidence: Evidence, expectation: Expectation): string[] {
+  const problems: string[] = [];
+  if (verdict.failed > expectation.maxFailed) {
+    problems.push(
+      `failed=${verdict.failed}, at most ${expectation.maxFailed} allowed (${expectation.failedBecause})`,
+    );
+  }
+  for (const [name, min] of Object.entries(expectation.atLeast) as Array<[EvidenceName, number]>) {
+    if (evidence[name] < min) problems.push(`recovery not shown: ${name}=${evidence[name]}, needs at least ${min}`);
   }
   return problems;
 }

@@ -18,6 +18,13 @@ export interface RequestRecord {
   readonly replies: Reply[];
   /** How the request failed, when it did. `typed` is false for anything but the library's own error class. */
   error?: { reason: string; code: string; typed: boolean; message: string };
+  /**
+   * Resends the client reported while this request was its only one in flight
+   * (each lane runs one request at a time, so its client's "retry" events
+   * belong to the current request). Zero means any re-execution of the request
+   * was not the client's doing: the broker requeued it.
+   */
+  retries: number;
   startedAt: number;
   settledAt?: number;
 }
@@ -74,14 +81,21 @@ export async function drive(options: DriveOptions, history: History = newHistory
   let next = 1;
   const lane = async (): Promise<void> => {
     const client = options.makeClient();
+    let current: RequestRecord | undefined;
     const retries = client.events$?.subscribe((event) => {
-      if (event.type === "retry") history.retries += 1;
+      if (event.type !== "retry") return;
+      history.retries += 1;
+      if (current) current.retries += 1;
     });
     try {
       for (;;) {
         if (next > options.count || Date.now() >= stopAt) return;
         const id = next++;
-        await one(client, id, history, options);
+        const record: RequestRecord = { id, outcome: "pending", replies: [], retries: 0, startedAt: Date.now() };
+        history.requests.set(id, record);
+        current = record;
+        await one(client, record, options);
+        current = undefined;
       }
     } finally {
       client.close();
@@ -104,9 +118,8 @@ export function pending(history: History): number {
   return count;
 }
 
-function one(client: RequestClient, id: number, history: History, options: DriveOptions): Promise<void> {
-  const record: RequestRecord = { id, outcome: "pending", replies: [], startedAt: Date.now() };
-  history.requests.set(id, record);
+function one(client: RequestClient, record: RequestRecord, options: DriveOptions): Promise<void> {
+  const id = record.id;
   return new Promise<void>((resolve) => {
     let guard: NodeJS.Timeout | undefined;
     const settle = (outcome: Outcome): void => {

@@ -2,7 +2,16 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { check, readEffects, summaryLine, violations, type Verdict } from "./checker";
+import {
+  check,
+  expectationViolations,
+  readEffects,
+  summaryLine,
+  violations,
+  type Evidence,
+  type Expectation,
+  type Verdict,
+} from "./checker";
 import { Cluster, freePorts, PROJECT_DIR, type Timing } from "./cluster";
 import { drive, newHistory, pending, type DriveOptions, type History, type RequestClient } from "./driver";
 import { describeSchedule, runSchedule, type Applied, type Schedule } from "./schedule";
@@ -26,6 +35,8 @@ export interface ScenarioOptions {
   scripts?: { broker: string; worker: string };
   /** The broker needs a second port for workers (Paranoid Pirate's backend). */
   separateBackend?: boolean;
+  /** What this scenario must show beyond the common properties: its failure bound and its recovery. */
+  expectation: Expectation;
   /** Every cluster is registered here as soon as it exists, so afterAll can remove it even if the test timed out. */
   clusters: Cluster[];
 }
@@ -40,6 +51,11 @@ export interface ScenarioResult {
   brokerEvents: Record<string, number>;
   /** Of the workers killed, how many had started a request they had not answered. */
   midRequestKills: { hit: number; of: number };
+  /** The recovery figures the expectation is checked against. */
+  evidence: Evidence;
+  expectation: Expectation;
+  /** The schedule as planned (the applied faults are in `applied`). */
+  schedule: Schedule;
   runDir: string;
 }
 
@@ -101,19 +117,45 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     if (a.error) problems.push(`fault ${a.step.fault.kind} ${a.step.fault.slot} failed: ${a.error}`);
   }
   const brokerEvents = countEvents(cluster.logsDir, "broker.");
+  const workerEvents = countEvents(cluster.logsDir, "w");
   const midRequestKills = killedMidRequest(applied, history, effects.effects);
+  const evidence: Evidence = {
+    retries: history.retries,
+    ackedAfterRetry: verdict.ackedAfterRetry,
+    requeued: brokerEvents["request-requeued"] ?? 0,
+    reexecutedWithoutRetry: verdict.reexecutedWithoutRetry.length,
+    workersExpired: brokerEvents["worker-expired"] ?? 0,
+    workerReconnects: (workerEvents["broker-lost"] ?? 0) + (workerEvents["queue-lost"] ?? 0),
+    midRequestKills: midRequestKills.hit,
+  };
+  problems.push(...expectationViolations(verdict, evidence, options.expectation));
   const wallMs = Date.now() - began;
   const summary = summaryLine(`${options.label} seed=${options.schedule.seed}`, verdict, {
     retries: history.retries,
+    ackedAfterRetry: verdict.ackedAfterRetry,
     requeued: brokerEvents["request-requeued"] ?? 0,
+    reexecNoRetry: verdict.reexecutedWithoutRetry.length,
     workersExpired: brokerEvents["worker-expired"] ?? 0,
+    workerReconnects: evidence.workerReconnects,
     connLost: brokerEvents["worker-disconnected:connection-lost"] ?? 0,
     abandoned: brokerEvents["request-abandoned"] ?? 0,
     midRequestKills: `${midRequestKills.hit}/${midRequestKills.of}`,
     drive: `${((history.finishedAt - history.startedAt) / 1000).toFixed(1)}s`,
     wall: `${(wallMs / 1000).toFixed(1)}s`,
   });
-  const result: ScenarioResult = { verdict, problems, applied, summary, wallMs, brokerEvents, midRequestKills, runDir };
+  const result: ScenarioResult = {
+    verdict,
+    problems,
+    applied,
+    summary,
+    wallMs,
+    brokerEvents,
+    midRequestKills,
+    evidence,
+    expectation: options.expectation,
+    schedule: options.schedule,
+    runDir,
+  };
   record(result, options.schedule);
   if (problems.length === 0 && !process.env.CHAOS_KEEP) rmSync(runDir, { recursive: true, force: true });
   return result;
@@ -159,6 +201,51 @@ function killedMidRequest(
     if (last > 0 && !answered.has(`${a.node} ${last}`)) hit += 1;
   }
   return { hit, of };
+}
+
+/**
+ * One scenario as it goes into the JSON report (chaos/build/reports/, copied
+ * to chaos/reports/ for the run docs/chaos.md quotes): everything needed to
+ * compare two runs, nothing that names this machine's temp folders.
+ */
+export function reportEntry(label: string, result: ScenarioResult): Record<string, unknown> {
+  const { verdict } = result;
+  return {
+    label,
+    seed: result.schedule.seed,
+    passed: result.problems.length === 0,
+    problems: result.problems,
+    summary: result.summary,
+    counts: {
+      attempted: verdict.attempted,
+      acknowledged: verdict.acknowledged,
+      failed: verdict.failed,
+      failedBy: verdict.failedBy,
+      hung: verdict.hung.length,
+      lost: verdict.lost.length,
+      duplicatedReplies: verdict.duplicatedReplies.length,
+      misdelivered: verdict.misdelivered.length,
+      unbackedReplies: verdict.unbackedReplies.length,
+      unexpected: verdict.unexpected.length,
+      untypedFailures: verdict.untypedFailures.length,
+      recovered: verdict.recovered.length,
+      executions: verdict.executions,
+    },
+    evidence: result.evidence,
+    expectation: result.expectation,
+    brokerEvents: result.brokerEvents,
+    midRequestKills: result.midRequestKills,
+    planned: describeSchedule(result.schedule),
+    applied: result.applied.map((a) => ({
+      fault: a.step.fault.kind,
+      node: a.node,
+      plannedMs: a.step.atMs,
+      atMs: a.atMs,
+      inFlight: a.inFlight,
+      ...(a.error ? { error: a.error } : {}),
+    })),
+    wallMs: result.wallMs,
+  };
 }
 
 /** Keeps the latest figures next to the build output, for docs/chaos.md and for comparing runs. */
