@@ -1,0 +1,42 @@
+import { PrivateerError, type ErrorCode } from "../../src";
+
+/** Why a Binary Star operation failed; `code` carries the matching errno-style name. */
+export type BinaryStarErrorReason =
+  /** The failover client got no reply from either server within its attempts. */
+  | "timeout"
+  /** The server or client was closed while the operation was pending. */
+  | "closed"
+  /** An option value is invalid, or a call came in the wrong state (e.g. `start()` twice). */
+  | "invalid"
+  /** A socket operation failed underneath the pattern (see `cause`). */
+  | "socket";
+
+const CODES: Record<Exclude<BinaryStarErrorReason, "socket">, ErrorCode> = {
+  timeout: "EAGAIN",
+  closed: "EBADF",
+  invalid: "EINVAL",
+};
+
+/**
+ * The one error class of the Binary Star pattern. Like every Privateer error
+ * it extends {@link PrivateerError}: switch on `reason` (or on the
+ * errno-style `code`); the underlying socket error, if any, is in `cause`.
+ */
+export class BinaryStarError extends PrivateerError {
+  readonly reason: BinaryStarErrorReason;
+
+  constructor(reason: BinaryStarErrorReason, message: string, options?: { cause?: unknown }) {
+    // A socket failure keeps the socket's own code, so errno-style handling sees the real cause.
+    const code = reason === "socket" ? (options?.cause instanceof PrivateerError ? options.cause.code : "EPROTO") : CODES[reason];
+    super(code, message, options);
+    this.reason = reason;
+  }
+}
+
+/** A whole number of at least `min` (intervals, counts); anything else throws `invalid`. */
+export function integerAtLeast(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new BinaryStarError("invalid", `${name} must be an integer >= ${min} (got ${value})`);
+  }
+  return value;
+}

@@ -1,0 +1,32 @@
+/**
+ * Binary Star (ZeroMQ guide, chapter 4): a primary and a backup server that
+ * exchange their state every heartbeat so that exactly one serves clients,
+ * and a client that fails over between them.
+ *
+ * @packageDocumentation
+ */
+export { BinaryStar, GUIDE_ENDPOINTS, type BinaryStarOptions, type BinaryStarRequest } from "./server";
+export { BinaryStarClient, type BinaryStarClientOptions } from "./client";
+export type { BinaryStarEndpoints, BinaryStarEvent, BinaryStarEventType, BinaryStarClientEvent, BinaryStarClientEventType } from "./events";
+export { BinaryStarError, type BinaryStarErrorReason } from "./errors";
+export {
+  STATE_DIGIT,
+  TERM_PREFIX,
+  decodeState,
+  encodeState,
+  initialContext,
+  onClientRequest,
+  onPeerState,
+  afterStall,
+  isStall,
+  isFenced,
+  step as binaryStarStep,
+  type BinaryStarRole,
+  type BinaryStarState,
+  type BinaryStarFsmEvent,
+  type DecodedState,
+  type FsmContext as BinaryStarFsmContext,
+  type FsmStep as BinaryStarFsmStep,
+  type RejectReason as BinaryStarRejectReason,
+  type SplitBrain,
+} from "./fsm";
