@@ -1,0 +1,154 @@
+/**
+ * A pair over tcp on loopback in real time, with short heartbeats, and the
+ * failover client: it fails over when the active server goes away and
+ * stays with the one that answers; a restarted primary comes back passive.
+ */
+import { filter, firstValueFrom, timeout } from "rxjs";
+import {
+  BinaryStar,
+  BinaryStarClient,
+  BinaryStarError,
+  type BinaryStarClientEvent,
+  type BinaryStarEndpoints,
+  type BinaryStarRole,
+  type BinaryStarState,
+} from "../../../patterns/binary-star";
+import { freePorts, tcpPair } from "./pair";
+
+jest.setTimeout(30000);
+
+const HB = 100;
+const TIMEOUT = 300;
+const SETTLE = 250;
+
+const servers: BinaryStar[] = [];
+const clients: BinaryStarClient[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.close();
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+/** A server that answers each request with its role and the request body. */
+async function start(role: BinaryStarRole, endpoints: BinaryStarEndpoints, served: string[] = []): Promise<BinaryStar> {
+  const star = new BinaryStar({ role, endpoints, heartbeat: HB });
+  servers.push(star);
+  star.requests$.subscribe((request) => {
+    served.push(request.body.map(String).join(" "));
+    void request.reply([role, ...request.body]);
+  });
+  await star.start();
+  return star;
+}
+
+function reach(star: BinaryStar, state: BinaryStarState, ms = 5000): Promise<BinaryStarState> {
+  return firstValueFrom(star.state$.pipe(filter((s) => s === state), timeout(ms)));
+}
+
+function client(endpoints: { primary: BinaryStarEndpoints; backup: BinaryStarEndpoints }): { client: BinaryStarClient; events: BinaryStarClientEvent[] } {
+  const c = new BinaryStarClient([endpoints.primary.frontend!, endpoints.backup.frontend!], { timeout: TIMEOUT, settleDelay: SETTLE, maxAttempts: 10 });
+  clients.push(c);
+  const events: BinaryStarClientEvent[] = [];
+  c.events$.subscribe((event) => events.push(event));
+  return { client: c, events };
+}
+
+const text = (frames: Buffer[]) => frames.map(String);
+
+describe("Binary Star over tcp", () => {
+  it("primary and backup settle as active and passive; the client is served by the primary", async () => {
+    const endpoints = await tcpPair();
+    const backup = await start("backup", endpoints.backup);
+    const primary = await start("primary", endpoints.primary);
+    await Promise.all([reach(primary, "active"), reach(backup, "passive")]);
+    const { client: c } = client(endpoints);
+    expect(text(await c.call("hello"))).toEqual(["primary", "hello"]);
+  });
+
+  it("when the active goes away the client fails over to the backup, which takes over on its vote", async () => {
+    const endpoints = await tcpPair();
+    const backupServed: string[] = [];
+    const backup = await start("backup", endpoints.backup, backupServed);
+    const primary = await start("primary", endpoints.primary);
+    await Promise.all([reach(primary, "active"), reach(backup, "passive")]);
+    const { client: c, events } = client(endpoints);
+    expect(text(await c.call("one"))).toEqual(["primary", "one"]);
+
+    const killedAt = Date.now();
+    await primary.close();
+    const reply = await c.call("two");
+    const gap = Date.now() - killedAt;
+    expect(text(reply)).toEqual(["backup", "two"]);
+    expect(backup.state).toBe("active");
+    // One timeout at the primary, the settle delay, maybe one refused vote at the backup, then the reply.
+    expect(gap).toBeLessThan(2 * (TIMEOUT + SETTLE) + 1000);
+    expect(events.filter((e) => e.type === "failover")[0]).toMatchObject({ from: 0, to: 1, settleDelay: SETTLE });
+    // The backup never served anything while the primary was active.
+    expect(backupServed).toEqual(["two"]);
+    // The client stays with the server that answered.
+    expect(c.currentServer).toBe(1);
+    expect(text(await c.call("three"))).toEqual(["backup", "three"]);
+  });
+
+  it("a primary restarted while the backup is active comes back passive and serves nothing", async () => {
+    const endpoints = await tcpPair();
+    const backup = await start("backup", endpoints.backup);
+    const primary = await start("primary", endpoints.primary);
+    await Promise.all([reach(primary, "active"), reach(backup, "passive")]);
+    const { client: c } = client(endpoints);
+    await c.call("before");
+    await primary.close();
+    expect(text(await c.call("failover"))).toEqual(["backup", "failover"]);
+
+    const restartedServed: string[] = [];
+    const restarted = await start("primary", endpoints.primary, restartedServed);
+    await reach(restarted, "passive");
+    // A client that starts at the primary is refused there and fails over to the backup.
+    const { client: fresh, events } = client(endpoints);
+    expect(text(await fresh.call("after"))).toEqual(["backup", "after"]);
+    expect(events.filter((e) => e.type === "timeout")[0]).toMatchObject({ server: 0 });
+    expect(restartedServed).toEqual([]);
+    expect(restarted.state).toBe("passive");
+    expect(backup.state).toBe("active");
+  });
+});
+
+describe("Binary Star client", () => {
+  it("fails with a typed timeout when neither server answers, after maxAttempts alternating attempts", async () => {
+    const [a, b] = await freePorts(2);
+    const c = new BinaryStarClient([`tcp://127.0.0.1:${a}`, `tcp://127.0.0.1:${b}`], { timeout: 50, settleDelay: 10, maxAttempts: 4 });
+    clients.push(c);
+    const events: BinaryStarClientEvent[] = [];
+    c.events$.subscribe((event) => events.push(event));
+    const error = (await c.call("anyone?").catch((e: unknown) => e)) as BinaryStarError;
+    expect(error).toBeInstanceOf(BinaryStarError);
+    expect(error).toMatchObject({ reason: "timeout", code: "EAGAIN" });
+    expect(events.filter((e) => e.type === "request-sent").map((e) => (e as { server: number }).server)).toEqual([0, 1, 0, 1]);
+    expect(events.filter((e) => e.type === "failover")).toHaveLength(3);
+    expect(events.at(-1)).toMatchObject({ type: "gave-up", attempts: 4 });
+  });
+
+  it("with attemptsPerServer 2 tries each server twice before failing over", async () => {
+    const [a, b] = await freePorts(2);
+    const c = new BinaryStarClient([`tcp://127.0.0.1:${a}`, `tcp://127.0.0.1:${b}`], { timeout: 40, settleDelay: 0, maxAttempts: 4, attemptsPerServer: 2 });
+    clients.push(c);
+    const sent: number[] = [];
+    c.events$.subscribe((e) => e.type === "request-sent" && sent.push(e.server));
+    await expect(c.call("x")).rejects.toMatchObject({ reason: "timeout" });
+    expect(sent).toEqual([0, 0, 1, 1]);
+  });
+
+  it("fails pending requests with closed when closed, and refuses new ones", async () => {
+    const [a, b] = await freePorts(2);
+    const c = new BinaryStarClient([`tcp://127.0.0.1:${a}`, `tcp://127.0.0.1:${b}`], { timeout: 5000 });
+    const pending = c.call("lost");
+    c.close();
+    await expect(pending).rejects.toMatchObject({ reason: "closed", code: "EBADF" });
+    await expect(c.call("late")).rejects.toMatchObject({ reason: "closed" });
+  });
+
+  it("refuses bad options", () => {
+    expect(() => new BinaryStarClient(["tcp://127.0.0.1:1"] as unknown as [string, string])).toThrow(BinaryStarError);
+    expect(() => new BinaryStarClient(["a", "b"], { timeout: 0 })).toThrow(/timeout/);
+    expect(() => new BinaryStarClient(["a", "b"], { settleDelay: -1 })).toThrow(/settleDelay/);
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * Two BinaryStar servers in this process over inproc, their heartbeats on a
+ * virtual-time scheduler: the pair settles, fails over on a client vote,
+ * takes back a restarted peer, and fences itself after a stall, with the
+ * clock moved by hand.
+ */
+import { TestScheduler } from "rxjs/testing";
+import { BinaryStar, BinaryStarError, type BinaryStarOptions, type BinaryStarState } from "../../../patterns/binary-star";
+import { inprocPair, ofType, record, run, settle } from "./pair";
+
+const HB = 1000;
+const WINDOW = 2 * HB;
+
+const servers: BinaryStar[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+function scheduler(): TestScheduler {
+  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+}
+
+function server(options: BinaryStarOptions): BinaryStar {
+  const star = new BinaryStar({ heartbeat: HB, ...options });
+  servers.push(star);
+  return star;
+}
+
+function states(star: BinaryStar): BinaryStarState[] {
+  const seen: BinaryStarState[] = [];
+  star.state$.subscribe((state) => seen.push(state));
+  return seen;
+}
+
+describe("a Binary Star pair in virtual time", () => {
+  it("settles as primary active and backup passive, and only the active serves", async () => {
+    const clock = scheduler();
+    const endpoints = inprocPair();
+    const primary = server({ role: "primary", endpoints: endpoints.primary, scheduler: clock });
+    const backup = server({ role: "backup", endpoints: endpoints.backup, scheduler: clock });
+    const primaryStates = states(primary);
+    const backupEvents = record(backup);
+    await backup.start();
+    await primary.start();
+    await run(clock, HB + 10);
+    expect(primary.state).toBe("active");
+    expect(backup.state).toBe("passive");
+    expect(primaryStates).toEqual(["primary", "active"]);
+    expect(ofType(backupEvents, "state-changed")).toEqual([{ type: "state-changed", from: "backup", to: "passive", cause: "peer-active", term: 0 }]);
+    expect(primary.term).toBe(1);
+    expect(primary.vote()).toBe(true);
+    expect(backup.vote()).toBe(false);
+    expect(ofType(backupEvents, "vote")).toEqual([{ type: "vote", accepted: false, state: "passive", reason: "peer-alive" }]);
+  });
+
+  it("the passive takes over only on a client vote after a whole window of silence", async () => {
+    const clock = scheduler();
+    const endpoints = inprocPair();
+    const primary = server({ role: "primary", endpoints: endpoints.primary, scheduler: clock });
+    const backup = server({ role: "backup", endpoints: endpoints.backup, scheduler: clock });
+    const events = record(backup);
+    await backup.start();
+    await primary.start();
+    await run(clock, HB + 10);
+    expect(backup.state).toBe("passive");
+
+    await primary.close();
+    const closedAt = clock.now();
+    // The last state message was heard at or before closedAt: until a window has passed, the vote is refused.
+    await run(clock, WINDOW - HB);
+    expect(backup.vote()).toBe(false);
+    await run(clock, HB + 10);
+    expect(ofType(events, "peer-dead")).toHaveLength(1);
+    // Silence alone does not make it active: no client has asked.
+    expect(backup.state).toBe("passive");
+    expect(backup.vote()).toBe(true);
+    expect(backup.state).toBe("active");
+    expect(backup.term).toBe(2);
+    expect(clock.now() - closedAt).toBeGreaterThanOrEqual(WINDOW);
+    expect(ofType(events, "state-changed").at(-1)).toEqual({ type: "state-changed", from: "passive", to: "active", cause: "client-request", term: 2 });
+  });
+
+  it("a primary restarted while the backup is active comes back passive", async () => {
+    const clock = scheduler();
+    const endpoints = inprocPair();
+    const primary = server({ role: "primary", endpoints: endpoints.primary, scheduler: clock });
+    const backup = server({ role: "backup", endpoints: endpoints.backup, scheduler: clock });
+    await backup.start();
+    await primary.start();
+    await run(clock, HB + 10);
+    await primary.close();
+    await run(clock, WINDOW + HB);
+    expect(backup.vote()).toBe(true);
+
+    const again = server({ role: "primary", endpoints: endpoints.primary, scheduler: clock });
+    const againStates = states(again);
+    await again.start();
+    await run(clock, 2 * HB);
+    expect(again.state).toBe("passive");
+    expect(againStates).toEqual(["primary", "passive"]);
+    expect(backup.state).toBe("active");
+    // Even after its own window passed, the restarted primary hears the backup and never serves.
+    await run(clock, 3 * HB);
+    expect(again.vote()).toBe(false);
+    expect(backup.vote()).toBe(true);
+  });
+
+  it("a primary alone serves once the backup has been silent for a window; a backup alone never does", async () => {
+    const clock = scheduler();
+    const endpoints = inprocPair();
+    const primary = server({ role: "primary", endpoints: endpoints.primary, scheduler: clock });
+    await primary.start();
+    await run(clock, WINDOW - 10);
+    expect(primary.vote()).toBe(false);
+    await run(clock, 10);
+    expect(primary.vote()).toBe(true);
+    await primary.close();
+
+    const backup = server({ role: "backup", endpoints: inprocPair().backup, scheduler: clock });
+    await backup.start();
+    await run(clock, 5 * WINDOW);
+    expect(backup.vote()).toBe(false);
+    expect(backup.state).toBe("backup");
+  });
+
+  it("an active whose loop stalled for a window is fenced: it refuses requests and publishes nothing for one window", async () => {
+    // Each server has its own clock so that one can stall while the other runs.
+    const primaryClock = scheduler();
+    const backupClock = scheduler();
+    const endpoints = inprocPair();
+    const primary = server({ role: "primary", endpoints: endpoints.primary, scheduler: primaryClock });
+    const backup = server({ role: "backup", endpoints: endpoints.backup, scheduler: backupClock });
+    const events = record(primary);
+    const backupEvents = record(backup);
+    await backup.start();
+    await primary.start();
+    const both = async (ms: number) => {
+      for (let t = 0; t < ms; t += 10) {
+        await Promise.all([run(primaryClock, 10), run(backupClock, 10)]);
+      }
+    };
+    await both(HB + 10);
+    expect(primary.state).toBe("active");
+
+    // The stall: the primary's clock jumps a whole window without its timers running.
+    primaryClock.frame += WINDOW;
+    expect(primary.vote()).toBe(false);
+    expect(ofType(events, "stalled")).toEqual([{ type: "stalled", gapMs: expect.any(Number), fencedUntil: primaryClock.now() + WINDOW }]);
+    expect(ofType(events, "vote").at(-1)).toEqual({ type: "vote", accepted: false, state: "active", reason: "fenced" });
+    // The fenced primary publishes nothing: the backup finds it dead, then hears it again once the fence is over.
+    await both(WINDOW + HB);
+    const dead = backupEvents.findIndex((event) => event.type === "peer-dead");
+    expect(dead).toBeGreaterThan(0);
+    expect(backupEvents.slice(dead + 1)).toContainEqual({ type: "peer-state", state: "active", term: 1 });
+    expect(primary.state).toBe("active");
+    expect(primary.vote()).toBe(true);
+    expect(backup.state).toBe("passive");
+  });
+
+  it("refuses bad options and a second start", async () => {
+    expect(() => new BinaryStar({ role: "primary", heartbeat: 0 })).toThrow(BinaryStarError);
+    expect(() => new BinaryStar({ role: "primary", peerExpiryMultiplier: 1 })).toThrow(/peerExpiryMultiplier/);
+    expect(() => new BinaryStar({ role: "master" as "primary" })).toThrow(/role/);
+    const star = server({ role: "primary", endpoints: { ...inprocPair().primary }, scheduler: scheduler() });
+    await star.start();
+    await expect(star.start()).rejects.toMatchObject({ reason: "invalid", code: "EINVAL" });
+    await star.close();
+    expect(star.vote()).toBe(false);
+    await settle();
+  });
+});
