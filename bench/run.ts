@@ -10,34 +10,27 @@
  *   npm run bench -- --cpu-prof         Node peers write V8 CPU profiles to results/profiles/
  *
  * Anything but a plain full run writes results/partial.* and leaves the docs alone.
+ *
+ * The exit status is 1 when any run failed, when any scenario/implementation
+ * pair ended without a figure, or (with CI set) when the native baseline
+ * could not be built; everything that did work is still reported. A failed
+ * full run writes results/failed.* instead of latest.*.
+ *
+ *   BENCH_FAULT=error:<scenario>        every run of the scenario throws (proves the exit status)
+ *   BENCH_FAULT=size:<scenario>         its senders send one byte more than its receivers expect
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
-import { throughputChart, type ThroughputPoint } from "./harness/chart";
+import { join, resolve } from "node:path";
+import { inCi } from "./harness/checks";
 import type { ImplName } from "./harness/lib";
-import { describeMachine } from "./harness/machine";
-import { buildNative } from "./harness/native";
-import { consoleReport, machineLine, markdownReport, type RunReport } from "./harness/report";
-import { implsOf, Progress, roundsOf, runScenario, type RunnerConfig, type ScenarioResult } from "./harness/runner";
+import { parseFault } from "./harness/runner";
 import { ALL_IMPLS } from "./harness/scenario";
+import { runBench, type BenchSelection } from "./harness/session";
 import { scenarios } from "./scenarios";
 
 const ROOT = resolve(__dirname, "..", "..");
-const RESULTS = join(ROOT, "bench", "results");
-const DOCS = join(ROOT, "docs", "benchmarks.md");
-const START = "<!-- bench:results:start -->";
-const END = "<!-- bench:results:end -->";
 
-interface Cli {
-  quick: boolean;
-  only?: string[];
-  impls?: ImplName[];
-  rounds?: number;
-  cpuProf: boolean;
-}
-
-function parseCli(argv: readonly string[]): Cli {
-  const cli: Cli = { quick: false, cpuProf: false };
+function parseCli(argv: readonly string[]): BenchSelection {
+  const cli: BenchSelection = { quick: false, cpuProf: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -58,101 +51,21 @@ function parseCli(argv: readonly string[]): Cli {
   return cli;
 }
 
-function version(packageJson: string): string {
-  return (JSON.parse(readFileSync(packageJson, "utf8")) as { version: string }).version;
-}
-
 async function main(): Promise<void> {
-  const cli = parseCli(process.argv.slice(2));
-  const partial = cli.only !== undefined || cli.impls !== undefined || cli.rounds !== undefined || cli.cpuProf;
-  const label = partial ? "partial" : cli.quick ? "quick" : "latest";
-  const started = Date.now();
-  mkdirSync(RESULTS, { recursive: true });
-
-  const report: RunReport = {
-    date: new Date().toISOString(),
-    quick: cli.quick,
-    durationSec: 0,
-    machine: describeMachine(),
-    versions: {
-      privateer: version(join(ROOT, "package.json")),
-      "zeromq.js": version(join(ROOT, "node_modules", "zeromq", "package.json")),
-    },
-    skipped: {},
-    results: [],
-  };
-  let impls = cli.impls ?? [...ALL_IMPLS];
-  let nativeBinary: string | undefined;
-  if (impls.includes("libzmq")) {
-    const native = buildNative(ROOT, join(__dirname, "native"));
-    if ("skipped" in native) {
-      report.skipped.libzmq = native.skipped;
-      impls = impls.filter((i) => i !== "libzmq");
-      process.stderr.write(`${native.skipped}\n`);
-    } else {
-      nativeBinary = native.binary;
-      report.versions.libzmq = native.version;
-    }
-  }
-  const cpuProfDir = cli.cpuProf ? join(RESULTS, "profiles", report.date.replace(/[:.]/g, "-")) : undefined;
-  if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
-  const config: RunnerConfig = {
-    quick: cli.quick,
-    impls,
-    nativeBinary,
+  const { problems } = await runBench({
+    ...parseCli(process.argv.slice(2)),
+    scenarios,
+    root: ROOT,
+    resultsDir: join(ROOT, "bench", "results"),
+    nativeOutDir: join(__dirname, "native"),
     peerScript: join(__dirname, "peer.js"),
-    cpuProfDir,
-    rounds: cli.rounds,
-  };
-  const selected = scenarios.filter((s) => !cli.only || cli.only.some((word) => s.id.includes(word)));
-  const total = selected.reduce((n, s) => n + roundsOf(s, config) * implsOf(s, config).length, 0);
-  process.stderr.write(`Benchmarking ${impls.join(", ")} on ${machineLine(report)}: ${selected.length} scenarios, ${total} runs\n`);
-
-  const progress = new Progress(total);
-  for (const scenario of selected) report.results.push(await runScenario(scenario, config, progress));
-  progress.finish();
-  report.durationSec = (Date.now() - started) / 1000;
-
-  const chartFile = join(RESULTS, label === "latest" ? "throughput.svg" : `${label}-throughput.svg`);
-  const points = chartPoints(report.results);
-  if (points.length > 0) writeFileSync(chartFile, await throughputChart(points, `${machineLine(report)} · medians of alternating rounds`));
-  writeFileSync(join(RESULTS, `${label}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(`${consoleReport(report)}\n`);
-  process.stdout.write(`Results: ${relative(ROOT, join(RESULTS, `${label}.json`))}`);
-  if (points.length > 0) process.stdout.write(`, chart: ${relative(ROOT, chartFile)}`);
-  if (cpuProfDir) process.stdout.write(`, CPU profiles: ${relative(ROOT, cpuProfDir)}`);
-  process.stdout.write("\n");
-  if (label === "latest") updateDocs(markdownReport(report, relative(join(ROOT, "docs"), chartFile)));
-}
-
-function chartPoints(results: readonly ScenarioResult[]): ThroughputPoint[] {
-  const points: ThroughputPoint[] = [];
-  for (const r of results) {
-    if (r.chartSize === undefined) continue;
-    for (const [impl, s] of Object.entries(r.summary) as [ImplName, { value: number }][]) {
-      if (Number.isFinite(s.value)) points.push({ impl, size: r.chartSize, perSec: s.value });
-    }
-  }
-  return points;
-}
-
-/** Replaces the generated block of docs/benchmarks.md; the prose around it is written by hand. */
-function updateDocs(block: string): void {
-  let doc: string;
-  try {
-    doc = readFileSync(DOCS, "utf8");
-  } catch {
-    process.stderr.write(`${DOCS} not found: results not written to the docs\n`);
-    return;
-  }
-  const a = doc.indexOf(START);
-  const b = doc.indexOf(END);
-  if (a < 0 || b < a) {
-    process.stderr.write(`${DOCS} has no ${START} ... ${END} block: results not written to the docs\n`);
-    return;
-  }
-  writeFileSync(DOCS, `${doc.slice(0, a + START.length)}\n${block}\n${doc.slice(b)}`);
-  process.stdout.write(`Updated ${relative(ROOT, DOCS)}\n`);
+    docsFile: join(ROOT, "docs", "benchmarks.md"),
+    ci: inCi(),
+    fault: parseFault(process.env.BENCH_FAULT),
+    out: process.stdout,
+    err: process.stderr,
+  });
+  if (problems.length > 0) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {

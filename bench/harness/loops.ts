@@ -10,7 +10,32 @@ import { nowMs, Watchdog, yieldToEventLoop } from "./role";
 export const CLOCK_STRIDE = 16;
 const STRIDE_MASK = CLOCK_STRIDE - 1;
 
-/** What a receiving loop measured: `count` messages in `elapsedMs`, after warm-up. */
+/**
+ * A message whose size is not the one the scenario sent: the run measured
+ * something else (a truncated or merged message, the wrong sender), so its
+ * figure must not be reported.
+ */
+export class WrongSizeError extends Error {
+  readonly code = "BENCH_WRONG_SIZE";
+  constructor(
+    readonly who: string,
+    readonly received: number,
+    readonly expected: number,
+  ) {
+    super(`${who}: received a message of ${received} bytes, expected ${expected}`);
+    this.name = "WrongSizeError";
+  }
+}
+
+/** Total bytes of a message, all frames together; throws {@link WrongSizeError} unless it is `expected`. */
+export function checkedSize(message: readonly Buffer[], expected: number, who: string): number {
+  let size = 0;
+  for (const frame of message) size += frame.length;
+  if (size !== expected) throw new WrongSizeError(who, size, expected);
+  return size;
+}
+
+/** What a receiving loop measured: `count` messages and `bytes` received in `elapsedMs`, after warm-up. */
 export interface WindowResult {
   count: number;
   bytes: number;
@@ -26,35 +51,44 @@ export interface WindowPlan {
   max: number;
   /** No message for this long fails the run (see {@link Watchdog}). */
   stallMs: number;
+  /** The size every message must have (all frames together); any other fails the run. */
+  expectBytes: number;
 }
 
 /**
  * Receives through a warm-up and then a measured window. The first
- * message starts the clock, so connection set-up is never measured.
+ * message starts the clock, so connection set-up is never measured. Every
+ * message, warm-up included, is checked against `plan.expectBytes`, and
+ * `bytes` is what arrived, not `count` times the nominal size.
  */
 export async function receiveWindow(socket: BenchReceiver, plan: WindowPlan): Promise<WindowResult> {
-  const dog = new Watchdog(plan.stallMs, "receiver");
-  await socket.receive();
-  const warmEnd = nowMs() + plan.warmupMs;
-  for (let n = 1; (n & STRIDE_MASK) !== 0 || nowMs() < warmEnd; n++) {
-    await socket.receive();
-    dog.tick();
+  const who = "receiver";
+  const expected = plan.expectBytes;
+  const dog = new Watchdog(plan.stallMs, who);
+  // The watchdog ends the process when it fires: a size error must stop it, or it would fire later in a test.
+  try {
+    checkedSize(await socket.receive(), expected, who);
+    const warmEnd = nowMs() + plan.warmupMs;
+    for (let n = 1; (n & STRIDE_MASK) !== 0 || nowMs() < warmEnd; n++) {
+      checkedSize(await socket.receive(), expected, who);
+      dog.tick();
+    }
+    const start = nowMs();
+    const end = start + plan.windowMs;
+    let count = 0;
+    let bytes = 0;
+    let now = start;
+    while (count < plan.max) {
+      bytes += checkedSize(await socket.receive(), expected, who);
+      count++;
+      dog.tick();
+      if ((count & STRIDE_MASK) === 0 && (now = nowMs()) >= end) break;
+    }
+    if (count >= plan.max) now = nowMs();
+    return { count, bytes, elapsedMs: now - start };
+  } finally {
+    dog.stop();
   }
-  const start = nowMs();
-  const end = start + plan.windowMs;
-  let count = 0;
-  let bytes = 0;
-  let now = start;
-  while (count < plan.max) {
-    const message = await socket.receive();
-    for (const frame of message) bytes += frame.length;
-    count++;
-    dog.tick();
-    if ((count & STRIDE_MASK) === 0 && (now = nowMs()) >= end) break;
-  }
-  if (count >= plan.max) now = nowMs();
-  dog.stop();
-  return { count, bytes, elapsedMs: now - start };
 }
 
 export interface SendPlan {
@@ -94,25 +128,24 @@ export interface ExchangePlan {
 
 /**
  * Runs `exchange` (one reply received, one request sent: the number in
- * flight never changes) through a warm-up and then a timed window, reading
- * the clock once per CLOCK_STRIDE exchanges. Reports how many completed in
- * the window and how long it really took.
+ * flight never changes; it resolves with the bytes of the reply) through a
+ * warm-up and then a timed window, reading the clock once per CLOCK_STRIDE
+ * exchanges. Reports how many completed in the window, the bytes of their
+ * replies, and how long it really took.
  */
-export async function exchangeWindow(
-  exchange: () => Promise<void>,
-  plan: ExchangePlan,
-): Promise<{ count: number; elapsedMs: number }> {
+export async function exchangeWindow(exchange: () => Promise<number>, plan: ExchangePlan): Promise<WindowResult> {
   const warmEnd = nowMs() + plan.warmupMs;
   do for (let i = 0; i < CLOCK_STRIDE; i++) await exchange();
   while (nowMs() < warmEnd);
   const start = nowMs();
   const end = start + plan.windowMs;
   let count = 0;
+  let bytes = 0;
   let now = start;
   while (count < plan.max && now < end) {
-    for (let i = 0; i < CLOCK_STRIDE; i++) await exchange();
+    for (let i = 0; i < CLOCK_STRIDE; i++) bytes += await exchange();
     count += CLOCK_STRIDE;
     now = nowMs();
   }
-  return { count, elapsedMs: now - start };
+  return { count, bytes, elapsedMs: now - start };
 }

@@ -64,6 +64,9 @@ export function consoleReport(report: RunReport): string {
         ? "absolute target"
         : `privateer/zeromq.js ${formatRatio(r.ratio["zeromq.js"])}, privateer/libzmq ${formatRatio(r.ratio.libzmq)}`;
     lines.push(`  ${ratios}${r.target ? `   target ${r.target.text}: ${r.met === undefined ? "n/a" : r.met ? "MET" : "MISSED"}` : ""}`);
+    for (const [impl, u] of Object.entries(r.unreported)) {
+      if (u && r.impls.includes(impl as ImplName)) lines.push(`  ${impl}: ${u.fields.join(", ")} not reported (${u.why})`);
+    }
     for (const error of r.errors) lines.push(`  error: ${error}`);
     lines.push("");
   }

@@ -1,8 +1,39 @@
+import { measurementProblem } from "./checks";
 import type { ImplName } from "./lib";
 import { PeerProcess } from "./peer-process";
 import { encodeParams, type Params } from "./protocol";
-import type { Measurement, RunContext, Scenario, Summary } from "./scenario";
+import type { Measurement, RunContext, Scenario, Summary, Unreported } from "./scenario";
 import { median } from "./stats";
+
+/**
+ * A deliberate fault, to prove that a run fails when it should. Set with
+ * BENCH_FAULT=<kind>:<word> (a bare <word> means "error"); it applies to
+ * the scenarios whose id contains the word.
+ *  - "error": every run of the scenario throws instead of measuring.
+ *  - "size": every peer started with a `size` parameter sends messages one
+ *    byte longer than the receivers expect (their `expect` is left alone).
+ * A fault that no run of the scenario caught is reported as an error of
+ * the scenario: either way the run fails, and the message says which.
+ */
+export interface Fault {
+  readonly kind: "error" | "size";
+  readonly scenario: string;
+}
+
+export function parseFault(spec: string | undefined): Fault | undefined {
+  if (spec === undefined || spec === "") return undefined;
+  const colon = spec.indexOf(":");
+  const kind = colon < 0 ? "error" : spec.slice(0, colon);
+  const scenario = colon < 0 ? spec : spec.slice(colon + 1);
+  if ((kind !== "error" && kind !== "size") || scenario === "") {
+    throw new Error(`BENCH_FAULT=${spec}: expected error:<scenario> or size:<scenario>`);
+  }
+  return { kind, scenario };
+}
+
+function describeFault(fault: Fault): string {
+  return `BENCH_FAULT=${fault.kind}:${fault.scenario}`;
+}
 
 export interface RunnerConfig {
   readonly quick: boolean;
@@ -15,6 +46,7 @@ export interface RunnerConfig {
   readonly cpuProfDir?: string;
   /** Overrides every scenario's round count (profiling wants one). */
   readonly rounds?: number;
+  readonly fault?: Fault;
 }
 
 export interface ScenarioResult {
@@ -26,6 +58,9 @@ export interface ScenarioResult {
   chartSize?: number;
   inTable: boolean;
   rounds: number;
+  /** The implementations that were to run: each must end with a figure. */
+  impls: ImplName[];
+  unreported: Partial<Record<ImplName, Unreported>>;
   samples: Partial<Record<ImplName, Measurement[]>>;
   summary: Partial<Record<ImplName, Summary>>;
   /** Privateer's median divided by the other implementation's. */
@@ -38,24 +73,27 @@ export interface ScenarioResult {
 export class Progress {
   private done = 0;
   private readonly started = Date.now();
-  constructor(private readonly total: number) {}
+  constructor(
+    private readonly total: number,
+    private readonly out: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr,
+  ) {}
 
   step(what: string): void {
     this.done++;
     const secs = Math.round((Date.now() - this.started) / 1000);
     const clock = `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, "0")}`;
     const line = `[${String(this.done).padStart(3)}/${this.total} ${clock}] ${what}`;
-    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}`);
-    else process.stderr.write(`${line}\n`);
+    if (this.out.isTTY) this.out.write(`\r\x1b[K${line}`);
+    else this.out.write(`${line}\n`);
   }
 
   note(text: string): void {
-    if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
-    process.stderr.write(`${text}\n`);
+    if (this.out.isTTY) this.out.write("\r\x1b[K");
+    this.out.write(`${text}\n`);
   }
 
   finish(): void {
-    if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
+    if (this.out.isTTY) this.out.write("\r\x1b[K");
   }
 }
 
@@ -75,6 +113,7 @@ export function implsOf(scenario: Scenario, config: RunnerConfig): ImplName[] {
 export async function runScenario(scenario: Scenario, config: RunnerConfig, progress: Progress): Promise<ScenarioResult> {
   const impls = implsOf(scenario, config);
   const rounds = roundsOf(scenario, config);
+  const fault = config.fault && scenario.id.includes(config.fault.scenario) ? config.fault : undefined;
   const samples: Partial<Record<ImplName, Measurement[]>> = {};
   const errors: string[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -86,13 +125,18 @@ export async function runScenario(scenario: Scenario, config: RunnerConfig, prog
         impl,
         quick: config.quick,
         peer: (role, params, as) => {
-          const peer = spawnPeer(config, scenario.id, impl, role, params, round, as);
+          const sent = fault?.kind === "size" && typeof params.size === "number" ? { ...params, size: params.size + 1 } : params;
+          const peer = spawnPeer(config, scenario.id, impl, role, sent, round, as);
           peers.push(peer);
           return peer;
         },
       };
       try {
+        if (fault?.kind === "error") throw new Error(`injected fault (${describeFault(fault)})`);
         const measurement = await scenario.measure(ctx);
+        // A NaN or a zero rate in the medians would print as a figure, or vanish from them, unnoticed.
+        const problem = measurementProblem(scenario, impl, measurement);
+        if (problem) throw new Error(problem);
         (samples[impl] ??= []).push(measurement);
       } catch (error) {
         const message = `${impl}, round ${round + 1}: ${(error as Error).message}`;
@@ -103,7 +147,12 @@ export async function runScenario(scenario: Scenario, config: RunnerConfig, prog
       }
     }
   }
-  return summarise(scenario, rounds, samples, errors);
+  if (fault && errors.length === 0) {
+    const message = `${describeFault(fault)} was injected and no run failed: this scenario does not detect it`;
+    errors.push(message);
+    progress.note(`  ! ${scenario.id}: ${message}`);
+  }
+  return summarise(scenario, rounds, impls, samples, errors);
 }
 
 function spawnPeer(
@@ -132,6 +181,7 @@ function spawnPeer(
 function summarise(
   scenario: Scenario,
   rounds: number,
+  impls: ImplName[],
   samples: Partial<Record<ImplName, Measurement[]>>,
   errors: string[],
 ): ScenarioResult {
@@ -158,6 +208,8 @@ function summarise(
     chartSize: scenario.chartSize,
     inTable: scenario.inTable,
     rounds,
+    impls,
+    unreported: { ...scenario.unreported },
     samples,
     summary,
     ratio,

@@ -25,6 +25,11 @@ export type Target =
   | { readonly kind: "ratio"; readonly text: string; readonly atLeast?: number; readonly atMost?: number }
   | { readonly kind: "limit"; readonly text: string; met(privateer: Summary): boolean };
 
+export interface Unreported {
+  readonly fields: readonly string[];
+  readonly why: string;
+}
+
 export interface RunContext {
   readonly impl: ImplName;
   readonly quick: boolean;
@@ -43,6 +48,13 @@ export interface Scenario {
   readonly extras?: Readonly<Record<string, { readonly label: string; readonly unit: string }>>;
   readonly target?: Target;
   readonly impls: readonly ImplName[];
+  /**
+   * Figures an implementation cannot report ("value" for the headline, or
+   * keys of `extras`), with the reason: the JS heap of a C program, say.
+   * `measure()` returns NaN for them; every other figure of every run must
+   * be a finite number, or the run counts as failed.
+   */
+  readonly unreported?: Readonly<Partial<Record<ImplName, Unreported>>>;
   readonly rounds: { readonly full: number; readonly quick: number };
   /** Throughput scenarios put a point on the size chart. */
   readonly chartSize?: number;

@@ -101,6 +101,20 @@ static size_t recv_message(void *s) {
     return bytes;
 }
 
+/*
+ * Receives a whole message and checks its size (all frames together):
+ * anything but `expect` bytes means the run measured something else, and
+ * it fails, as bench/harness/loops.ts's checkedSize does for Node peers.
+ */
+static size_t recv_checked(void *s, size_t expect, const char *who) {
+    size_t bytes = recv_message(s);
+    if (bytes != expect) {
+        emit("{\"event\":\"error\",\"message\":\"%s: received a message of %zu bytes, expected %zu\"}", who, bytes, expect);
+        exit(1);
+    }
+    return bytes;
+}
+
 /* Receives a whole message and sends it straight back: REP and ROUTER echo. */
 static void echo_message(void *s) {
     int more = 1;
@@ -113,16 +127,16 @@ static void echo_message(void *s) {
     }
 }
 
-/* The measured window after a warm-up, as in bench/harness/loops.ts. */
-static void receive_window(void *s, double warmup, double window, long max) {
-    recv_message(s);
+/* The measured window after a warm-up, as in bench/harness/loops.ts; every message must be `expect` bytes. */
+static void receive_window(void *s, double warmup, double window, long max, size_t expect) {
+    recv_checked(s, expect, "receiver");
     double warm_end = now_ms() + warmup;
-    while (now_ms() < warm_end) recv_message(s);
+    while (now_ms() < warm_end) recv_checked(s, expect, "receiver");
     double start = now_ms(), end = start + window, now = start;
     long count = 0;
     double bytes = 0;
     while (count < max && now < end) {
-        bytes += recv_message(s);
+        bytes += recv_checked(s, expect, "receiver");
         count++;
         now = now_ms();
     }
@@ -133,7 +147,7 @@ static void role_pull_recv(void) {
     void *pull = make_socket(ZMQ_PULL);
     set_int(pull, ZMQ_RCVTIMEO, (int)num("stall"));
     bind_and_announce(pull);
-    receive_window(pull, num("warmup"), num("window"), (long)num("max"));
+    receive_window(pull, num("warmup"), num("window"), (long)num("max"), (size_t)num("expect"));
     zmq_close(pull);
 }
 
@@ -172,20 +186,20 @@ static void role_req_rtt(void) {
     void *req = make_socket(ZMQ_REQ);
     set_int(req, ZMQ_RCVTIMEO, (int)num("stall"));
     CHECK(zmq_connect(req, param("endpoint")));
-    size_t size = (size_t)num("size");
+    size_t size = (size_t)num("size"), expect = (size_t)num("expect");
     char *body = malloc(size);
     memset(body, 0x5a, size);
     double warm_end = now_ms() + num("warmup");
     do {
         CHECK(zmq_send(req, body, size, 0));
-        recv_message(req);
+        recv_checked(req, expect, "req-rtt");
     } while (now_ms() < warm_end);
     long max = (long)num("max"), count = 0;
     double *samples = malloc(sizeof(double) * max);
-    double start = now_ms(), end = start + num("window"), now = start;
+    double start = now_ms(), end = start + num("window"), now = start, bytes = 0;
     while (count < max && now < end) {
         CHECK(zmq_send(req, body, size, 0));
-        recv_message(req);
+        bytes += recv_checked(req, expect, "req-rtt");
         double after = now_ms();
         samples[count++] = after - now;
         now = after;
@@ -193,7 +207,7 @@ static void role_req_rtt(void) {
     qsort(samples, count, sizeof(double), by_value);
     /* Nearest rank, as bench/harness/stats.ts computes it. */
     long p50 = (long)(0.5 * count + 0.999999) - 1, p99 = (long)(0.99 * count + 0.999999) - 1;
-    emit("{\"event\":\"result\",\"count\":%ld,\"elapsedMs\":%.3f,\"p50Us\":%.3f,\"p99Us\":%.3f}", count, now - start,
+    emit("{\"event\":\"result\",\"count\":%ld,\"bytes\":%.0f,\"elapsedMs\":%.3f,\"p50Us\":%.3f,\"p99Us\":%.3f}", count, bytes, now - start,
          samples[p50 < 0 ? 0 : p50] * 1000, samples[p99 < 0 ? 0 : p99] * 1000);
     free(samples);
     free(body);
@@ -213,25 +227,25 @@ static void role_dealer_flight(void) {
     void *dealer = make_socket(ZMQ_DEALER);
     set_int(dealer, ZMQ_RCVTIMEO, (int)num("stall"));
     CHECK(zmq_connect(dealer, param("endpoint")));
-    size_t size = (size_t)num("size");
+    size_t size = (size_t)num("size"), expect = (size_t)num("expect");
     char *body = malloc(size);
     memset(body, 0x5a, size);
     int inflight = (int)num("inflight");
     for (int i = 0; i < inflight; i++) CHECK(zmq_send(dealer, body, size, 0));
     double warm_end = now_ms() + num("warmup");
     do {
-        recv_message(dealer);
+        recv_checked(dealer, expect, "dealer-flight");
         CHECK(zmq_send(dealer, body, size, 0));
     } while (now_ms() < warm_end);
     long max = (long)num("max"), count = 0;
-    double start = now_ms(), end = start + num("window"), now = start;
+    double start = now_ms(), end = start + num("window"), now = start, bytes = 0;
     while (count < max && now < end) {
-        recv_message(dealer);
+        bytes += recv_checked(dealer, expect, "dealer-flight");
         CHECK(zmq_send(dealer, body, size, 0));
         count++;
         now = now_ms();
     }
-    emit("{\"event\":\"result\",\"count\":%ld,\"elapsedMs\":%.3f}", count, now - start);
+    emit("{\"event\":\"result\",\"count\":%ld,\"bytes\":%.0f,\"elapsedMs\":%.3f}", count, bytes, now - start);
     free(body);
     zmq_close(dealer);
 }
@@ -268,8 +282,9 @@ static void role_sub_count(void) {
         CHECK(zmq_setsockopt(items[i].socket, ZMQ_SUBSCRIBE, "", 0));
         CHECK(zmq_connect(items[i].socket, param("endpoint")));
     }
-    double stall = num("stall"), start = 0, end = 0;
+    double stall = num("stall"), start = 0, end = 0, bytes = 0;
     long max = (long)num("max"), counted = 0;
+    int expect = (int)num("expect");
     char buf[256];
     for (;;) {
         int ready = zmq_poll(items, n, (long)stall);
@@ -283,7 +298,14 @@ static void role_sub_count(void) {
         for (int i = 0; i < n; i++) {
             if (!(items[i].revents & ZMQ_POLLIN)) continue;
             /* Drain what is there: one poll per message would measure zmq_poll. */
-            while (zmq_recv(items[i].socket, buf, sizeof buf, ZMQ_DONTWAIT) >= 0) {
+            int got;
+            while ((got = zmq_recv(items[i].socket, buf, sizeof buf, ZMQ_DONTWAIT)) >= 0) {
+                /* zmq_recv returns the message's full size even when it truncates: a wrong size is never missed. */
+                if (got != expect) {
+                    emit("{\"event\":\"error\",\"message\":\"subscriber %d: received a message of %d bytes, expected %d\"}", i,
+                         got, expect);
+                    exit(1);
+                }
                 if (!got_first[i]) {
                     got_first[i] = 1;
                     if (--waiting == 0) {
@@ -292,11 +314,12 @@ static void role_sub_count(void) {
                     }
                 } else if (waiting == 0 && now >= start) {
                     counted++;
+                    bytes += got;
                 }
             }
         }
     }
-    emit("{\"event\":\"result\",\"count\":%ld,\"elapsedMs\":%.3f}", counted, end - start);
+    emit("{\"event\":\"result\",\"count\":%ld,\"bytes\":%.0f,\"elapsedMs\":%.3f}", counted, bytes, end - start);
     for (int i = 0; i < n; i++) zmq_close(items[i].socket);
 }
 
@@ -330,7 +353,7 @@ static void role_inproc_pushpull(void) {
     CHECK(zmq_connect(sender.push, address));
     pthread_t thread;
     pthread_create(&thread, NULL, inproc_send_loop, &sender);
-    receive_window(pull, num("warmup"), num("window"), (long)num("max"));
+    receive_window(pull, num("warmup"), num("window"), (long)num("max"), (size_t)num("expect"));
     sender.stop = 1;
     pthread_join(thread, NULL);
     zmq_close(sender.push);

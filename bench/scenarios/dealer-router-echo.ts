@@ -1,10 +1,11 @@
-import { exchangeWindow, payload } from "../harness/loops";
-import { field } from "../harness/protocol";
+import { receivedRate } from "../harness/checks";
+import { checkedSize, exchangeWindow, payload } from "../harness/loops";
 import { nowMs, Watchdog, type Role } from "../harness/role";
 import { ALL_IMPLS, START_TIMEOUT_MS, type Scenario } from "../harness/scenario";
 import { timing } from "./timing";
 
 const IN_FLIGHT = 100;
+const SIZE = 16;
 
 export const roles: Record<string, Role> = {
   /** Binds a ROUTER and sends every message back to whoever sent it. */
@@ -21,32 +22,39 @@ export const roles: Record<string, Role> = {
     }
     dog.stop();
   },
-  /** Keeps `inflight` requests outstanding on a DEALER and counts replies. */
+  /** Keeps `inflight` requests of `size` bytes outstanding on a DEALER and counts replies, each checked to be `expect` bytes. */
   "dealer-flight": async (ctx) => {
     const dealer = new (ctx.lib().Dealer)({ linger: 0 });
     const dog = new Watchdog(ctx.num("stall"), "dealer-flight");
     dealer.connect(ctx.str("endpoint"));
     const body = payload(ctx.num("size"));
-    for (let i = 0; i < ctx.num("inflight"); i++) await dealer.send(body);
-    // Each reply releases one more request, so the number outstanding never changes.
-    const exchange = async (): Promise<void> => {
-      await dealer.receive();
-      await dealer.send(body);
-      dog.tick();
-    };
-    const result = await exchangeWindow(exchange, {
-      warmupMs: ctx.num("warmup"),
-      windowMs: ctx.num("window"),
-      max: ctx.num("max"),
-    });
-    dog.stop();
-    ctx.emit("result", result);
+    const expect = ctx.num("expect");
+    // The watchdog ends the process when it fires: a failing role must stop it first.
+    try {
+      for (let i = 0; i < ctx.num("inflight"); i++) await dealer.send(body);
+      // Each reply releases one more request, so the number outstanding never changes.
+      const exchange = async (): Promise<number> => {
+        const size = checkedSize(await dealer.receive(), expect, "dealer-flight");
+        await dealer.send(body);
+        dog.tick();
+        return size;
+      };
+      const result = await exchangeWindow(exchange, {
+        warmupMs: ctx.num("warmup"),
+        windowMs: ctx.num("window"),
+        max: ctx.num("max"),
+      });
+      ctx.emit("result", { ...result });
+    } finally {
+      dog.stop();
+      dealer.close();
+    }
   },
 };
 
 export const scenario: Scenario = {
   id: "dealer-router-echo-100",
-  title: `DEALER to ROUTER echo, tcp, ${IN_FLIGHT} requests in flight, 16 B`,
+  title: `DEALER to ROUTER echo, tcp, ${IN_FLIGHT} requests in flight, ${SIZE} B`,
   metric: { label: "replies", unit: "msg/s", better: "higher" },
   target: { kind: "ratio", text: ">= 2x zeromq.js", atLeast: 2 },
   impls: ALL_IMPLS,
@@ -58,7 +66,8 @@ export const scenario: Scenario = {
     const ready = await server.next("ready", START_TIMEOUT_MS);
     const client = ctx.peer("dealer-flight", {
       endpoint: String(ready.endpoint),
-      size: 16,
+      size: SIZE,
+      expect: SIZE,
       inflight: IN_FLIGHT,
       warmup: t.warmupMs,
       window: t.windowMs,
@@ -66,6 +75,6 @@ export const scenario: Scenario = {
       stall: t.stallMs,
     });
     const result = await client.next("result", t.peerLimitMs);
-    return { value: field(result, "count") / (field(result, "elapsedMs") / 1000) };
+    return { value: receivedRate(result, SIZE).perSec };
   },
 };

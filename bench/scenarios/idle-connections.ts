@@ -73,6 +73,7 @@ export const scenario: Scenario = {
   },
   target: { kind: "limit", text: "<= 10 KiB heap per connection", met: (p) => p.value <= 10 },
   impls: ALL_IMPLS,
+  unreported: { libzmq: { fields: ["value", "externalKiB"], why: "a C program has no JS heap and no V8 external memory" } },
   rounds: { full: 2, quick: 1 },
   inTable: true,
   async measure(ctx) {

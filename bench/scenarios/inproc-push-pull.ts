@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { receivedRate } from "../harness/checks";
 import { payload, receiveWindow, sendUntil } from "../harness/loops";
-import { field } from "../harness/protocol";
 import type { Role } from "../harness/role";
 import { ALL_IMPLS, START_TIMEOUT_MS, type Scenario } from "../harness/scenario";
 import { timing } from "./timing";
@@ -19,16 +19,25 @@ export const roles: Record<string, Role> = {
     sendUntil(push, payload(ctx.num("size")), { limitMs: ctx.num("limit"), max: 1_000_000_000, stop: () => finished }).catch(
       () => undefined,
     );
-    const result = await receiveWindow(pull, {
-      warmupMs: ctx.num("warmup"),
-      windowMs: ctx.num("window"),
-      max: ctx.num("max"),
-      stallMs: ctx.num("stall"),
-    });
-    finished = true;
-    ctx.emit("result", { ...result });
+    try {
+      const result = await receiveWindow(pull, {
+        warmupMs: ctx.num("warmup"),
+        windowMs: ctx.num("window"),
+        max: ctx.num("max"),
+        stallMs: ctx.num("stall"),
+        expectBytes: ctx.num("expect"),
+      });
+      ctx.emit("result", { ...result });
+    } finally {
+      // Also when the receiver failed: the sender must not keep the process busy until its limit.
+      finished = true;
+      push.close();
+      pull.close();
+    }
   },
 };
+
+const SIZE = 16;
 
 export const scenario: Scenario = {
   id: "inproc-push-pull-16",
@@ -41,7 +50,8 @@ export const scenario: Scenario = {
   async measure(ctx) {
     const t = timing(ctx.quick);
     const peer = ctx.peer("inproc-pushpull", {
-      size: 16,
+      size: SIZE,
+      expect: SIZE,
       warmup: t.warmupMs,
       window: t.windowMs,
       max: 1_000_000_000,
@@ -49,6 +59,6 @@ export const scenario: Scenario = {
       stall: t.stallMs,
     });
     const result = await peer.next("result", START_TIMEOUT_MS + t.peerLimitMs);
-    return { value: field(result, "count") / (field(result, "elapsedMs") / 1000) };
+    return { value: receivedRate(result, SIZE).perSec };
   },
 };

@@ -1,6 +1,7 @@
 import { sampleMemory } from "../harness/memory";
 import type { PeerProcess } from "../harness/peer-process";
-import { exchangeWindow, payload } from "../harness/loops";
+import { receivedRate } from "../harness/checks";
+import { checkedSize, exchangeWindow, payload } from "../harness/loops";
 import { field } from "../harness/protocol";
 import { nowMs, Watchdog, type Role } from "../harness/role";
 import { START_TIMEOUT_MS, type RunContext, type Scenario } from "../harness/scenario";
@@ -53,29 +54,42 @@ export const roles: Record<string, Role> = {
    * id), which would measure the client's serialisation, not the broker.
    */
   "mdp-flight": async (ctx) => {
-    const { encodeClientCommand } = await majordomo();
+    const { encodeClientCommand, decodeClientCommand } = await majordomo();
     const dealer = new (ctx.lib().Dealer)({ linger: 0 });
     const dog = new Watchdog(ctx.num("stall"), "mdp-flight");
-    dealer.connect(ctx.str("endpoint"));
-    const body = payload(ctx.num("size"));
-    const request = encodeClientCommand("0.2", { type: "request", service: SERVICE, body: [body] });
-    for (let i = 0; i < ctx.num("inflight"); i++) await dealer.send(request);
-    // An error reply (queue full, expiry) is also a FINAL: check once that replies are echoes, not errors.
-    const first = await dealer.receive();
-    if (!first[3]?.equals(body)) throw new Error(`unexpected reply: ${first.map((f) => f.toString()).join(" | ")}`);
-    await dealer.send(request);
-    const exchange = async (): Promise<void> => {
-      await dealer.receive();
-      await dealer.send(request);
-      dog.tick();
+    const expect = ctx.num("expect");
+    /** The reply's body size; anything but a FINAL whose body is `expect` bytes fails the run. */
+    const replySize = (frames: Buffer[]): number => {
+      const { command } = decodeClientCommand(frames, "reply");
+      if (command.type !== "final") throw new Error(`unexpected ${command.type} reply`);
+      return checkedSize(command.body, expect, "mdp-flight");
     };
-    const result = await exchangeWindow(exchange, {
-      warmupMs: ctx.num("warmup"),
-      windowMs: ctx.num("window"),
-      max: ctx.num("max"),
-    });
-    dog.stop();
-    ctx.emit("result", result);
+    // The watchdog ends the process when it fires: a failing role must stop it first.
+    try {
+      dealer.connect(ctx.str("endpoint"));
+      const body = payload(ctx.num("size"));
+      const request = encodeClientCommand("0.2", { type: "request", service: SERVICE, body: [body] });
+      for (let i = 0; i < ctx.num("inflight"); i++) await dealer.send(request);
+      // An error reply (queue full, expiry) is also a FINAL: check once that replies are echoes, not errors.
+      const first = await dealer.receive();
+      replySize(first);
+      if (!first[3]?.equals(body)) throw new Error(`unexpected reply: ${first.map((f) => f.toString()).join(" | ")}`);
+      await dealer.send(request);
+      const exchange = async (): Promise<number> => {
+        const size = replySize(await dealer.receive());
+        await dealer.send(request);
+        dog.tick();
+        return size;
+      };
+      const result = await exchangeWindow(exchange, {
+        warmupMs: ctx.num("warmup"),
+        windowMs: ctx.num("window"),
+        max: ctx.num("max"),
+      });
+      ctx.emit("result", { ...result });
+    } finally {
+      dog.stop();
+    }
   },
   /**
    * A broker whose service never gets a worker, so every request stays
@@ -129,10 +143,10 @@ async function echoWorkers(endpoint: string, sockets: number): Promise<{ close()
   return worker;
 }
 
-/** Requests per second a flight client counted. */
+/** Requests per second a flight client counted, every reply checked to be the echoed body. */
 async function rate(client: PeerProcess, t: Timing): Promise<number> {
   const result = await client.next("result", t.peerLimitMs);
-  return field(result, "count") / (field(result, "elapsedMs") / 1000);
+  return receivedRate(result, SIZE).perSec;
 }
 
 async function direct(ctx: RunContext, t: Timing): Promise<number> {
@@ -157,7 +171,7 @@ async function brokered(ctx: RunContext, t: Timing, colocated: boolean): Promise
 }
 
 function flightParams(endpoint: string, t: Timing): Record<string, number | string> {
-  return { endpoint, size: SIZE, inflight: IN_FLIGHT, warmup: t.warmupMs, window: t.windowMs, max: 50_000_000, stall: t.stallMs };
+  return { endpoint, size: SIZE, expect: SIZE, inflight: IN_FLIGHT, warmup: t.warmupMs, window: t.windowMs, max: 50_000_000, stall: t.stallMs };
 }
 
 /** The order of the three runs reverses between rounds, so none always meets a machine fresh from another. */

@@ -1,11 +1,12 @@
-import { CLOCK_STRIDE, payload, sendUntil } from "../harness/loops";
+import { receivedRate } from "../harness/checks";
 import type { BenchSubscriber } from "../harness/lib";
-import { field } from "../harness/protocol";
+import { checkedSize, CLOCK_STRIDE, payload, sendUntil } from "../harness/loops";
 import { nowMs, type Role } from "../harness/role";
 import { ALL_IMPLS, START_TIMEOUT_MS, type Scenario } from "../harness/scenario";
 import { timing } from "./timing";
 
 const SUBSCRIBERS = 10;
+const SIZE = 16;
 /**
  * A PUB never waits for room: it drops for full subscribers, so an
  * `await send()` loop on a socket that completes sends synchronously never
@@ -29,7 +30,7 @@ export const roles: Record<string, Role> = {
     });
     ctx.emit("done", { sent });
   },
-  /** Connects `subs` SUB sockets in one process and counts what all of them receive. */
+  /** Connects `subs` SUB sockets in one process and counts what all of them receive, every message checked to be `expect` bytes. */
   "sub-count": async (ctx) => {
     const lib = ctx.lib();
     const subs: BenchSubscriber[] = [];
@@ -41,6 +42,7 @@ export const roles: Record<string, Role> = {
     }
     // Per-subscriber counts say, if one stalls, whether it ever joined or stopped later.
     const received = subs.map(() => 0);
+    const expect = ctx.num("expect");
     const stallMs = ctx.num("stall");
     let previous = received.slice();
     let checked = false;
@@ -53,39 +55,51 @@ export const roles: Record<string, Role> = {
       previous = received.slice();
       checked = true;
     }, stallMs);
-    // The clock starts once every subscriber gets messages: joining takes a while (the "slow joiner").
-    await Promise.all(
-      subs.map(async (sub, i) => {
-        await sub.receive();
-        received[i]!++;
-      }),
-    );
-    const start = nowMs() + ctx.num("warmup");
-    const end = start + ctx.num("window");
-    const max = ctx.num("max");
+    // A failing role (a message of the wrong size) must not leave the stall timer behind to end the process later.
     let counted = 0;
-    const drain = async (sub: BenchSubscriber, i: number): Promise<void> => {
-      let now = nowMs();
-      for (let n = 1; ; n++) {
-        await sub.receive();
-        received[i]!++;
-        // The boundaries blur by at most CLOCK_STRIDE messages per subscriber, at both ends alike.
-        if (n % CLOCK_STRIDE === 0) {
-          now = nowMs();
-          if (now >= end || counted >= max) return;
+    let bytes = 0;
+    let start = 0;
+    let end = 0;
+    try {
+      // The clock starts once every subscriber gets messages: joining takes a while (the "slow joiner").
+      await Promise.all(
+        subs.map(async (sub, i) => {
+          checkedSize(await sub.receive(), expect, `subscriber ${i}`);
+          received[i]!++;
+        }),
+      );
+      start = nowMs() + ctx.num("warmup");
+      end = start + ctx.num("window");
+      const max = ctx.num("max");
+      const drain = async (sub: BenchSubscriber, i: number): Promise<void> => {
+        const who = `subscriber ${i}`;
+        let now = nowMs();
+        for (let n = 1; ; n++) {
+          const size = checkedSize(await sub.receive(), expect, who);
+          received[i]!++;
+          // The boundaries blur by at most CLOCK_STRIDE messages per subscriber, at both ends alike.
+          if (n % CLOCK_STRIDE === 0) {
+            now = nowMs();
+            if (now >= end || counted >= max) return;
+          }
+          if (now >= start) {
+            counted++;
+            bytes += size;
+          }
         }
-        if (now >= start) counted++;
-      }
-    };
-    await Promise.all(subs.map(drain));
-    clearInterval(dog);
-    ctx.emit("result", { count: counted, elapsedMs: Math.min(nowMs(), end) - start });
+      };
+      await Promise.all(subs.map(drain));
+    } finally {
+      clearInterval(dog);
+      for (const sub of subs) sub.close();
+    }
+    ctx.emit("result", { count: counted, bytes, elapsedMs: Math.min(nowMs(), end) - start });
   },
 };
 
 export const scenario: Scenario = {
   id: "pub-sub-fanout-10",
-  title: `PUB to ${SUBSCRIBERS} SUB, tcp, 16 B, messages delivered`,
+  title: `PUB to ${SUBSCRIBERS} SUB, tcp, ${SIZE} B, messages delivered`,
   metric: { label: "delivered", unit: "msg/s", better: "higher" },
   target: { kind: "ratio", text: ">= 2x zeromq.js", atLeast: 2 },
   impls: ALL_IMPLS,
@@ -93,17 +107,18 @@ export const scenario: Scenario = {
   inTable: true,
   async measure(ctx) {
     const t = timing(ctx.quick);
-    const publisher = ctx.peer("pub-send", { size: 16, limit: t.peerLimitMs, burst: PUBLISH_BURST });
+    const publisher = ctx.peer("pub-send", { size: SIZE, limit: t.peerLimitMs, burst: PUBLISH_BURST });
     const ready = await publisher.next("ready", START_TIMEOUT_MS);
     const subscribers = ctx.peer("sub-count", {
       endpoint: String(ready.endpoint),
       subs: SUBSCRIBERS,
+      expect: SIZE,
       warmup: t.warmupMs,
       window: t.windowMs,
       max: 1_000_000_000,
       stall: t.stallMs,
     });
     const result = await subscribers.next("result", t.peerLimitMs);
-    return { value: field(result, "count") / (field(result, "elapsedMs") / 1000) };
+    return { value: receivedRate(result, SIZE).perSec };
   },
 };

@@ -1,5 +1,5 @@
 import { payload, receiveWindow, sendUntil } from "../harness/loops";
-import { field } from "../harness/protocol";
+import { receivedRate } from "../harness/checks";
 import type { Role } from "../harness/role";
 import { ALL_IMPLS, START_TIMEOUT_MS, type Scenario } from "../harness/scenario";
 import { sizeLabel } from "../harness/stats";
@@ -11,18 +11,23 @@ const SIZES = [16, 256, 1024, 4096, 65536, 1048576] as const;
 const TARGETS: Readonly<Record<number, number>> = { 16: 3, 1024: 2, 65536: 1, 1048576: 0.7 };
 
 export const roles: Record<string, Role> = {
-  /** Binds a PULL and measures how fast messages arrive. */
+  /** Binds a PULL and measures how fast messages of `expect` bytes arrive. */
   "pull-recv": async (ctx) => {
     const pull = new (ctx.lib().Pull)({ linger: 0 });
     await pull.bind("tcp://127.0.0.1:*");
     ctx.emit("ready", { endpoint: pull.lastEndpoint! });
-    const result = await receiveWindow(pull, {
-      warmupMs: ctx.num("warmup"),
-      windowMs: ctx.num("window"),
-      max: ctx.num("max"),
-      stallMs: ctx.num("stall"),
-    });
-    ctx.emit("result", { ...result });
+    try {
+      const result = await receiveWindow(pull, {
+        warmupMs: ctx.num("warmup"),
+        windowMs: ctx.num("window"),
+        max: ctx.num("max"),
+        stallMs: ctx.num("stall"),
+        expectBytes: ctx.num("expect"),
+      });
+      ctx.emit("result", { ...result });
+    } finally {
+      pull.close();
+    }
   },
   /** Connects a PUSH and sends as fast as the library lets it, until stopped. */
   "push-send": async (ctx) => {
@@ -53,6 +58,7 @@ function throughput(size: number): Scenario {
         window: t.windowMs,
         max: 50_000_000,
         stall: t.stallMs,
+        expect: size,
       });
       const ready = await receiver.next("ready", START_TIMEOUT_MS);
       ctx.peer("push-send", {
@@ -62,8 +68,9 @@ function throughput(size: number): Scenario {
         max: 100_000_000,
       });
       const result = await receiver.next("result", t.peerLimitMs);
-      const perSec = field(result, "count") / (field(result, "elapsedMs") / 1000);
-      return { value: perSec, extra: { mibPerSec: (perSec * size) / 1048576 } };
+      // Bandwidth is from the bytes the receiver counted, each message checked against `size`.
+      const { perSec, mibPerSec } = receivedRate(result, size);
+      return { value: perSec, extra: { mibPerSec } };
     },
   };
 }

@@ -1,4 +1,5 @@
-import { payload } from "../harness/loops";
+import { receivedRate } from "../harness/checks";
+import { checkedSize, payload } from "../harness/loops";
 import { field } from "../harness/protocol";
 import { nowMs, Watchdog, type Role } from "../harness/role";
 import { ALL_IMPLS, START_TIMEOUT_MS, type Scenario } from "../harness/scenario";
@@ -19,46 +20,56 @@ export const roles: Record<string, Role> = {
     }
     dog.stop();
   },
-  /** Connects a REQ and times round trips, one at a time. */
+  /** Connects a REQ and times round trips, one at a time; every reply must be `expect` bytes. */
   "req-rtt": async (ctx) => {
     const req = new (ctx.lib().Request)({ linger: 0 });
     const dog = new Watchdog(ctx.num("stall"), "req-rtt");
-    req.connect(ctx.str("endpoint"));
-    const body = payload(ctx.num("size"));
-    const warmEnd = nowMs() + ctx.num("warmup");
-    do {
-      await req.send(body);
-      await req.receive();
-      dog.tick();
-    } while (nowMs() < warmEnd);
-    const max = ctx.num("max");
-    const samples = new Float64Array(max);
-    const start = nowMs();
-    const end = start + ctx.num("window");
-    let count = 0;
-    let now = start;
-    while (count < max && now < end) {
-      await req.send(body);
-      await req.receive();
-      const after = nowMs();
-      samples[count++] = after - now;
-      now = after;
-      dog.tick();
+    const expect = ctx.num("expect");
+    // The watchdog ends the process when it fires: a failing role must stop it first.
+    try {
+      req.connect(ctx.str("endpoint"));
+      const body = payload(ctx.num("size"));
+      const warmEnd = nowMs() + ctx.num("warmup");
+      do {
+        await req.send(body);
+        checkedSize(await req.receive(), expect, "req-rtt");
+        dog.tick();
+      } while (nowMs() < warmEnd);
+      const max = ctx.num("max");
+      const samples = new Float64Array(max);
+      const start = nowMs();
+      const end = start + ctx.num("window");
+      let count = 0;
+      let bytes = 0;
+      let now = start;
+      while (count < max && now < end) {
+        await req.send(body);
+        const reply = await req.receive();
+        const after = nowMs();
+        bytes += checkedSize(reply, expect, "req-rtt");
+        samples[count++] = after - now;
+        now = after;
+        dog.tick();
+      }
+      const taken = Array.from(samples.subarray(0, count));
+      ctx.emit("result", {
+        count,
+        bytes,
+        elapsedMs: now - start,
+        p50Us: percentile(taken, 0.5) * 1000,
+        p99Us: percentile(taken, 0.99) * 1000,
+      });
+    } finally {
+      dog.stop();
     }
-    dog.stop();
-    const taken = Array.from(samples.subarray(0, count));
-    ctx.emit("result", {
-      count,
-      elapsedMs: now - start,
-      p50Us: percentile(taken, 0.5) * 1000,
-      p99Us: percentile(taken, 0.99) * 1000,
-    });
   },
 };
 
+const SIZE = 16;
+
 export const scenario: Scenario = {
   id: "req-rep-latency-16",
-  title: "REQ/REP round trip, tcp, two processes, 16 B",
+  title: `REQ/REP round trip, tcp, two processes, ${SIZE} B`,
   metric: { label: "mean round trip", unit: "µs", better: "lower" },
   extras: { p50Us: { label: "p50", unit: "µs" }, p99Us: { label: "p99", unit: "µs" } },
   target: { kind: "ratio", text: "<= 0.7x zeromq.js latency", atMost: 0.7 },
@@ -72,13 +83,16 @@ export const scenario: Scenario = {
     const ready = await server.next("ready", START_TIMEOUT_MS);
     const client = ctx.peer("req-rtt", {
       endpoint: String(ready.endpoint),
-      size: 16,
+      size: SIZE,
+      expect: SIZE,
       warmup: t.warmupMs,
       window: t.windowMs,
       max: 1_000_000,
       stall: t.stallMs,
     });
     const result = await client.next("result", t.peerLimitMs);
+    // Checks that round trips were counted and every reply was the request echoed.
+    receivedRate(result, SIZE);
     const meanUs = (field(result, "elapsedMs") * 1000) / field(result, "count");
     return { value: meanUs, extra: { p50Us: field(result, "p50Us"), p99Us: field(result, "p99Us") } };
   },

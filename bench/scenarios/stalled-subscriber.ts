@@ -95,6 +95,7 @@ export const scenario: Scenario = {
     met: (p) => p.value <= FLAT_HEAP_MIB,
   },
   impls: ALL_IMPLS,
+  unreported: { libzmq: { fields: ["value", "externalPeakMiB"], why: "a C program has no JS heap and no V8 external memory" } },
   rounds: { full: 2, quick: 1 },
   inTable: true,
   async measure(ctx) {
