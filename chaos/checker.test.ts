@@ -15,10 +15,10 @@ import {
   type Expectation,
   type Verdict,
 } from "./lib/checker";
-import { expectationFor, longestOutageMs, retriesOutlast } from "./lib/expectations";
+import { CONTAINER_START_MS, expectationFor, longestOutageMs, retriesOutlast } from "./lib/expectations";
 import { newHistory, type History, type Reply, type RequestRecord } from "./lib/driver";
 import { Random } from "./lib/random";
-import { combined, killWorkers, pauseBroker, pauseWorkers, restartBroker } from "./lib/schedule";
+import { combined, killWorkers, pauseBroker, pauseWorkers, restartBroker, type Schedule } from "./lib/schedule";
 
 function history(records: Array<Partial<RequestRecord> & { id: number }>): History {
   const h = newHistory();
@@ -169,7 +169,7 @@ describe("scenario expectations", () => {
     expect(expectationViolations(verdict, evidence, killWorkerExpects)).toEqual([]);
   });
 
-  it("fail a run with typed timeouts when the retries outlast the fault, and pass it when the bound allows them", () => {
+  it("fail typed timeouts when the retries outlast the fault, and pass them when the bound allows them", () => {
     const h = history([
       { id: 1, replies: [reply(1)] },
       { id: 2, outcome: "failed", error: timeout },
@@ -237,15 +237,23 @@ describe("the failure bound", () => {
   const recovery = { expiryMs: 1000, workerReconnectMaxMs: 250 };
 
   it("measures a broker outage from kill to restart (plus the container start) and a freeze from pause to thaw", () => {
-    const restart = { name: "r", seed: 0, steps: [
-      { atMs: 1000, fault: { kind: "kill" as const, slot: "broker" } },
-      { atMs: 2500, fault: { kind: "restart" as const, slot: "broker" } },
-    ] };
-    expect(longestOutageMs(restart, recovery)).toBe(1500 + 3000);
-    const freeze = { name: "p", seed: 0, steps: [
-      { atMs: 1000, fault: { kind: "pause" as const, slot: "broker" } },
-      { atMs: 4000, fault: { kind: "unpause" as const, slot: "broker" } },
-    ] };
+    const restart: Schedule = {
+      name: "r",
+      seed: 0,
+      steps: [
+        { atMs: 1000, fault: { kind: "kill", slot: "broker" } },
+        { atMs: 2500, fault: { kind: "restart", slot: "broker" } },
+      ],
+    };
+    expect(longestOutageMs(restart, recovery)).toBe(1500 + CONTAINER_START_MS);
+    const freeze: Schedule = {
+      name: "p",
+      seed: 0,
+      steps: [
+        { atMs: 1000, fault: { kind: "pause", slot: "broker" } },
+        { atMs: 4000, fault: { kind: "unpause", slot: "broker" } },
+      ],
+    };
     expect(longestOutageMs(freeze, recovery)).toBe(3000);
     // A worker fault leaves the others serving: one expiry at most.
     expect(longestOutageMs(killWorkers(1, ["w1", "w2", "w3"]), recovery)).toBe(1000);

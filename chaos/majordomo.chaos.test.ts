@@ -8,7 +8,14 @@
  */
 import { MajordomoClient, MajordomoError } from "../patterns/majordomo";
 import type { Timing } from "./lib/cluster";
-import { describeChaos, describeNegativeControl, SEED, standardSchedules, WORKERS, type PatternUnderTest } from "./lib/suite";
+import {
+  describeChaos,
+  describeNegativeControl,
+  SEED,
+  standardSchedules,
+  WORKERS,
+  type PatternUnderTest,
+} from "./lib/suite";
 import { killWorkers, restartBroker } from "./lib/schedule";
 
 // Short heartbeats so a silent worker is given up after one second rather than

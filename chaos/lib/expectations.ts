@@ -71,8 +71,8 @@ export function retriesOutlast(
     outlast: budget > needed,
     because:
       `retries ${client.retries} × timeout ${client.timeoutMs} ms = ${budget} ms ${relation} ` +
-      `longest outage ${outage} ms + expiry ${timing.expiryMs} ms + worker reconnect ${timing.workerReconnectMaxMs} ms ` +
-      `= ${needed} ms`,
+      `longest outage ${outage} ms + expiry ${timing.expiryMs} ms + ` +
+      `worker reconnect ${timing.workerReconnectMaxMs} ms = ${needed} ms`,
   };
 }
 
