@@ -3,7 +3,7 @@
  *
  *   node dist/examples/majordomo/broker.js [endpoint]     (default tcp://127.0.0.1:5555)
  */
-import { MajordomoBroker } from "../../patterns/majordomo";
+import { MajordomoBroker } from "privateer";
 
 async function main(): Promise<void> {
   const endpoint = process.argv[2] ?? "tcp://127.0.0.1:5555";

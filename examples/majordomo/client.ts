@@ -4,7 +4,7 @@
  *   node dist/examples/majordomo/client.js [endpoint] [service] [body...]
  *   node dist/examples/majordomo/client.js tcp://127.0.0.1:5555 echo 3
  */
-import { isMmiService, MajordomoClient, MajordomoError } from "../../patterns/majordomo";
+import { isMmiService, MajordomoClient, MajordomoError } from "privateer";
 
 const [endpoint = "tcp://127.0.0.1:5555", service = "echo", ...body] = process.argv.slice(2);
 const client = new MajordomoClient({ broker: endpoint, timeout: 2500, retries: 2 });

@@ -6,7 +6,7 @@
  *   node dist/examples/majordomo/worker.js [endpoint] [service]
  */
 import { interval, map, take } from "rxjs";
-import { MajordomoWorker } from "../../patterns/majordomo";
+import { MajordomoWorker } from "privateer";
 
 const endpoint = process.argv[2] ?? "tcp://127.0.0.1:5555";
 const service = process.argv[3] ?? "echo";

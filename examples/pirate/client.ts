@@ -4,7 +4,7 @@
  *
  *   node dist/examples/pirate/client.js [--server tcp://localhost:5555] [--count 10] [--timeout 2500] [--retries 3]
  */
-import { LazyPirateClient, PirateError, type LazyPirateEvent } from "../../patterns";
+import { LazyPirateClient, PirateError, type LazyPirateEvent } from "privateer";
 import { option, say } from "./args";
 
 async function main(): Promise<void> {

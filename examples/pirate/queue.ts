@@ -4,7 +4,7 @@
  *
  *   node dist/examples/pirate/queue.js [--frontend tcp://*:5555] [--backend tcp://*:5556] [--interval 1000] [--simple]
  */
-import { ParanoidPirateQueue, SimplePirateQueue, type PirateQueueEvent } from "../../patterns";
+import { ParanoidPirateQueue, SimplePirateQueue, type PirateQueueEvent } from "privateer";
 import { flag, onShutdown, option, say } from "./args";
 
 async function main(): Promise<void> {

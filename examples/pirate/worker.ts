@@ -6,7 +6,7 @@
  *
  *   node dist/examples/pirate/worker.js [--backend tcp://localhost:5556] [--interval 1000] [--crash-after N] [--simple]
  */
-import { ParanoidPirateWorker, SimplePirateWorker, type PirateWorkerEvent } from "../../patterns";
+import { ParanoidPirateWorker, SimplePirateWorker, type PirateWorkerEvent } from "privateer";
 import { flag, onShutdown, option, say } from "./args";
 
 const endpoint = option("backend", "tcp://localhost:5556");
