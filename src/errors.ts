@@ -22,9 +22,15 @@ export type ErrorCode =
   /** The transport protocol in an endpoint is not supported. */
   | "EPROTONOSUPPORT"
   /** A peer broke the ZMTP protocol. */
-  | "EPROTO";
+  | "EPROTO"
+  /** The caller cancelled the operation (an AbortSignal fired). */
+  | "ECANCELED";
 
-/** Base class of every error Privateer raises. */
+/**
+ * Base class of every error Privateer raises, the pattern errors
+ * (PirateError, MajordomoError) included: `code` is always one of the
+ * errno-style names above, and `cause` holds the underlying error, if any.
+ */
 export class PrivateerError extends Error {
   readonly code: ErrorCode;
 

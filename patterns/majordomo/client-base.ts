@@ -1,8 +1,9 @@
-import type { Observable } from "rxjs";
+import { lastValueFrom, type Observable } from "rxjs";
 import type { ClientCore } from "./client-core";
 import { createClientCore, serviceAvailable, type MajordomoClientOptions } from "./client-options";
 import type { MajordomoClientEvent } from "./events";
 import type { Body } from "./frames";
+import type { RequestOptions } from "../shared/request-options";
 
 /**
  * What both Majordomo clients offer; they differ only in how many requests
@@ -12,7 +13,8 @@ export abstract class MajordomoClientBase {
   /**
    * What the client does: requests sent, replies, timeouts, retries, giving
    * up, error replies, fresh sockets and the socket's connection to the
-   * broker coming and going. Completes after `{ type: "close" }`.
+   * broker coming and going. Completes after `{ type: "close" }`. Hot:
+   * events are not replayed, so subscribe before the first request.
    */
   readonly events$: Observable<MajordomoClientEvent>;
 
@@ -27,11 +29,21 @@ export abstract class MajordomoClientBase {
    * Sends a request when subscribed. Emits each reply (several PARTIALs and
    * the FINAL with MDP 0.2, one REPLY with 0.1) and completes; errors with a
    * MajordomoError on timeout after every retry, on an error reply from the
-   * broker or worker (e.g. `service-unavailable`), or when the client closes.
-   * Unsubscribing abandons the request.
+   * broker or worker (e.g. `service-unavailable`), when `options.signal`
+   * fires (reason "aborted"), or when the client closes. `options` override
+   * the client's `timeout` and `retries` for this request. Unsubscribing
+   * abandons the request.
    */
-  request(service: string, body: Body): Observable<Buffer[]> {
-    return this.core.request(service, body);
+  request(service: string, body: Body, options?: RequestOptions): Observable<Buffer[]> {
+    return this.core.request(service, body, options);
+  }
+
+  /**
+   * {@link request} as a Promise of the final reply's frames (the last one
+   * MDP delivered). Rejects with the same MajordomoErrors.
+   */
+  call(service: string, body: Body, options?: RequestOptions): Promise<Buffer[]> {
+    return lastValueFrom(this.request(service, body, options));
   }
 
   /** Asks the broker (8/MMI `mmi.service`) whether any worker serves `service`. */
@@ -39,8 +51,12 @@ export abstract class MajordomoClientBase {
     return serviceAvailable((s, b) => this.request(s, b), service);
   }
 
-  /** Fails every pending request with reason "closed" and closes the socket. */
-  close(): void {
-    this.core.close();
+  /**
+   * Fails every pending request with reason "closed" and closes the socket.
+   * Resolves once the socket is released (after the `close` event); calling
+   * it again returns the same promise.
+   */
+  close(): Promise<void> {
+    return this.core.close();
   }
 }

@@ -6,6 +6,7 @@ import { toFrames, type Body } from "./frames";
 import type { LinkFactory, MdpLink } from "./link";
 import { decodeClientCommand, encodeClientCommand, type MdpVersion } from "./protocol";
 import { errorFromReply } from "./status";
+import { onAbort, resolveRequestOptions, type RequestOptions } from "../shared/request-options";
 
 /** Settings shared by both clients. */
 export interface ClientCoreSettings {
@@ -25,14 +26,20 @@ export interface ClientCoreSettings {
 }
 
 interface Job {
+  /** The client-local request number carried by this request's events and log lines. */
+  readonly id: number;
   readonly service: string;
   readonly body: Buffer[];
   readonly lane: string;
   readonly subscriber: Subscriber<Buffer[]>;
+  readonly timeout: number;
+  readonly retries: number;
   attempts: number;
   active: boolean;
   done: boolean;
   timer?: Subscription;
+  /** Stops listening to the request's AbortSignal. */
+  release: () => void;
 }
 
 /**
@@ -54,14 +61,18 @@ export class ClientCore {
   private generation = 0;
   private sockets = 0;
   /** Why the current link was dropped, reported when its replacement opens. */
-  private replacedBecause?: "timeout" | "abandoned";
+  private replacedBecause?: "timeout" | "abandoned" | "aborted";
   private closed = false;
+  private nextId = 0;
+  private released?: Promise<void>;
 
   constructor(private readonly settings: ClientCoreSettings) {
     this.events$ = this.events.asObservable();
   }
 
-  request(service: string, body: Body): Observable<Buffer[]> {
+  request(service: string, body: Body, options?: RequestOptions): Observable<Buffer[]> {
+    // Validated here, so a bad option throws at the call rather than inside a subscription.
+    const settings = resolveRequestOptions(options, this.settings);
     return new Observable<Buffer[]>((subscriber) => {
       if (this.closed) {
         subscriber.error(new MajordomoError("closed", "client is closed"));
@@ -75,7 +86,24 @@ export class ClientCore {
         return undefined;
       }
       const lane = this.settings.lanes === "single" ? "" : service;
-      const job: Job = { service, body: frames, lane, subscriber, attempts: 0, active: false, done: false };
+      const job: Job = {
+        id: ++this.nextId,
+        service,
+        body: frames,
+        lane,
+        subscriber,
+        timeout: settings.timeout,
+        retries: settings.retries,
+        attempts: 0,
+        active: false,
+        done: false,
+        release: () => undefined,
+      };
+      if (settings.signal?.aborted) {
+        this.aborted(job);
+        return undefined;
+      }
+      job.release = onAbort(settings.signal, () => this.aborted(job));
       const queue = this.lanes.get(lane) ?? [];
       this.lanes.set(lane, queue);
       queue.push(job);
@@ -84,15 +112,18 @@ export class ClientCore {
     });
   }
 
-  close(): void {
-    if (this.closed) return;
+  /** Fails what is pending, closes the socket; resolves once it is released, right after the `close` event. */
+  close(): Promise<void> {
+    if (this.released) return this.released;
     this.closed = true;
     const jobs = [...this.lanes.values()].flat();
     this.lanes.clear();
     for (const job of jobs) this.finish(job, new MajordomoError("closed", "client was closed"));
-    this.dropLink();
-    this.emit({ type: "close" });
-    this.events.complete();
+    this.released = Promise.resolve(this.dropLink()).then(() => {
+      this.emit({ type: "close" });
+      this.events.complete();
+    });
+    return this.released;
   }
 
   private start(job: Job): void {
@@ -105,21 +136,21 @@ export class ClientCore {
   private transmit(job: Job): void {
     const link = this.ensureLink();
     link.send(encodeClientCommand(this.settings.version, { type: "request", service: job.service, body: job.body }));
-    this.emit({ type: "request-sent", service: job.service, attempt: job.attempts, socket: this.sockets });
+    this.emit({ type: "request-sent", request: job.id, service: job.service, attempt: job.attempts, socket: this.sockets });
   }
 
   private arm(job: Job): void {
     job.timer?.unsubscribe();
-    job.timer = this.settings.scheduler.schedule(() => this.onTimeout(job), this.settings.timeout);
+    job.timer = this.settings.scheduler.schedule(() => this.onTimeout(job), job.timeout);
   }
 
   private onTimeout(job: Job): void {
     if (job.done) return;
-    this.emit({ type: "timeout", service: job.service, attempt: job.attempts });
-    const giveUp = job.attempts > this.settings.retries;
+    this.emit({ type: "timeout", request: job.id, service: job.service, attempt: job.attempts });
+    const giveUp = job.attempts > job.retries;
     if (giveUp) {
       this.remove(job);
-      this.emit({ type: "gave-up", service: job.service, attempts: job.attempts });
+      this.emit({ type: "gave-up", request: job.id, service: job.service, attempts: job.attempts });
       this.finish(
         job,
         new MajordomoError("timeout", `no reply from "${job.service}" after ${job.attempts} attempt(s)`),
@@ -127,7 +158,7 @@ export class ClientCore {
     } else {
       // Counted before the resend, so the resend reports the attempt it is.
       job.attempts += 1;
-      this.emit({ type: "retry", service: job.service, attempt: job.attempts });
+      this.emit({ type: "retry", request: job.id, service: job.service, attempt: job.attempts });
     }
     this.replaceLink("timeout");
     if (!giveUp) this.arm(job);
@@ -138,11 +169,25 @@ export class ClientCore {
     if (job.done) return;
     job.done = true;
     job.timer?.unsubscribe();
+    job.release();
     const wasActive = job.active;
     this.remove(job);
-    this.emit({ type: "abandoned", service: job.service });
+    this.emit({ type: "abandoned", request: job.id, service: job.service });
     if (wasActive && !this.closed) {
       this.replaceLink("abandoned");
+      this.startNext(job.lane);
+    }
+  }
+
+  /** The caller's signal fired: fail the request now; no retry follows, and its socket is replaced if it was in flight. */
+  private aborted(job: Job): void {
+    if (job.done) return;
+    const wasActive = job.active;
+    this.remove(job);
+    this.emit({ type: "aborted", request: job.id, service: job.service });
+    this.finish(job, new MajordomoError("aborted", `request ${job.id} to "${job.service}" was aborted`));
+    if (wasActive && !this.closed) {
+      this.replaceLink("aborted");
       this.startNext(job.lane);
     }
   }
@@ -169,12 +214,12 @@ export class ClientCore {
     const failure = errorFromReply(service, body);
     if (failure) {
       this.remove(job);
-      this.emit({ type: "error-reply", service, error: failure });
+      this.emit({ type: "error-reply", request: job.id, service, error: failure });
       this.finish(job, failure);
       this.startNext(lane);
       return;
     }
-    this.emit({ type: "reply", service, attempt: job.attempts, final: type === "final" });
+    this.emit({ type: "reply", request: job.id, service, attempt: job.attempts, final: type === "final" });
     job.subscriber.next(body);
     if (type === "partial") {
       this.arm(job);
@@ -188,6 +233,7 @@ export class ClientCore {
   private finish(job: Job, error?: Error): void {
     job.done = true;
     job.timer?.unsubscribe();
+    job.release();
     if (error) job.subscriber.error(error);
     else job.subscriber.complete();
   }
@@ -207,7 +253,7 @@ export class ClientCore {
   }
 
   /** Lazy Pirate: a fresh socket, and every request still in flight sent again on it. */
-  private replaceLink(cause: "timeout" | "abandoned"): void {
+  private replaceLink(cause: "timeout" | "abandoned" | "aborted"): void {
     this.dropLink();
     if (this.closed) return;
     this.replacedBecause = cause;
@@ -238,11 +284,13 @@ export class ClientCore {
     return link;
   }
 
-  private dropLink(): void {
+  /** Closes the current link; the result settles once its socket is released (when the link can tell). */
+  private dropLink(): void | Promise<void> {
     this.generation += 1;
     for (const subscription of this.linkSubscriptions.splice(0)) subscription.unsubscribe();
-    this.link?.close();
+    const link = this.link;
     this.link = undefined;
+    return link?.close();
   }
 
   private emit(event: MajordomoClientEvent): void {

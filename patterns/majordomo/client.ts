@@ -10,8 +10,8 @@ import type { MajordomoClientOptions } from "./client-options";
  * @example
  * ```ts
  * const client = new MajordomoClient({ broker: "tcp://127.0.0.1:5555" });
- * const reply = await lastValueFrom(client.request("echo", "hello"));
- * client.close();
+ * const reply = await client.call("echo", "hello", { timeout: 1000, signal: AbortSignal.timeout(5000) });
+ * await client.close();
  * ```
  */
 export class MajordomoClient extends MajordomoClientBase {

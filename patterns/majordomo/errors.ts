@@ -17,7 +17,9 @@ export type MajordomoErrorReason =
   /** The broker sent an error status this library does not know. */
   | "broker-error"
   /** A peer sent frames that are not valid MDP. */
-  | "protocol";
+  | "protocol"
+  /** The caller's AbortSignal fired before the final reply arrived. */
+  | "aborted";
 
 const CODES: Record<MajordomoErrorReason, ErrorCode> = {
   timeout: "EAGAIN",
@@ -28,6 +30,7 @@ const CODES: Record<MajordomoErrorReason, ErrorCode> = {
   "worker-error": "EPROTO",
   "broker-error": "EPROTO",
   protocol: "EPROTO",
+  aborted: "ECANCELED",
 };
 
 /** The error every Majordomo component raises; switch on `reason` (or on `code` for errno-style handling). */

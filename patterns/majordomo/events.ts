@@ -95,42 +95,59 @@ export type WorkerEvent =
   /** The broker sent DISCONNECT; the socket is replaced at once. */
   | { readonly type: "disconnect-received"; readonly session: number }
   | { readonly type: "protocol-error"; readonly session: number; readonly message: string }
+  /** close() was called and every socket is released; the last event. */
   | { readonly type: "close" };
+
+/** Where a {@link MajordomoWorker} is in its life: before serve(), serving (its sessions reconnect by themselves), or closed. */
+export type WorkerState = "new" | "serving" | "closed";
 
 /** Names of {@link WorkerEvent} types. */
 export type WorkerEventType = WorkerEvent["type"];
 
 /**
  * What a {@link MajordomoClient} or {@link MajordomoAsyncClient} reports.
- * `attempt` counts sends of one request (1 for the first); `socket` numbers
- * the sockets the client opened (1 for the first; Lazy Pirate opens a fresh
- * one after each timeout).
+ * `request` numbers the client's requests (1, 2, ... in call order) and is
+ * on every event about one request, and in its log lines, so a request can
+ * be followed through the logs. `attempt` counts sends of one request (1
+ * for the first); `socket` numbers the sockets the client opened (1 for the
+ * first; Lazy Pirate opens a fresh one after each timeout).
  */
 export type MajordomoClientEvent =
   /** The request was written to socket `socket` (again, after a retry, when `attempt` > 1). */
-  | { readonly type: "request-sent"; readonly service: string; readonly attempt: number; readonly socket: number }
+  | {
+      readonly type: "request-sent";
+      readonly request: number;
+      readonly service: string;
+      readonly attempt: number;
+      readonly socket: number;
+    }
   /** A reply part arrived; `final` is false for a 0.2 PARTIAL. */
-  | { readonly type: "reply"; readonly service: string; readonly attempt: number; readonly final: boolean }
+  | { readonly type: "reply"; readonly request: number; readonly service: string; readonly attempt: number; readonly final: boolean }
   /** No reply (or next partial) within `timeout` ms of attempt `attempt`. */
-  | { readonly type: "timeout"; readonly service: string; readonly attempt: number }
+  | { readonly type: "timeout"; readonly request: number; readonly service: string; readonly attempt: number }
   /** After a timeout the request is sent again as attempt `attempt` on a fresh socket. */
-  | { readonly type: "retry"; readonly service: string; readonly attempt: number }
+  | { readonly type: "retry"; readonly request: number; readonly service: string; readonly attempt: number }
   /** Every attempt timed out; the request failed with reason "timeout". */
-  | { readonly type: "gave-up"; readonly service: string; readonly attempts: number }
+  | { readonly type: "gave-up"; readonly request: number; readonly service: string; readonly attempts: number }
   /** The broker or worker answered with an error reply; the request failed with `error`. */
-  | { readonly type: "error-reply"; readonly service: string; readonly error: MajordomoError }
+  | { readonly type: "error-reply"; readonly request: number; readonly service: string; readonly error: MajordomoError }
   /** The caller unsubscribed before the final reply. */
-  | { readonly type: "abandoned"; readonly service: string }
+  | { readonly type: "abandoned"; readonly request: number; readonly service: string }
+  /** The request's AbortSignal fired; it failed with reason "aborted" and will not be retried. */
+  | { readonly type: "aborted"; readonly request: number; readonly service: string }
   /**
    * A fresh socket replaced the old one: after a timeout, or after a request
-   * was abandoned mid-flight (so its late reply cannot be taken for another's).
+   * was abandoned or aborted mid-flight (so its late reply cannot be taken for another's).
    */
-  | { readonly type: "reconnected"; readonly socket: number; readonly cause: "timeout" | "abandoned" }
+  | { readonly type: "reconnected"; readonly socket: number; readonly cause: "timeout" | "abandoned" | "aborted" }
   /** Socket `socket` completed its handshake with the broker (also after it reconnected by itself). */
   | { readonly type: "connected"; readonly socket: number }
   /** Socket `socket` lost its connection to the broker; it reconnects by itself. */
   | { readonly type: "disconnected"; readonly socket: number }
-  /** close() was called; pending requests failed with reason "closed". The last event. */
+  /**
+   * close() was called and the socket is released; pending requests failed
+   * with reason "closed". The last event.
+   */
   | { readonly type: "close" };
 
 /** Names of {@link MajordomoClientEvent} types. */

@@ -1,6 +1,7 @@
 import { filter, map, type Observable } from "rxjs";
 import type { Logger } from "pino";
 import { Dealer, type SocketOptions } from "../../src";
+import { socketReleased } from "../shared/released";
 
 /** A change in a link's connection to the broker. */
 export type LinkEvent = { readonly type: "connected" } | { readonly type: "disconnected" };
@@ -17,8 +18,12 @@ export interface MdpLink {
   readonly events$?: Observable<LinkEvent>;
   /** Queues frames for the broker; never throws (failures are logged). */
   send(frames: Buffer[]): void;
-  /** Closes the link; queued frames are flushed for up to `linger` ms. */
-  close(): void;
+  /**
+   * Closes the link; queued frames are flushed for up to `linger` ms. May
+   * return a promise that settles once the socket is released; owners'
+   * close() promises wait for it.
+   */
+  close(): void | Promise<void>;
 }
 
 /** Makes a fresh link each time it is called (Lazy Pirate: a new socket per retry). */
@@ -49,9 +54,12 @@ export function dealerLink(endpoint: string, options: DealerLinkOptions = {}): M
       dealer.send(frames).catch((error: unknown) => dealer.logger.debug({ err: error }, "mdp send failed"));
     },
     close() {
-      if (dealer.closed) return;
-      dealer.linger = options.linger ?? 100;
-      dealer.close();
+      const released = socketReleased(dealer);
+      if (!dealer.closed) {
+        dealer.linger = options.linger ?? 100;
+        dealer.close();
+      }
+      return released;
     },
   };
 }

@@ -1,13 +1,2 @@
-import { PrivateerError } from "../../src";
-
-/** Validates a numeric option that must be > 0. */
-export function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new PrivateerError("EINVAL", `${name} must be > 0`);
-  return value;
-}
-
-/** Validates a numeric option that must be >= 0. */
-export function nonNegative(name: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0) throw new PrivateerError("EINVAL", `${name} must be >= 0`);
-  return value;
-}
+/** The option validators every pattern shares (one rule per name, in both families). */
+export { positive, nonNegative } from "../shared/validate";

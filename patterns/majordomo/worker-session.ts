@@ -68,13 +68,16 @@ export class WorkerSession {
     this.connect();
   }
 
-  /** Sends DISCONNECT (as the RFC lets a worker do at any time) and closes the socket. */
-  close(): void {
+  /**
+   * Sends DISCONNECT (as the RFC lets a worker do at any time) and closes
+   * the socket; the result settles once the socket is released.
+   */
+  close(): void | Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.reconnectTimer?.unsubscribe();
     this.send({ type: "disconnect" });
-    this.teardown();
+    return this.teardown();
   }
 
   private connect(): void {
@@ -94,7 +97,7 @@ export class WorkerSession {
   }
 
   /** Drops the socket and anything in progress on it; the broker requeues what we held. */
-  private teardown(): void {
+  private teardown(): void | Promise<void> {
     this.ticker?.unsubscribe();
     this.ticker = undefined;
     if (this.busy) {
@@ -105,8 +108,9 @@ export class WorkerSession {
     }
     this.linkSubscription?.unsubscribe();
     this.linkSubscription = undefined;
-    this.link?.close();
+    const link = this.link;
     this.link = undefined;
+    return link?.close();
   }
 
   private tick(): void {
@@ -116,7 +120,7 @@ export class WorkerSession {
       this.liveness -= 1;
       if (this.liveness <= 0) {
         settings.emit({ type: "broker-lost", session: settings.index });
-        this.teardown();
+        void this.teardown();
         this.reconnectTimer = timer(settings.reconnectInterval, settings.scheduler).subscribe(() => this.connect());
         return;
       }
@@ -146,7 +150,7 @@ export class WorkerSession {
         return;
       case "disconnect":
         settings.emit({ type: "disconnect-received", session: settings.index });
-        this.teardown();
+        void this.teardown();
         this.connect();
         return;
       case "heartbeat":

@@ -1,9 +1,9 @@
-import { asyncScheduler, Subject, type Observable, type SchedulerLike } from "rxjs";
+import { asyncScheduler, BehaviorSubject, Subject, type Observable, type SchedulerLike } from "rxjs";
 import type { Logger } from "pino";
 import type { SocketOptions } from "../../src";
 import { PrivateerError } from "../../src";
 import { componentLogger } from "../../src";
-import type { WorkerEvent } from "./events";
+import type { WorkerEvent, WorkerState } from "./events";
 import { dealerLink, type LinkFactory } from "./link";
 import { isMmiService } from "./mmi";
 import { positive } from "./options";
@@ -48,10 +48,19 @@ export interface MajordomoWorkerOptions {
  * ```
  */
 export class MajordomoWorker {
-  /** What the worker does: ready, requests, replies, missed heartbeats, reconnects. Completes on close(). */
+  /**
+   * What the worker does: ready, requests, replies, missed heartbeats,
+   * reconnects. Completes after `{ type: "close" }`. Hot: events are not
+   * replayed, so subscribe before serve(); {@link state$} replays the
+   * current state.
+   */
   readonly events$: Observable<WorkerEvent>;
+  /** The worker's state; replays the current one to each new subscriber, completes after "closed". */
+  readonly state$: Observable<WorkerState>;
 
   private readonly events = new Subject<WorkerEvent>();
+  private readonly stateSubject = new BehaviorSubject<WorkerState>("new");
+  private released?: Promise<void>;
   private readonly sessions: WorkerSession[] = [];
   private readonly options: MajordomoWorkerOptions;
   private readonly logger: Logger;
@@ -66,6 +75,12 @@ export class MajordomoWorker {
     this.options = options;
     this.logger = componentLogger("mdp-worker", { service: options.service }, options.logger);
     this.events$ = this.events.asObservable();
+    this.state$ = this.stateSubject.asObservable();
+  }
+
+  /** The worker's current state (what {@link state$} replays). */
+  get state(): WorkerState {
+    return this.stateSubject.value;
   }
 
   /** Connects every socket and answers requests with `handler` until close(). Call once. */
@@ -93,6 +108,7 @@ export class MajordomoWorker {
         }),
       );
     }
+    this.stateSubject.next("serving");
     for (const session of this.sessions) session.start();
   }
 
@@ -101,13 +117,23 @@ export class MajordomoWorker {
     return this.isClosed;
   }
 
-  /** Sends DISCONNECT on every socket and closes them; a request in progress is abandoned (the broker requeues it). */
-  close(): void {
-    if (this.isClosed) return;
+  /**
+   * Sends DISCONNECT on every socket and closes them; a request in progress
+   * is abandoned (the broker requeues it). Resolves once every socket has
+   * flushed its DISCONNECT (up to the link's linger) and is released; the
+   * `close` event comes just before. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    if (this.released) return this.released;
     this.isClosed = true;
-    for (const session of this.sessions) session.close();
-    this.emit({ type: "close" });
-    this.events.complete();
+    this.stateSubject.next("closed");
+    const closing = this.sessions.map((session) => session.close());
+    this.released = Promise.all(closing).then(() => {
+      this.emit({ type: "close" });
+      this.events.complete();
+      this.stateSubject.complete();
+    });
+    return this.released;
   }
 
   private emit(event: WorkerEvent): void {

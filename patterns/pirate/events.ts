@@ -23,10 +23,18 @@ export type PirateQueueEvent =
   | { readonly type: "reply-forwarded"; readonly client: string; readonly worker: string }
   /** A peer sent something the protocol does not allow; it was discarded. */
   | { readonly type: "protocol-error"; readonly side: "frontend" | "backend"; readonly peer: string; readonly reason: string }
-  /** The queue is closed; the last event. */
-  | { readonly type: "closed" };
+  /** The queue is closed and its sockets released; the last event (named as the core sockets' last event). */
+  | { readonly type: "close" };
 
-/** What a Paranoid Pirate worker reports. */
+/**
+ * Where a Simple or Paranoid Pirate worker is in its life: not serving yet,
+ * connecting (a fresh socket, READY not yet answered), connected (the queue
+ * has been heard from; a Simple Pirate worker, which hears nothing until a
+ * request, counts READY delivered), or closed.
+ */
+export type PirateWorkerState = "new" | "connecting" | "connected" | "closed";
+
+/** What a Simple or Paranoid Pirate worker reports. */
 export type PirateWorkerEvent =
   /** A fresh socket is connecting to the queue; `attempt` counts from 1 and restarts after the queue is heard. */
   | { readonly type: "connecting"; readonly endpoint: string; readonly attempt: number }
@@ -46,22 +54,28 @@ export type PirateWorkerEvent =
   | { readonly type: "handler-error"; readonly error: unknown }
   /** The queue sent something RFC 6 does not allow here; it was discarded. */
   | { readonly type: "protocol-error"; readonly reason: string }
-  /** The worker is closed; the last event. */
-  | { readonly type: "closed" };
+  /** The worker is closed and its socket released; the last event. */
+  | { readonly type: "close" };
 
-/** What a Lazy Pirate client reports. */
+/**
+ * What a Lazy Pirate client reports. `request` numbers the client's
+ * requests (1, 2, ... in call order) and is on every event about one, and
+ * in its log lines, so one request can be followed through the logs.
+ */
 export type LazyPirateEvent =
   /** A request went out; `attempt` counts from 1. */
-  | { readonly type: "request-sent"; readonly attempt: number }
+  | { readonly type: "request-sent"; readonly request: number; readonly attempt: number }
   /** No reply within the timeout; the request will be sent again on a fresh socket. */
-  | { readonly type: "retry"; readonly attempt: number; readonly retriesLeft: number }
+  | { readonly type: "retry"; readonly request: number; readonly attempt: number; readonly retriesLeft: number }
   /** The old socket was closed (linger 0) and a fresh one connected. */
   | { readonly type: "reconnect"; readonly endpoints: readonly string[] }
   /** The reply arrived, after `attempt` attempts. */
-  | { readonly type: "reply"; readonly attempt: number }
+  | { readonly type: "reply"; readonly request: number; readonly attempt: number }
   /** Every attempt timed out; the request failed with `error`. */
-  | { readonly type: "gave-up"; readonly attempts: number; readonly error: PirateError }
+  | { readonly type: "gave-up"; readonly request: number; readonly attempts: number; readonly error: PirateError }
   /** The caller unsubscribed before the reply arrived. */
-  | { readonly type: "abandoned"; readonly attempt: number }
-  /** The client is closed; the last event. */
-  | { readonly type: "closed" };
+  | { readonly type: "abandoned"; readonly request: number; readonly attempt: number }
+  /** The request's AbortSignal fired; it failed with reason "aborted" and will not be retried. `attempt` is 0 if it was never sent. */
+  | { readonly type: "aborted"; readonly request: number; readonly attempt: number }
+  /** The client is closed and its socket released; the last event. */
+  | { readonly type: "close" };

@@ -1,4 +1,4 @@
-import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscription } from "rxjs";
+import { asyncScheduler, BehaviorSubject, Observable, Subject, type SchedulerLike, type Subscription } from "rxjs";
 import type { Logger } from "pino";
 import { Router } from "../../src";
 import { componentLogger } from "../../src";
@@ -7,6 +7,10 @@ import type { PirateQueueEvent } from "./events";
 import { idText } from "./ppp";
 import { nonNegative } from "./validate";
 import { WorkerPool } from "./worker-pool";
+import { socketReleased } from "../shared/released";
+
+/** Where a queue is in its life: new, binding its sockets (start()), routing, or closed. */
+export type PirateQueueState = "new" | "starting" | "running" | "closed";
 
 /** Options shared by the Simple and Paranoid Pirate queues. */
 export interface PirateQueueOptions {
@@ -46,8 +50,15 @@ interface PendingRequest {
  * worker messages are framed and whether heartbeats run.
  */
 export abstract class LruQueue {
-  /** What the queue does, as a typed stream; completes after `{ type: "closed" }`. */
+  /**
+   * What the queue does, as a typed stream; completes after `{ type: "close" }`.
+   * Hot: an event is delivered only to subscribers present when it happens
+   * (subscribe before start() to see `started`). For the current state at
+   * any time use {@link state$}.
+   */
   readonly events$: Observable<PirateQueueEvent>;
+  /** The queue's state; replays the current one to each new subscriber, completes after "closed". */
+  readonly state$: Observable<PirateQueueState>;
 
   protected readonly frontend: Router;
   protected readonly backend: Router;
@@ -61,7 +72,8 @@ export abstract class LruQueue {
   private readonly frontendAddress: string;
   private readonly backendAddress: string;
   private readonly maxQueued: number;
-  private state: "new" | "starting" | "running" | "closed" = "new";
+  private readonly stateSubject = new BehaviorSubject<PirateQueueState>("new");
+  private released?: Promise<void>;
 
   protected constructor(component: string, liveness: number, options: PirateQueueOptions) {
     this.frontendAddress = options.frontend ?? "tcp://*:5555";
@@ -71,6 +83,7 @@ export abstract class LruQueue {
     this.logger = componentLogger(component, {}, options.logger);
     this.pool = new WorkerPool(liveness);
     this.events$ = this.events.asObservable();
+    this.state$ = this.stateSubject.asObservable();
     const socketOptions = { linger: 0, logger: this.logger };
     this.frontend = new Router(socketOptions);
     this.backend = new Router(socketOptions);
@@ -101,19 +114,24 @@ export abstract class LruQueue {
     return this.pending.length;
   }
 
+  /** The queue's current state (what {@link state$} replays). */
+  get state(): PirateQueueState {
+    return this.stateSubject.value;
+  }
+
   /** Binds both sockets and starts routing. Rejects if a bind fails (the queue is then closed). */
   async start(): Promise<void> {
-    if (this.state !== "new") throw new PirateError("EINVAL", `queue cannot start: it is ${this.state}`);
-    this.state = "starting";
+    if (this.state !== "new") throw new PirateError("invalid", `queue cannot start: it is ${this.state}`);
+    this.stateSubject.next("starting");
     try {
       await this.backend.bind(this.backendAddress);
       await this.frontend.bind(this.frontendAddress);
     } catch (error) {
-      this.close();
-      throw new PirateError("ESOCKET", "queue could not bind its endpoints", { cause: error });
+      void this.close();
+      throw new PirateError("socket", "queue could not bind its endpoints", { cause: error });
     }
-    if (this.isClosed()) throw new PirateError("ECLOSED", "queue was closed while starting");
-    this.state = "running";
+    if (this.isClosed()) throw new PirateError("closed", "queue was closed while starting");
+    this.stateSubject.next("running");
     this.subscriptions.push(
       this.backend.messages$.subscribe({
         next: (frames) => this.onBackend(frames),
@@ -128,16 +146,26 @@ export abstract class LruQueue {
     this.emit({ type: "started", frontend: this.frontend.lastEndpoint!, backend: this.backend.lastEndpoint! });
   }
 
-  /** Stops routing and closes both sockets at once (linger 0); waiting requests are discarded. */
-  close(): void {
-    if (this.state === "closed") return;
-    this.state = "closed";
+  /**
+   * Stops routing and closes both sockets at once (linger 0); waiting
+   * requests are discarded. Resolves once both sockets are released (their
+   * endpoints can be bound again); the `close` event comes just before.
+   * Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    if (this.released) return this.released;
+    this.stateSubject.next("closed");
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.pending.length = 0;
+    const released = Promise.all([socketReleased(this.frontend), socketReleased(this.backend)]);
     this.frontend.close();
     this.backend.close();
-    this.emit({ type: "closed" });
-    this.events.complete();
+    this.released = released.then(() => {
+      this.emit({ type: "close" });
+      this.events.complete();
+      this.stateSubject.complete();
+    });
+    return this.released;
   }
 
   /** Reads one worker message (after its routing id) in the flavour's framing. */

@@ -1,10 +1,11 @@
-import { asyncScheduler, interval, Subject, type Observable, type SchedulerLike, type Subscription } from "rxjs";
+import { asyncScheduler, BehaviorSubject, interval, Subject, type Observable, type SchedulerLike, type Subscription } from "rxjs";
 import type { Logger } from "pino";
 import { Dealer, type MessageLike } from "../../src";
 import { componentLogger } from "../../src";
 import { Backoff } from "./backoff";
 import { PirateError } from "./errors";
-import type { PirateWorkerEvent } from "./events";
+import type { PirateWorkerEvent, PirateWorkerState } from "./events";
+import { socketReleased } from "../shared/released";
 import { replyFrames, runHandler, type PirateHandler } from "./handler";
 import { Liveness } from "./liveness";
 import { pppHeartbeatFrame, pppCommand, pppReadyFrame, splitEnvelope } from "./ppp";
@@ -52,12 +53,20 @@ interface Connection {
  * ```
  */
 export class ParanoidPirateWorker {
-  /** What the worker does, as a typed stream; completes after `{ type: "closed" }`. */
+  /**
+   * What the worker does, as a typed stream; completes after `{ type: "close" }`.
+   * Hot: events are not replayed, so subscribe before serve(); {@link state$}
+   * replays the current state.
+   */
   readonly events$: Observable<PirateWorkerEvent>;
+  /** The worker's state; replays the current one to each new subscriber, completes after "closed". */
+  readonly state$: Observable<PirateWorkerState>;
   readonly heartbeatInterval: number;
   readonly liveness: number;
 
   private readonly events = new Subject<PirateWorkerEvent>();
+  private readonly stateSubject = new BehaviorSubject<PirateWorkerState>("new");
+  private released?: Promise<void>;
   private readonly scheduler: SchedulerLike;
   private readonly logger: Logger;
   private readonly backoff: Backoff;
@@ -80,13 +89,19 @@ export class ParanoidPirateWorker {
     this.liveness = positive("liveness", options.liveness ?? 3);
     const initial = positive("reconnectInterval", options.reconnectInterval ?? 1000);
     const max = positive("reconnectMaxInterval", options.reconnectMaxInterval ?? 32000);
-    if (max < initial) throw new PirateError("EINVAL", "reconnectMaxInterval must be >= reconnectInterval");
+    if (max < initial) throw new PirateError("invalid", "reconnectMaxInterval must be >= reconnectInterval");
     this.backoff = new Backoff(initial, max);
     this.routingId = options.routingId;
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.logger = componentLogger("paranoid-pirate-worker", { endpoint }, options.logger);
     this.peerLiveness = new Liveness(this.liveness);
     this.events$ = this.events.asObservable();
+    this.state$ = this.stateSubject.asObservable();
+  }
+
+  /** The worker's current state (what {@link state$} replays). */
+  get state(): PirateWorkerState {
+    return this.stateSubject.value;
   }
 
   /** True once close() has been called. */
@@ -101,23 +116,33 @@ export class ParanoidPirateWorker {
 
   /** Connects and answers every request with `handler`, until close(). Call it once. */
   serve(handler: PirateHandler): this {
-    if (this.isClosed) throw new PirateError("ECLOSED", "worker is closed");
-    if (this.handler) throw new PirateError("EINVAL", "worker is already serving");
+    if (this.isClosed) throw new PirateError("closed", "worker is closed");
+    if (this.handler) throw new PirateError("invalid", "worker is already serving");
     this.handler = handler;
     this.heartbeats = interval(this.heartbeatInterval, this.scheduler).subscribe(() => this.beat());
     this.open();
     return this;
   }
 
-  /** Drops the connection at once (linger 0) and stops; a request being handled gets no reply. */
-  close(): void {
-    if (this.isClosed) return;
+  /**
+   * Drops the connection at once (linger 0) and stops; a request being
+   * handled gets no reply. Resolves once the socket is released; the
+   * `close` event comes just before. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    if (this.released) return this.released;
     this.isClosed = true;
+    this.stateSubject.next("closed");
     this.heartbeats?.unsubscribe();
     this.reconnectTimer?.unsubscribe();
+    const socket = this.connection?.socket;
     this.dropConnection();
-    this.emit({ type: "closed" });
-    this.events.complete();
+    this.released = (socket ? socketReleased(socket) : Promise.resolve()).then(() => {
+      this.emit({ type: "close" });
+      this.events.complete();
+      this.stateSubject.complete();
+    });
+    return this.released;
   }
 
   private open(): void {
@@ -135,6 +160,7 @@ export class ParanoidPirateWorker {
     this.connection = connection;
     this.peerLiveness = new Liveness(this.liveness);
     socket.connect(this.endpoint);
+    this.stateSubject.next("connecting");
     this.emit({ type: "connecting", endpoint: this.endpoint, attempt: this.attempt });
     this.send(connection, [pppReadyFrame()]);
     this.emit({ type: "ready-sent", endpoint: this.endpoint });
@@ -171,6 +197,7 @@ export class ParanoidPirateWorker {
     if (!connection.heardFrom) {
       connection.heardFrom = true;
       this.attempt = 0;
+      this.stateSubject.next("connected");
       if (this.lost) {
         this.lost = false;
         this.emit({ type: "reconnected", endpoint: this.endpoint });
@@ -192,7 +219,7 @@ export class ParanoidPirateWorker {
     let reply: MessageLike[] | undefined;
     try {
       const content = replyFrames(await runHandler(this.handler!, body));
-      if (content.length === 0) throw new PirateError("EINVAL", "a reply needs at least one frame");
+      if (content.length === 0) throw new PirateError("invalid", "a reply needs at least one frame");
       reply = [...envelope, ...content];
     } catch (error) {
       this.emit({ type: "handler-error", error });

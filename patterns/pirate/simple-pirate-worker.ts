@@ -1,9 +1,10 @@
-import { Subject, type Observable } from "rxjs";
+import { BehaviorSubject, Subject, type Observable } from "rxjs";
 import type { Logger } from "pino";
 import { Request, type MessageLike } from "../../src";
 import { componentLogger } from "../../src";
 import { PirateError } from "./errors";
-import type { PirateWorkerEvent } from "./events";
+import type { PirateWorkerEvent, PirateWorkerState } from "./events";
+import { socketReleased } from "../shared/released";
 import { replyFrames, runHandler, type PirateHandler } from "./handler";
 import { pppReadyFrame, splitEnvelope } from "./ppp";
 
@@ -22,10 +23,18 @@ export interface SimplePirateWorkerOptions {
  * {@link SimplePirateQueue}, or use {@link ParanoidPirateWorker}.
  */
 export class SimplePirateWorker {
-  /** What the worker does (request, reply-sent, handler-error, closed). */
+  /**
+   * What the worker does (connecting, ready-sent, request, reply-sent,
+   * handler-error, close). Hot: events are not replayed, so subscribe
+   * before serve(); {@link state$} replays the current state.
+   */
   readonly events$: Observable<PirateWorkerEvent>;
+  /** The worker's state; replays the current one to each new subscriber, completes after "closed". */
+  readonly state$: Observable<PirateWorkerState>;
 
   private readonly events = new Subject<PirateWorkerEvent>();
+  private readonly stateSubject = new BehaviorSubject<PirateWorkerState>("new");
+  private released?: Promise<void>;
   private readonly socket: Request;
   private readonly logger: Logger;
   private serving = false;
@@ -37,18 +46,25 @@ export class SimplePirateWorker {
     this.logger = componentLogger("simple-pirate-worker", { endpoint }, options.logger);
     this.socket = new Request({ linger: 0, logger: this.logger, ...(options.routingId ? { routingId: options.routingId } : {}) });
     this.events$ = this.events.asObservable();
+    this.state$ = this.stateSubject.asObservable();
   }
 
   get closed(): boolean {
     return this.socket.closed;
   }
 
+  /** The worker's current state (what {@link state$} replays). */
+  get state(): PirateWorkerState {
+    return this.stateSubject.value;
+  }
+
   /** Connects, sends READY and answers requests with `handler` until close(). Call it once. */
   serve(handler: PirateHandler): this {
-    if (this.socket.closed) throw new PirateError("ECLOSED", "worker is closed");
-    if (this.serving) throw new PirateError("EINVAL", "worker is already serving");
+    if (this.socket.closed) throw new PirateError("closed", "worker is closed");
+    if (this.serving) throw new PirateError("invalid", "worker is already serving");
     this.serving = true;
     this.socket.connect(this.endpoint);
+    this.stateSubject.next("connecting");
     this.emit({ type: "connecting", endpoint: this.endpoint, attempt: 1 });
     this.loop(handler).catch((error: unknown) => {
       if (!this.socket.closed) this.logger.error({ err: error }, "worker loop failed");
@@ -56,16 +72,28 @@ export class SimplePirateWorker {
     return this;
   }
 
-  /** Closes the socket at once (linger 0); a request being handled gets no reply. */
-  close(): void {
-    if (this.socket.closed) return;
+  /**
+   * Closes the socket at once (linger 0); a request being handled gets no
+   * reply. Resolves once the socket is released; the `close` event comes
+   * just before. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    if (this.released) return this.released;
+    this.stateSubject.next("closed");
+    const released = socketReleased(this.socket);
     this.socket.close();
-    this.emit({ type: "closed" });
-    this.events.complete();
+    this.released = released.then(() => {
+      this.emit({ type: "close" });
+      this.events.complete();
+      this.stateSubject.complete();
+    });
+    return this.released;
   }
 
   private async loop(handler: PirateHandler): Promise<void> {
     await this.socket.send(pppReadyFrame());
+    if (this.socket.closed) return;
+    this.stateSubject.next("connected");
     this.emit({ type: "ready-sent", endpoint: this.endpoint });
     for await (const frames of this.socket) {
       const { envelope, body } = splitEnvelope(frames);
@@ -74,7 +102,7 @@ export class SimplePirateWorker {
       let answered = true;
       try {
         const content = replyFrames(await runHandler(handler, body));
-        if (content.length === 0) throw new PirateError("EINVAL", "a reply needs at least one frame");
+        if (content.length === 0) throw new PirateError("invalid", "a reply needs at least one frame");
         reply = [...envelope, ...content];
       } catch (error) {
         answered = false;

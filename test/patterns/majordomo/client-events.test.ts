@@ -34,17 +34,17 @@ describe("Majordomo client events$ (virtual time)", () => {
     h.send("echo", "hi");
     h.clock.advance(3000);
     expect(h.events).toEqual([
-      { type: "request-sent", service: "echo", attempt: 1, socket: 1 },
-      { type: "timeout", service: "echo", attempt: 1 },
-      { type: "retry", service: "echo", attempt: 2 },
+      { type: "request-sent", request: 1, service: "echo", attempt: 1, socket: 1 },
+      { type: "timeout", request: 1, service: "echo", attempt: 1 },
+      { type: "retry", request: 1, service: "echo", attempt: 2 },
       { type: "reconnected", socket: 2, cause: "timeout" },
-      { type: "request-sent", service: "echo", attempt: 2, socket: 2 },
-      { type: "timeout", service: "echo", attempt: 2 },
-      { type: "retry", service: "echo", attempt: 3 },
+      { type: "request-sent", request: 1, service: "echo", attempt: 2, socket: 2 },
+      { type: "timeout", request: 1, service: "echo", attempt: 2 },
+      { type: "retry", request: 1, service: "echo", attempt: 3 },
       { type: "reconnected", socket: 3, cause: "timeout" },
-      { type: "request-sent", service: "echo", attempt: 3, socket: 3 },
-      { type: "timeout", service: "echo", attempt: 3 },
-      { type: "gave-up", service: "echo", attempts: 3 },
+      { type: "request-sent", request: 1, service: "echo", attempt: 3, socket: 3 },
+      { type: "timeout", request: 1, service: "echo", attempt: 3 },
+      { type: "gave-up", request: 1, service: "echo", attempts: 3 },
     ]);
     expect((h.outcome.error as MajordomoError).reason).toBe("timeout");
     h.client.close();
@@ -57,8 +57,8 @@ describe("Majordomo client events$ (virtual time)", () => {
     h.reply("partial", "stream", "1");
     h.reply("final", "stream", "2");
     expect(h.events.filter((e) => e.type === "reply")).toEqual([
-      { type: "reply", service: "stream", attempt: 2, final: false },
-      { type: "reply", service: "stream", attempt: 2, final: true },
+      { type: "reply", request: 1, service: "stream", attempt: 2, final: false },
+      { type: "reply", request: 1, service: "stream", attempt: 2, final: true },
     ]);
     expect(h.outcome.replies).toEqual(["1", "2"]);
     h.client.close();
@@ -101,18 +101,18 @@ describe("Majordomo client events$ (virtual time)", () => {
     h.outcome.subscription!.unsubscribe();
     h.send("a", "2");
     expect(h.events).toEqual([
-      { type: "request-sent", service: "a", attempt: 1, socket: 1 },
-      { type: "abandoned", service: "a" },
+      { type: "request-sent", request: 1, service: "a", attempt: 1, socket: 1 },
+      { type: "abandoned", request: 1, service: "a" },
       { type: "reconnected", socket: 2, cause: "abandoned" },
-      { type: "request-sent", service: "a", attempt: 1, socket: 2 },
+      { type: "request-sent", request: 2, service: "a", attempt: 1, socket: 2 },
     ]);
     h.client.close();
   });
 
-  it("ends with close and completes", () => {
+  it("ends with close and completes", async () => {
     const h = harness();
     h.send("a", "1");
-    h.client.close();
+    await h.client.close();
     expect(h.events.at(-1)).toEqual({ type: "close" });
     expect(h.isCompleted()).toBe(true);
     expect((h.outcome.error as MajordomoError).reason).toBe("closed");

@@ -7,7 +7,7 @@ import {
   type RequestHandler,
   type WorkerEvent,
 } from "privateer/internal";
-import { b, fakeLinks, type FakeLink, virtualClock } from "./virtual";
+import { b, fakeLinks, FakeLink, virtualClock } from "./virtual";
 
 function harness(handler: RequestHandler, version: MdpVersion = "0.2", concurrency = 1) {
   const clock = virtualClock();
@@ -80,10 +80,10 @@ describe("MajordomoWorker heartbeating and reconnection (virtual time)", () => {
     h.worker.close();
   });
 
-  it("sends DISCONNECT on close", () => {
+  it("sends DISCONNECT on close", async () => {
     const h = harness(echo);
     const link = h.links.last();
-    h.worker.close();
+    await h.worker.close();
     expect(h.commands(link).at(-1)).toEqual({ type: "disconnect" });
     expect(link.closed).toBe(true);
     expect(h.events.at(-1)).toEqual({ type: "close" });
@@ -224,4 +224,44 @@ describe("MajordomoWorker handler streams", () => {
       void h.worker.close();
     },
   );
+});
+
+describe("MajordomoWorker close()", () => {
+  // A link whose socket takes a while to release (flushing DISCONNECT): close() must wait for it,
+  // so a process may exit as soon as close() settles without losing the DISCONNECT.
+  it("settles only after every socket is released, with `close` as the last event just before", async () => {
+    const clock = virtualClock();
+    const releases: Array<() => void> = [];
+    const links: FakeLink[] = [];
+    const worker = new MajordomoWorker({
+      service: "echo",
+      concurrency: 2,
+      scheduler: clock.scheduler,
+      linkFactory: () => {
+        const link = new FakeLink();
+        const close = link.close.bind(link);
+        link.close = () => {
+          close();
+          return new Promise<void>((resolve) => releases.push(resolve));
+        };
+        links.push(link);
+        return link;
+      },
+    });
+    const events: string[] = [];
+    worker.events$.subscribe((event) => events.push(event.type));
+    worker.serve(echo);
+    let settled = false;
+    const closing = worker.close().then(() => (settled = true));
+    expect(worker.close()).toBe(worker.close());
+    expect(releases).toHaveLength(2);
+    releases[0]!();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    expect(events).not.toContain("close");
+    releases[1]!();
+    await closing;
+    expect(events.at(-1)).toBe("close");
+    expect(links.every((link) => link.closed)).toBe(true);
+  });
 });

@@ -26,8 +26,8 @@ async function lossyServer(n: number): Promise<{ server: Router; received: strin
 describe("Lazy Pirate client", () => {
   let server: Router | undefined;
   let client: LazyPirateClient | undefined;
-  afterEach(() => {
-    client?.close();
+  afterEach(async () => {
+    await client?.close();
     closeAll(server);
   });
 
@@ -92,7 +92,7 @@ describe("Lazy Pirate client", () => {
     expect(received).toEqual(["ignored", "next"]);
   });
 
-  it("gives up with ETIMEDOUT after timeout x (retries + 1), reconnecting before each retry (virtual time)", async () => {
+  it("gives up with reason timeout after timeout x (retries + 1), reconnecting before each retry (virtual time)", async () => {
     // A bound socket that never answers: the client's only way out is its own timers.
     server = new Router();
     await server.bind(ANY);
@@ -106,7 +106,7 @@ describe("Lazy Pirate client", () => {
     expect(failure).toBeUndefined();
     advance(scheduler, 1);
     expect(failure).toBeInstanceOf(PirateError);
-    expect(failure).toMatchObject({ code: "ETIMEDOUT" });
+    expect(failure).toMatchObject({ reason: "timeout", code: "EAGAIN" });
     expect(timeline).toEqual([
       "0:request-sent",
       "2500:retry",
@@ -122,16 +122,87 @@ describe("Lazy Pirate client", () => {
     ]);
   });
 
-  it("fails pending requests with ECLOSED when closed, and refuses new ones", async () => {
+  it("fails pending requests with reason closed when closed, and refuses new ones", async () => {
     server = new Router();
     await server.bind(ANY);
     client = new LazyPirateClient(server.lastEndpoint!, { timeout: 60000 });
     const pending = client.call("waiting");
     const queued = client.call("queued");
     client.close();
-    await expect(pending).rejects.toMatchObject({ code: "ECLOSED" });
-    await expect(queued).rejects.toMatchObject({ code: "ECLOSED" });
-    await expect(client.call("late")).rejects.toMatchObject({ code: "ECLOSED" });
+    await expect(pending).rejects.toMatchObject({ reason: "closed", code: "EBADF" });
+    await expect(queued).rejects.toMatchObject({ reason: "closed", code: "EBADF" });
+    await expect(client.call("late")).rejects.toMatchObject({ reason: "closed", code: "EBADF" });
+  });
+
+  it("per-request timeout and retries override the client's defaults for that request only (virtual time)", async () => {
+    server = new Router();
+    await server.bind(ANY);
+    const scheduler = virtualScheduler();
+    client = new LazyPirateClient(server.lastEndpoint!, { scheduler, timeout: 2500, retries: 3 });
+    const timeline: string[] = [];
+    client.events$.subscribe((e) => timeline.push(`${scheduler.now()}:${"request" in e ? e.request : "-"}:${e.type}`));
+    let quick: unknown;
+    client.request("quick", { timeout: 100, retries: 1 }).subscribe({ error: (error: unknown) => (quick = error) });
+    advance(scheduler, 200);
+    expect(quick).toMatchObject({ reason: "timeout" });
+    let slow: unknown;
+    client.request("slow").subscribe({ error: (error: unknown) => (slow = error) });
+    advance(scheduler, 4 * 2500);
+    expect(slow).toMatchObject({ reason: "timeout" });
+    expect(timeline.filter((line) => !line.endsWith(":reconnect"))).toEqual([
+      "0:1:request-sent",
+      "100:1:retry",
+      "100:1:request-sent",
+      "200:1:gave-up",
+      "200:2:request-sent",
+      "2700:2:retry",
+      "2700:2:request-sent",
+      "5200:2:retry",
+      "5200:2:request-sent",
+      "7700:2:retry",
+      "7700:2:request-sent",
+      "10200:2:gave-up",
+    ]);
+  });
+
+  it("an AbortSignal fails the request with reason aborted and cancels its pending retries (virtual time)", async () => {
+    server = new Router();
+    await server.bind(ANY);
+    const scheduler = virtualScheduler();
+    client = new LazyPirateClient(server.lastEndpoint!, { scheduler, timeout: 1000, retries: 3 });
+    const events: LazyPirateEvent[] = [];
+    client.events$.subscribe((e) => events.push(e));
+    const controller = new AbortController();
+    const failed = client.call("x", { signal: controller.signal }).catch((error: unknown) => error);
+    advance(scheduler, 1000);
+    controller.abort();
+    const error = await failed;
+    expect(error).toBeInstanceOf(PirateError);
+    expect(error).toMatchObject({ reason: "aborted", code: "ECANCELED" });
+    advance(scheduler, 10000);
+    expect(events.filter((e) => e.type === "request-sent")).toHaveLength(2);
+    expect(events.filter((e) => e.type === "aborted")).toEqual([{ type: "aborted", request: 1, attempt: 2 }]);
+    // Already aborted: refused before anything is sent.
+    await expect(client.call("y", { signal: controller.signal })).rejects.toMatchObject({ reason: "aborted" });
+    expect(events.filter((e) => e.type === "request-sent")).toHaveLength(2);
+    // Bad per-request options throw at the call, under the client's rules.
+    expect(() => client!.request("z", { retries: 0.5 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
+  });
+
+  it("an aborted request frees the REQ lockstep: the next request goes out at once on a fresh socket", async () => {
+    server = new Router();
+    await server.bind(ANY);
+    server.messages$.subscribe(([peer, delimiter, body]) => {
+      if (body!.toString() !== "ignored") void server!.send([peer!, delimiter!, body!]);
+    });
+    client = new LazyPirateClient(server.lastEndpoint!, { timeout: 60000, retries: 0 });
+    const controller = new AbortController();
+    const ignored = client.call("ignored", { signal: controller.signal }).catch((error: unknown) => error);
+    const next = client.call("next");
+    await firstValueFrom(server.messages$);
+    controller.abort();
+    expect(await ignored).toMatchObject({ reason: "aborted" });
+    expect((await next).map(String)).toEqual(["next"]);
   });
 
   it("rejects invalid options with EINVAL", () => {
