@@ -23,10 +23,10 @@ async function main(): Promise<void> {
       say(`client: reply ${sequence} ok`);
     }
   } catch (error) {
-    say(`client: ${error instanceof PirateError ? `${error.code}: ${error.message}` : String(error)}`);
+    say(`client: ${error instanceof PirateError ? `${error.reason} (${error.code}): ${error.message}` : String(error)}`);
     process.exitCode = 1;
   } finally {
-    client.close();
+    await client.close();
   }
 }
 
