@@ -1,5 +1,6 @@
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from "node:fs";
 import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   GenericContainer,
   getContainerRuntimeClient,
@@ -153,12 +154,24 @@ export class Cluster {
 
   /**
    * docker pause freezes every process of the container (cgroup freezer): the
-   * TCP connections stay open but nothing answers.
+   * TCP connections stay open but nothing answers. The freezer gives up
+   * ("unable to freeze") when a task does not reach the frozen state in time,
+   * which happens on a loaded machine while the process is in a system call;
+   * runc thaws what it had frozen and reports the error, so the freeze is tried
+   * again. Any other error, or a third failure, fails the step (and the test).
    */
   async pause(slot: string): Promise<NodeHandle> {
     const node = this.node(slot);
     if (node.state !== "running") throw new Error(`cannot pause ${node.name}: it is ${node.state}`);
-    await node.docker.pause();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await node.docker.pause();
+        break;
+      } catch (error) {
+        if (attempt >= 3 || !/unable to freeze/.test(String((error as Error).message))) throw error;
+        await sleep(100);
+      }
+    }
     node.state = "paused";
     return node;
   }
