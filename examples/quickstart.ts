@@ -15,8 +15,8 @@ async function main(): Promise<void> {
   const reply = await lastValueFrom(client.request("echo", "hello"));
   console.log(reply.toString()); // echo: hello
 
-  client.close();
-  worker.close();
+  await client.close();
+  await worker.close();
   await broker.close();
 }
 
