@@ -1,7 +1,7 @@
 import { asyncScheduler, interval, Subject, type Observable, type SchedulerLike, type Subscription } from "rxjs";
 import type { Logger } from "pino";
 import { componentLogger } from "../../src";
-import type { BrokerEvent, WorkerDropReason } from "./events";
+import type { BrokerEvent, RequestIds, WorkerDropReason } from "./events";
 import type { MajordomoError } from "./errors";
 import { answerMmi, isMmiService } from "./mmi";
 import { nonNegative, positive } from "./options";
@@ -24,9 +24,18 @@ export interface BrokerEngineOptions {
   heartbeatInterval?: number;
   /** Heartbeat intervals of silence after which a worker is removed. Default 3. */
   heartbeatLiveness?: number;
-  /** ms a request may wait in a service queue for a worker before it expires; 0 = never. Default 30000. */
+  /**
+   * ms a request may wait in a service queue for a worker before it expires; 0 = never. Default 0, as in the
+   * zguide's broker. Lossy for MDP 0.1 clients: an expired request gets no reply at all (0.2 clients get a 404/504
+   * error reply), so set it only when 0.1 clients retry on their own timeout.
+   */
   requestTimeout?: number;
-  /** Requests queued per service before new ones are rejected; 0 = unbounded. Default 1000. */
+  /**
+   * Requests queued per service before new ones are rejected; 0 = unbounded. Default 0: a client that sends
+   * thousands of requests before reading replies (an asynchronous client) must not lose any, and a queued
+   * request costs about 0.4 KB of heap (see docs/patterns/majordomo.md for measured bounds). Lossy for MDP 0.1
+   * clients: a rejected request gets no reply at all (0.2 clients get a 503 error reply).
+   */
   maxQueuedRequests?: number;
   /** Scheduler for heartbeats and expiry; tests pass a TestScheduler. */
   scheduler?: SchedulerLike;
@@ -66,8 +75,8 @@ export class BrokerEngine {
   ) {
     this.heartbeatInterval = positive("heartbeatInterval", options.heartbeatInterval ?? 2500);
     this.liveness = positive("heartbeatLiveness", options.heartbeatLiveness ?? 3);
-    this.requestTimeout = nonNegative("requestTimeout", options.requestTimeout ?? 30000);
-    this.maxQueued = nonNegative("maxQueuedRequests", options.maxQueuedRequests ?? 1000);
+    this.requestTimeout = nonNegative("requestTimeout", options.requestTimeout ?? 0);
+    this.maxQueued = nonNegative("maxQueuedRequests", options.maxQueuedRequests ?? 0);
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.logger = componentLogger("mdp-broker", {}, options.logger);
     this.events$ = this.events.asObservable();
@@ -145,7 +154,7 @@ export class BrokerEngine {
     if (worker) this.drop(worker, "connection-lost", false);
     for (const request of this.registry.takeQueuedFrom(key)) {
       request.expiresAt = undefined;
-      this.emit({ type: "request-abandoned", request: request.id, client: key, service: request.service });
+      this.emit({ type: "request-abandoned", ...ids(request) });
     }
     // A worker already on it may finish (its reply goes nowhere), but must not be replaced if it fails.
     for (const other of this.registry.allWorkers()) {
@@ -173,7 +182,7 @@ export class BrokerEngine {
     }
     const service = this.registry.service(request.service);
     if (this.maxQueued > 0 && service.queue.length >= this.maxQueued) {
-      this.emit({ type: "request-rejected", request: request.id, client: key, service: request.service });
+      this.emit({ type: "request-rejected", ...ids(request) });
       this.fail(request, STATUS.queueFull, `queue for "${request.service}" is full`);
       return;
     }
@@ -190,13 +199,7 @@ export class BrokerEngine {
       this.armExpiry(request.service, request.expiresAt);
     }
     if (!front) {
-      this.emit({
-        type: "request-queued",
-        request: request.id,
-        client: request.clientKey,
-        service: request.service,
-        queued: service.queue.length,
-      });
+      this.emit({ type: "request-queued", ...ids(request), queued: service.queue.length });
     }
   }
 
@@ -220,24 +223,18 @@ export class BrokerEngine {
     if (this.stopped) return;
     const service = this.registry.service(name);
     const now = this.scheduler.now();
-    const expired: RequestRecord[] = [];
     let next = Infinity;
-    let kept = 0;
-    for (const request of service.queue) {
+    const expired = service.queue.removeWhere((request) => {
       const at = request.expiresAt;
-      if (at !== undefined && at <= now) {
-        expired.push(request);
-        continue;
-      }
+      if (at !== undefined && at <= now) return true;
       if (at !== undefined && at < next) next = at;
-      service.queue[kept++] = request;
-    }
-    service.queue.length = kept;
+      return false;
+    });
     if (next !== Infinity) this.armExpiry(name, next);
     const known = service.workers.size > 0;
     for (const request of expired) {
       request.expiresAt = undefined;
-      this.emit({ type: "request-expired", request: request.id, client: request.clientKey, service: request.service });
+      this.emit({ type: "request-expired", ...ids(request) });
       this.fail(
         request,
         known ? STATUS.expired : STATUS.notFound,
@@ -262,13 +259,7 @@ export class BrokerEngine {
     const frames = encodeClientCommand(request.version, { type, service: request.service, body }, request.delimited);
     this.send([request.client, ...frames]);
     if (report) {
-      this.emit({
-        type: "reply-sent",
-        request: request.id,
-        client: request.clientKey,
-        service: request.service,
-        final: type === "final",
-      });
+      this.emit({ type: "reply-sent", ...ids(request), final: type === "final" });
     }
   }
 
@@ -348,14 +339,7 @@ export class BrokerEngine {
       request.attempts += 1;
       worker.request = request;
       this.sendWorker(worker, { type: "request", client: request.client, body: request.body });
-      this.emit({
-        type: "request-dispatched",
-        request: request.id,
-        client: request.clientKey,
-        service: name,
-        worker: worker.key,
-        attempt: request.attempts,
-      });
+      this.emit({ type: "request-dispatched", ...ids(request), worker: worker.key, attempt: request.attempts });
     }
     this.registry.prune(service);
   }
@@ -370,10 +354,10 @@ export class BrokerEngine {
     if (reason === "expired") this.emit({ type: "worker-expired", worker: worker.key, service: worker.service });
     else this.emit({ type: "worker-disconnected", worker: worker.key, service: worker.service, reason });
     if (held?.clientGone) {
-      this.emit({ type: "request-abandoned", request: held.id, client: held.clientKey, service: held.service });
+      this.emit({ type: "request-abandoned", ...ids(held) });
     } else if (held) {
       this.enqueue(held, true);
-      this.emit({ type: "request-requeued", request: held.id, service: held.service, worker: worker.key });
+      this.emit({ type: "request-requeued", ...ids(held), worker: worker.key });
     }
     this.dispatch(worker.service);
   }
@@ -427,4 +411,14 @@ export class BrokerEngine {
     this.logger.debug(event, event.type);
     this.events.next(event);
   }
+}
+
+/** The fields every request event carries; `trace` is one greppable key for the request's whole life in the logs. */
+function ids(request: RequestRecord): RequestIds {
+  return {
+    request: request.id,
+    client: request.clientKey,
+    trace: `${request.clientKey}:${request.id}`,
+    service: request.service,
+  };
 }

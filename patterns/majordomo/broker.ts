@@ -6,7 +6,12 @@ import type { ServiceStatus } from "./service-registry";
 
 /** Options of a {@link MajordomoBroker}. */
 export interface MajordomoBrokerOptions extends BrokerEngineOptions {
-  /** Extra options for the broker's ROUTER socket. */
+  /**
+   * Extra options for the broker's ROUTER socket. Its `sendHighWaterMark` defaults to 0 (no limit) rather
+   * than the socket default 1000: a ROUTER drops what it cannot queue, and one burst of input (a TCP read
+   * holding thousands of requests that are all refused, expired or answered by MMI at once) can produce
+   * more than 1000 replies to one client before any is written out. A limit set here is lossy again.
+   */
   socket?: RouterOptions;
   /** ms to flush DISCONNECTs to workers on close(). Default 100. */
   linger?: number;
@@ -41,6 +46,7 @@ export class MajordomoBroker {
   constructor(options: MajordomoBrokerOptions = {}) {
     const { socket, linger, ...engineOptions } = options;
     this.router = new Router({
+      sendHighWaterMark: 0,
       ...socket,
       ...(options.logger ? { logger: options.logger } : {}),
     });

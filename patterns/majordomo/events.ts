@@ -19,8 +19,23 @@ export type WorkerDropReason =
   | "broker-closing";
 
 /**
+ * What every request event of a {@link MajordomoBroker} carries, so one
+ * request can be followed through the logs from queued to reply-sent.
+ */
+export interface RequestIds {
+  /** The broker's request counter (local to one broker, from 1). */
+  readonly request: number;
+  /** Hex routing id of the client that sent it (the ROUTER's, as in every broker event). */
+  readonly client: string;
+  /** `client:request`: one key, unique per broker, that names the request in every event about it. */
+  readonly trace: string;
+  readonly service: string;
+}
+
+/**
  * What a {@link MajordomoBroker} reports. Peer ids are the hex routing ids
  * the broker's ROUTER assigned; request ids are broker-local counters.
+ * Events about one request carry its {@link RequestIds}.
  */
 export type BrokerEvent =
   | { readonly type: "worker-ready"; readonly worker: string; readonly service: string; readonly version: MdpVersion }
@@ -35,42 +50,39 @@ export type BrokerEvent =
       readonly service?: string;
       readonly reason: WorkerDropReason;
     }
-  | {
+  | (RequestIds & {
       readonly type: "request-queued";
-      readonly request: number;
-      readonly client: string;
-      readonly service: string;
       /** Requests waiting for the service, this one included. */
       readonly queued: number;
-    }
-  | {
+    })
+  | (RequestIds & {
       readonly type: "request-dispatched";
-      readonly request: number;
-      readonly client: string;
-      readonly service: string;
       readonly worker: string;
       /** 1 for the first dispatch, more after requeues. */
       readonly attempt: number;
-    }
+    })
   /** The worker holding the request died or left; the request is back at the head of the queue. */
-  | { readonly type: "request-requeued"; readonly request: number; readonly service: string; readonly worker: string }
-  /** The request waited `requestTimeout` ms without a worker and was dropped (0.2 clients get an error reply). */
-  | { readonly type: "request-expired"; readonly request: number; readonly client: string; readonly service: string }
+  | (RequestIds & { readonly type: "request-requeued"; readonly worker: string })
+  /**
+   * The request waited `requestTimeout` ms without a worker and was dropped (0.2 clients get an error reply;
+   * 0.1 clients get nothing). Never happens with the default `requestTimeout` 0.
+   */
+  | (RequestIds & { readonly type: "request-expired" })
   /**
    * The client's connection dropped, and the request was removed unanswered: at once if it waited in a
    * queue, or instead of being requeued if the worker holding it failed afterwards.
    */
-  | { readonly type: "request-abandoned"; readonly request: number; readonly client: string; readonly service: string }
-  /** The service queue was full; the request was dropped (0.2 clients get an error reply). */
-  | { readonly type: "request-rejected"; readonly request: number; readonly client: string; readonly service: string }
-  | {
+  | (RequestIds & { readonly type: "request-abandoned" })
+  /**
+   * The service queue held `maxQueuedRequests`; the request was dropped (0.2 clients get an error reply;
+   * 0.1 clients get nothing). Never happens with the default `maxQueuedRequests` 0.
+   */
+  | (RequestIds & { readonly type: "request-rejected" })
+  | (RequestIds & {
       readonly type: "reply-sent";
-      readonly request: number;
-      readonly client: string;
-      readonly service: string;
       /** False for a 0.2 PARTIAL, true for the FINAL/REPLY that ends the request. */
       readonly final: boolean;
-    }
+    })
   /** A peer sent something that is not MDP; it was dropped. */
   | { readonly type: "protocol-error"; readonly peer: string; readonly message: string };
 

@@ -164,6 +164,61 @@ describe("BrokerEngine request queueing and expiry (virtual time)", () => {
     expect(strings(h.to("C")[0]!).slice(3, 5)).toEqual(["mdp.error", "503"]);
     expect(h.engine.services()).toEqual([{ name: "s", workers: 0, idle: 0, queued: 2 }]);
   });
+
+  it("by default neither bounds a queue nor expires a request: 20,000 queued for an hour are all served, in order", () => {
+    // No requestTimeout or maxQueuedRequests given: the engine's own defaults (the harness sets only heartbeats).
+    const clock = virtualClock();
+    const toWorker: Array<{ client: Buffer; body: Buffer[] }> = [];
+    const engine = new BrokerEngine(
+      (frames) => {
+        if (!frames[0]!.equals(b("W"))) return;
+        const { command } = decodeWorkerCommand(frames.slice(1));
+        if (command.type === "request") toWorker.push(command);
+      },
+      { scheduler: clock.scheduler },
+    );
+    const events: BrokerEvent[] = [];
+    engine.events$.subscribe((event) => events.push(event));
+    engine.start();
+    const N = 20_000;
+    for (let i = 0; i < N; i++) {
+      engine.handle([b(i % 2 ? "C1" : "C2"), ...encodeClientCommand(i % 2 ? "0.1" : "0.2", { type: "request", service: "s", body: [b(`${i}`)] })]);
+    }
+    // A worker keeps heartbeating for an hour of virtual time, then serves the whole backlog.
+    for (let t = 0; t < 3_600_000; t += 2500) {
+      clock.advance(2500);
+      engine.handle([b("W"), ...encodeWorkerCommand("0.2", { type: "heartbeat" })]);
+      if (t === 0) engine.handle([b("W"), ...encodeWorkerCommand("0.2", { type: "ready", service: "s" })]);
+    }
+    expect(engine.services()).toEqual([{ name: "s", workers: 1, idle: 0, queued: N - 1 }]);
+    const served: string[] = [];
+    for (let i = 0; i < N; i++) {
+      // MDP workers take one request at a time: each reply frees the worker for the next.
+      if (toWorker.length !== i + 1) throw new Error(`${toWorker.length} requests dispatched after ${i} replies`);
+      const command = toWorker[i]!;
+      served.push(command.body[0]!.toString());
+      engine.handle([b("W"), ...encodeWorkerCommand("0.2", { type: "final", client: command.client, body: command.body })]);
+    }
+    expect(served).toEqual(Array.from({ length: N }, (_, i) => `${i}`));
+    expect(events.filter((e) => e.type === "request-expired" || e.type === "request-rejected")).toEqual([]);
+    expect(events.filter((e) => e.type === "reply-sent")).toHaveLength(N);
+    engine.stop();
+  });
+
+  it("gives every event about one request the same trace id, distinct from every other request's", () => {
+    const h = harness();
+    h.request("C", "0.2", "s", "1");
+    h.request("C", "0.2", "s", "2");
+    h.fromWorker("W", "0.2", { type: "ready", service: "s" });
+    h.fromWorker("W", "0.2", { type: "final", client: b("C"), body: [b("r1")] });
+    const traced = h.events.filter((e): e is Extract<BrokerEvent, { trace: string }> => "trace" in e);
+    const byTrace = new Map<string, string[]>();
+    for (const e of traced) byTrace.set(e.trace, [...(byTrace.get(e.trace) ?? []), e.type]);
+    expect([...byTrace]).toEqual([
+      [`${hexOf("C")}:1`, ["request-queued", "request-dispatched", "reply-sent"]],
+      [`${hexOf("C")}:2`, ["request-queued", "request-dispatched"]],
+    ]);
+  });
 });
 
 describe("BrokerEngine failure handling", () => {
@@ -251,7 +306,7 @@ describe("BrokerEngine connection loss", () => {
       { type: "worker-disconnected", worker: hexOf("W1"), service: "s", reason: "connection-lost" },
     ]);
     expect(h.ofType("request-requeued")).toEqual([
-      { type: "request-requeued", request: 1, service: "s", worker: hexOf("W1") },
+      { type: "request-requeued", request: 1, client: hexOf("C"), trace: `${hexOf("C")}:1`, service: "s", worker: hexOf("W1") },
     ]);
     expect(h.workerCommands("W2")).toEqual([{ type: "request", client: b("C"), body: [b("job")] }]);
     // Nobody is there to read a DISCONNECT.
@@ -280,8 +335,8 @@ describe("BrokerEngine connection loss", () => {
     h.request("D", "0.2", "s", "someone else's");
     h.engine.peerDisconnected(b("C"));
     expect(h.ofType("request-abandoned")).toEqual([
-      { type: "request-abandoned", request: 2, client: hexOf("C"), service: "s" },
-      { type: "request-abandoned", request: 3, client: hexOf("C"), service: "nobody" },
+      { type: "request-abandoned", request: 2, client: hexOf("C"), trace: `${hexOf("C")}:2`, service: "s" },
+      { type: "request-abandoned", request: 3, client: hexOf("C"), trace: `${hexOf("C")}:3`, service: "nobody" },
     ]);
     expect(h.engine.services()).toEqual([{ name: "s", workers: 1, idle: 0, queued: 1 }]);
     // The held request is finished normally; the next one dispatched is D's, not C's.
@@ -305,7 +360,9 @@ describe("BrokerEngine connection loss", () => {
     h.fromWorker("W2", "0.2", { type: "ready", service: "s" });
     h.engine.peerDisconnected(b("W1"));
     expect(h.ofType("request-requeued")).toEqual([]);
-    expect(h.ofType("request-abandoned")).toEqual([{ type: "request-abandoned", request: 1, client: hexOf("C"), service: "s" }]);
+    expect(h.ofType("request-abandoned")).toEqual([
+      { type: "request-abandoned", request: 1, client: hexOf("C"), trace: `${hexOf("C")}:1`, service: "s" },
+    ]);
     expect(h.workerCommands("W2")).toEqual([]);
   });
 

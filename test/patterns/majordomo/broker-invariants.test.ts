@@ -206,6 +206,7 @@ describe("BrokerEngine invariants (property-based, virtual time)", () => {
       type: "request-dispatched",
       request: 1,
       client: "c",
+      trace: "c:1",
       service: "s",
       worker,
       attempt: 1,

@@ -11,20 +11,27 @@ export interface BrokerChildConfig {
   endpoint: string;
   heartbeatInterval: number;
   requestTimeout?: number;
+  maxQueuedRequests?: number;
+  /** Print only these event types (default: every event); a flood of requests would otherwise print millions of lines. */
+  events?: BrokerEvent["type"][];
 }
 
 const config = JSON.parse(process.argv[2] ?? "{}") as BrokerChildConfig;
 const broker = new MajordomoBroker({
   heartbeatInterval: config.heartbeatInterval,
-  requestTimeout: config.requestTimeout ?? 30000,
+  ...(config.requestTimeout === undefined ? {} : { requestTimeout: config.requestTimeout }),
+  ...(config.maxQueuedRequests === undefined ? {} : { maxQueuedRequests: config.maxQueuedRequests }),
   linger: 0,
 });
+const printed = config.events === undefined ? undefined : new Set<string>(config.events);
 
 function print(event: BrokerEvent | { type: "bound"; endpoint: string | null }): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 
-broker.events$.subscribe(print);
+broker.events$.subscribe((event) => {
+  if (printed === undefined || printed.has(event.type)) print(event);
+});
 broker.bind(config.endpoint).then(
   () => print({ type: "bound", endpoint: broker.lastEndpoint }),
   (error: unknown) => {

@@ -2,7 +2,7 @@
  * A Privateer Majordomo worker in its own process, for fault tests that kill
  * or freeze it. Configured by one JSON argument ({@link WorkerChildConfig});
  * prints each worker event as a JSON line on stdout. Each request takes
- * `workMs` of sleeping (not CPU), and is answered with its body plus a frame
+ * `workMs` of sleeping (not CPU; none when 0), and is answered with its body plus a frame
  * naming this process. Exits when stdin closes or on SIGTERM.
  */
 import { MajordomoWorker, type MdpVersion, type WorkerEvent } from "../../../../patterns/majordomo";
@@ -15,6 +15,8 @@ export interface WorkerChildConfig {
   workMs: number;
   concurrency?: number;
   version?: MdpVersion;
+  /** Print only these event types (default: every event); a flood of requests would otherwise print two lines each. */
+  events?: WorkerEvent["type"][];
 }
 
 const config = JSON.parse(process.argv[2] ?? "{}") as WorkerChildConfig;
@@ -32,9 +34,13 @@ function print(event: WorkerEvent): void {
   process.stdout.write(`${JSON.stringify({ ...line, pid: process.pid })}\n`);
 }
 
-worker.events$.subscribe(print);
+const printed = config.events === undefined ? undefined : new Set<string>(config.events);
+worker.events$.subscribe((event) => {
+  if (printed === undefined || printed.has(event.type)) print(event);
+});
 worker.serve(async ({ body }) => {
-  await new Promise((resolve) => setTimeout(resolve, config.workMs));
+  // workMs 0 answers at once: even a 0 ms timer costs about 1 ms, which would cap a socket at ~1,000 requests/s.
+  if (config.workMs > 0) await new Promise((resolve) => setTimeout(resolve, config.workMs));
   return [...body, `pid:${process.pid}`];
 });
 
