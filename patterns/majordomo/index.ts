@@ -16,6 +16,7 @@ export type { MajordomoClientOptions } from "./client-options";
 export type {
   BrokerEvent,
   BrokerEventType,
+  RequestIds,
   WorkerEvent,
   WorkerEventType,
   WorkerDropReason,
