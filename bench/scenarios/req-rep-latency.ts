@@ -61,6 +61,7 @@ export const roles: Record<string, Role> = {
       });
     } finally {
       dog.stop();
+      req.close();
     }
   },
 };
