@@ -18,7 +18,6 @@ interface Run {
 }
 
 function runFixture(ci: boolean): Promise<Run> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const projectConfig = require(path.join(ROOT, "jest.config.js")) as { reporters: unknown };
   const config = {
     rootDir: ROOT,
