@@ -66,7 +66,7 @@ export const roles: Record<string, Role> = {
     const client = new BinaryStarClient([ctx.str("primary"), ctx.str("backup")], {
       timeout: ctx.num("timeout"),
       settleDelay: ctx.num("settle"),
-      maxAttempts: 1000,
+      retries: 1000,
     });
     let lastPrimaryAt = 0;
     const deadline = Date.now() + ctx.num("limit");
@@ -81,7 +81,7 @@ export const roles: Record<string, Role> = {
       ctx.emit("failover", { firstBackupAt: at, lastPrimaryAt });
       break;
     }
-    client.close();
+    await client.close();
     await ctx.command("stop", ctx.num("limit"));
   },
 };

@@ -21,17 +21,16 @@ async function main(): Promise<void> {
   const client = new BinaryStarClient([option("primary", "tcp://127.0.0.1:5001"), option("backup", "tcp://127.0.0.1:5002")], {
     timeout: Number(option("timeout", "1000")),
     settleDelay: Number(option("settle", "2000")),
-    maxAttempts: 20,
+    retries: 20,
   });
-  const names = ["primary", "backup"];
   client.events$.subscribe((event) => {
-    if (event.type === "timeout") say(`client: no reply from the ${names[event.server]} within ${client.timeout} ms`);
-    if (event.type === "failover") say(`client: failing over to the ${names[event.to]} in ${event.settleDelay} ms`);
+    if (event.type === "timeout") say(`client: no reply from the ${event.server} within ${client.timeout} ms`);
+    if (event.type === "failover") say(`client: failing over to the ${event.to} in ${event.settleDelay} ms`);
   });
   let stopped = false;
   const stop = (): void => {
     stopped = true;
-    client.close();
+    void client.close();
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
@@ -51,7 +50,7 @@ async function main(): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, interval));
   }
-  client.close();
+  await client.close();
 }
 
 void main();

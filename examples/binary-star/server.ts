@@ -40,7 +40,7 @@ function describe(event: BinaryStarEvent): string | undefined {
       return `ignored a bad state message: ${event.reason}`;
     case "socket-error":
       return `socket error: ${event.error.message}`;
-    case "closed":
+    case "close":
       return "closed";
   }
 }

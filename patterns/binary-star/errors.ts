@@ -6,6 +6,8 @@ export type BinaryStarErrorReason =
   | "timeout"
   /** The server or client was closed while the operation was pending. */
   | "closed"
+  /** The caller's AbortSignal fired before the reply arrived. */
+  | "aborted"
   /** An option value is invalid, or a call came in the wrong state (e.g. `start()` twice). */
   | "invalid"
   /** A socket operation failed underneath the pattern (see `cause`). */
@@ -14,6 +16,7 @@ export type BinaryStarErrorReason =
 const CODES: Record<Exclude<BinaryStarErrorReason, "socket">, ErrorCode> = {
   timeout: "EAGAIN",
   closed: "EBADF",
+  aborted: "ECANCELED",
   invalid: "EINVAL",
 };
 

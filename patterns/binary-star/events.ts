@@ -11,7 +11,7 @@ export interface BinaryStarEndpoints {
   readonly stateSubscriber: string;
 }
 
-/** What a Binary Star server reports, as a typed stream; completes after `closed`. */
+/** What a Binary Star server reports, as a typed stream; completes after `close`. */
 export type BinaryStarEvent =
   /** Sockets are bound and connected; the heartbeat runs. */
   | { readonly type: "started"; readonly role: BinaryStarRole; readonly endpoints: BinaryStarEndpoints }
@@ -41,34 +41,43 @@ export type BinaryStarEvent =
   | { readonly type: "bad-state"; readonly reason: string }
   /** A socket operation failed (publishing state, replying); the server keeps running. */
   | { readonly type: "socket-error"; readonly error: BinaryStarError }
-  /** The server is closed; the last event. */
-  | { readonly type: "closed" };
+  /** The server is closed and its sockets released; the last event. */
+  | { readonly type: "close" };
 
 /** The `type` names of {@link BinaryStarEvent}. */
 export type BinaryStarEventType = BinaryStarEvent["type"];
 
-/** What a {@link BinaryStarClient} reports. */
+/** What a {@link BinaryStarClient} reports. `request` numbers the client's requests 1, 2, ... in call order. */
 export type BinaryStarClientEvent =
-  /** A request went to `server` (0 = primary, 1 = backup); `attempt` counts from 1 per request. */
-  | { readonly type: "request-sent"; readonly server: number; readonly endpoint: string; readonly attempt: number }
+  /** A request went to `server`; `attempt` counts from 1 per request. */
+  | {
+      readonly type: "request-sent";
+      readonly request: number;
+      readonly server: "primary" | "backup";
+      readonly endpoint: string;
+      readonly attempt: number;
+    }
   /** The server answered. */
-  | { readonly type: "reply"; readonly server: number; readonly endpoint: string; readonly attempt: number }
-  /** No reply within the timeout from `server`. */
-  | { readonly type: "timeout"; readonly server: number; readonly endpoint: string; readonly attempt: number }
+  | { readonly type: "reply"; readonly request: number; readonly server: "primary" | "backup"; readonly endpoint: string; readonly attempt: number }
+  /** No reply within the timeout from `server`; its socket was dropped. */
+  | { readonly type: "timeout"; readonly request: number; readonly server: "primary" | "backup"; readonly endpoint: string; readonly attempt: number }
   /** The client gives up on `from` and, after `settleDelay` ms, sends to `to` instead. */
   | {
       readonly type: "failover";
-      readonly from: number;
-      readonly to: number;
+      readonly request: number;
+      readonly from: "primary" | "backup";
+      readonly to: "primary" | "backup";
       readonly endpoint: string;
       readonly settleDelay: number;
     }
   /** Every attempt timed out; the request failed with `error`. */
-  | { readonly type: "gave-up"; readonly attempts: number; readonly error: BinaryStarError }
+  | { readonly type: "gave-up"; readonly request: number; readonly attempts: number; readonly error: BinaryStarError }
   /** The caller unsubscribed before the reply arrived. */
-  | { readonly type: "abandoned"; readonly attempt: number }
-  /** The client is closed; the last event. */
-  | { readonly type: "closed" };
+  | { readonly type: "abandoned"; readonly request: number; readonly attempt: number }
+  /** The request's AbortSignal fired; it failed with reason "aborted". `attempt` is 0 if it was never sent. */
+  | { readonly type: "aborted"; readonly request: number; readonly attempt: number }
+  /** The client is closed and its socket released; the last event. */
+  | { readonly type: "close" };
 
 /** The `type` names of {@link BinaryStarClientEvent}. */
 export type BinaryStarClientEventType = BinaryStarClientEvent["type"];

@@ -1,6 +1,7 @@
 import { asyncScheduler, BehaviorSubject, filter, Observable, Subject, type SchedulerLike, type Subscription } from "rxjs";
 import type { Logger } from "pino";
 import { componentLogger, Publisher, Router, Subscriber, type Message, type MessageLike, type Readable } from "../../src";
+import { socketReleased } from "../shared/released";
 import { BinaryStarError, integerAtLeast } from "./errors";
 import type { BinaryStarEndpoints, BinaryStarEvent } from "./events";
 import {
@@ -102,7 +103,7 @@ export class BinaryStar {
   readonly state$: Observable<BinaryStarState>;
   /** `true` while active, `false` otherwise; replays the current value and emits on changes only. */
   readonly active$: Observable<boolean>;
-  /** What the server does, as a typed stream; completes after `{ type: "closed" }`. */
+  /** What the server does, as a typed stream; completes after `{ type: "close" }`. */
   readonly events$: Observable<BinaryStarEvent>;
   /** Requests on the built-in frontend that this server accepted (it was active, or the vote made it so). */
   readonly requests$: Observable<BinaryStarRequest>;
@@ -126,6 +127,7 @@ export class BinaryStar {
   private peerDead = false;
   private lastPeer?: { state: BinaryStarState; term: number | undefined };
   private phase: "new" | "starting" | "running" | "closed" = "new";
+  private released?: Promise<void>;
 
   constructor(options: BinaryStarOptions) {
     if (options.role !== "primary" && options.role !== "backup") {
@@ -261,20 +263,26 @@ export class BinaryStar {
     return socket.messages$.pipe(filter(() => this.vote()));
   }
 
-  /** Stops the heartbeat and closes the sockets (linger 0). Completes every stream. Idempotent. */
-  async close(): Promise<void> {
-    if (this.phase === "closed") return;
+  /**
+   * Stops the heartbeat and closes the sockets (linger 0). Resolves once
+   * they are released, just after the `close` event; every stream completes.
+   * Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    if (this.released) return this.released;
     this.phase = "closed";
     this.timer?.unsubscribe();
     for (const subscription of this.subscriptions.splice(0)) subscription.unsubscribe();
-    for (const socket of [this.router, this.subscriber, this.publisher]) {
-      if (socket && !socket.closed) socket.close();
-    }
+    const sockets = [this.router, this.subscriber, this.publisher].filter((socket) => socket !== undefined);
+    for (const socket of sockets) if (!socket.closed) socket.close();
     this.requests.complete();
-    this.emit({ type: "closed" });
-    this.events.complete();
     this.states.complete();
     this.activeFlags.complete();
+    this.released = Promise.all(sockets.map((socket) => socketReleased(socket))).then(() => {
+      this.emit({ type: "close" });
+      this.events.complete();
+    });
+    return this.released;
   }
 
   private isClosed(): boolean {

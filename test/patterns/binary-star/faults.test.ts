@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
+  await Promise.all(clients.splice(0).map((client) => client.close()));
   for (const dealer of dealers.splice(0)) dealer.close();
   await children.killAll();
 });
@@ -49,7 +49,7 @@ async function startPair(endpoints: Pair): Promise<{ primary: NodePeer<ServerLin
 }
 
 function client(endpoints: Pair): { client: BinaryStarClient; events: BinaryStarClientEvent[] } {
-  const c = new BinaryStarClient([endpoints.primary.frontend!, endpoints.backup.frontend!], { timeout: TIMEOUT, settleDelay: SETTLE, maxAttempts: 10 });
+  const c = new BinaryStarClient([endpoints.primary.frontend!, endpoints.backup.frontend!], { timeout: TIMEOUT, settleDelay: SETTLE, retries: 9 });
   clients.push(c);
   const events: BinaryStarClientEvent[] = [];
   c.events$.subscribe((event) => events.push(event));

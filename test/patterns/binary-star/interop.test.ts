@@ -21,7 +21,7 @@ const peers: PeerProcess[] = [];
 const servers: BinaryStar[] = [];
 const clients: BinaryStarClient[] = [];
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
+  await Promise.all(clients.splice(0).map((client) => client.close()));
   await Promise.all(servers.splice(0).map((server) => server.close()));
   await Promise.all(peers.splice(0).map((peer) => peer.kill("SIGKILL")));
 });
@@ -48,7 +48,7 @@ function reach(star: BinaryStar, state: BinaryStarState, ms = 5000): Promise<Bin
 }
 
 function failoverClient(endpoints: { primary: BinaryStarEndpoints; backup: BinaryStarEndpoints }): BinaryStarClient {
-  const client = new BinaryStarClient([endpoints.primary.frontend!, endpoints.backup.frontend!], { timeout: 300, settleDelay: 250, maxAttempts: 10 });
+  const client = new BinaryStarClient([endpoints.primary.frontend!, endpoints.backup.frontend!], { timeout: 300, settleDelay: 250, retries: 9 });
   clients.push(client);
   return client;
 }

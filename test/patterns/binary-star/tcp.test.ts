@@ -24,7 +24,7 @@ const SETTLE = 250;
 const servers: BinaryStar[] = [];
 const clients: BinaryStarClient[] = [];
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
+  await Promise.all(clients.splice(0).map((client) => client.close()));
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
@@ -45,7 +45,7 @@ function reach(star: BinaryStar, state: BinaryStarState, ms = 5000): Promise<Bin
 }
 
 function client(endpoints: { primary: BinaryStarEndpoints; backup: BinaryStarEndpoints }): { client: BinaryStarClient; events: BinaryStarClientEvent[] } {
-  const c = new BinaryStarClient([endpoints.primary.frontend!, endpoints.backup.frontend!], { timeout: TIMEOUT, settleDelay: SETTLE, maxAttempts: 10 });
+  const c = new BinaryStarClient([endpoints.primary.frontend!, endpoints.backup.frontend!], { timeout: TIMEOUT, settleDelay: SETTLE, retries: 9 });
   clients.push(c);
   const events: BinaryStarClientEvent[] = [];
   c.events$.subscribe((event) => events.push(event));
@@ -81,11 +81,11 @@ describe("Binary Star over tcp", () => {
     expect(backup.state).toBe("active");
     // One timeout at the primary, the settle delay, maybe one refused vote at the backup, then the reply.
     expect(gap).toBeLessThan(2 * (TIMEOUT + SETTLE) + 1000);
-    expect(events.filter((e) => e.type === "failover")[0]).toMatchObject({ from: 0, to: 1, settleDelay: SETTLE });
+    expect(events.filter((e) => e.type === "failover")[0]).toMatchObject({ request: 2, from: "primary", to: "backup", settleDelay: SETTLE });
     // The backup never served anything while the primary was active.
     expect(backupServed).toEqual(["two"]);
     // The client stays with the server that answered.
-    expect(c.currentServer).toBe(1);
+    expect(c.currentServer).toBe("backup");
     expect(text(await c.call("three"))).toEqual(["backup", "three"]);
   });
 
@@ -105,7 +105,7 @@ describe("Binary Star over tcp", () => {
     // A client that starts at the primary is refused there and fails over to the backup.
     const { client: fresh, events } = client(endpoints);
     expect(text(await fresh.call("after"))).toEqual(["backup", "after"]);
-    expect(events.filter((e) => e.type === "timeout")[0]).toMatchObject({ server: 0 });
+    expect(events.filter((e) => e.type === "timeout")[0]).toMatchObject({ server: "primary" });
     expect(restartedServed).toEqual([]);
     expect(restarted.state).toBe("passive");
     expect(backup.state).toBe("active");
@@ -113,37 +113,66 @@ describe("Binary Star over tcp", () => {
 });
 
 describe("Binary Star client", () => {
-  it("fails with a typed timeout when neither server answers, after maxAttempts alternating attempts", async () => {
+  it("fails with a typed timeout when neither server answers, after retries + 1 attempts alternating between the servers", async () => {
     const [a, b] = await freePorts(2);
-    const c = new BinaryStarClient([`tcp://127.0.0.1:${a}`, `tcp://127.0.0.1:${b}`], { timeout: 50, settleDelay: 10, maxAttempts: 4 });
+    const c = new BinaryStarClient([`tcp://127.0.0.1:${a}`, `tcp://127.0.0.1:${b}`], { timeout: 50, settleDelay: 10, retries: 3 });
     clients.push(c);
     const events: BinaryStarClientEvent[] = [];
     c.events$.subscribe((event) => events.push(event));
     const error = (await c.call("anyone?").catch((e: unknown) => e)) as BinaryStarError;
     expect(error).toBeInstanceOf(BinaryStarError);
     expect(error).toMatchObject({ reason: "timeout", code: "EAGAIN" });
-    expect(events.filter((e) => e.type === "request-sent").map((e) => (e as { server: number }).server)).toEqual([0, 1, 0, 1]);
+    expect(events.flatMap((e) => (e.type === "request-sent" ? [e.server] : []))).toEqual(["primary", "backup", "primary", "backup"]);
     expect(events.filter((e) => e.type === "failover")).toHaveLength(3);
-    expect(events.at(-1)).toMatchObject({ type: "gave-up", attempts: 4 });
+    expect(events.at(-1)).toMatchObject({ type: "gave-up", request: 1, attempts: 4 });
   });
 
   it("with attemptsPerServer 2 tries each server twice before failing over", async () => {
     const [a, b] = await freePorts(2);
-    const c = new BinaryStarClient([`tcp://127.0.0.1:${a}`, `tcp://127.0.0.1:${b}`], { timeout: 40, settleDelay: 0, maxAttempts: 4, attemptsPerServer: 2 });
+    const c = new BinaryStarClient([`tcp://127.0.0.1:${a}`, `tcp://127.0.0.1:${b}`], { timeout: 40, settleDelay: 0, retries: 3, attemptsPerServer: 2 });
     clients.push(c);
-    const sent: number[] = [];
+    const sent: string[] = [];
     c.events$.subscribe((e) => e.type === "request-sent" && sent.push(e.server));
     await expect(c.call("x")).rejects.toMatchObject({ reason: "timeout" });
-    expect(sent).toEqual([0, 0, 1, 1]);
+    expect(sent).toEqual(["primary", "primary", "backup", "backup"]);
   });
 
   it("fails pending requests with closed when closed, and refuses new ones", async () => {
     const [a, b] = await freePorts(2);
     const c = new BinaryStarClient([`tcp://127.0.0.1:${a}`, `tcp://127.0.0.1:${b}`], { timeout: 5000 });
+    const events: BinaryStarClientEvent[] = [];
+    c.events$.subscribe((event) => events.push(event));
     const pending = c.call("lost");
-    c.close();
+    const closing = c.close();
+    expect(c.close()).toBe(closing);
     await expect(pending).rejects.toMatchObject({ reason: "closed", code: "EBADF" });
+    await closing;
+    expect(events.at(-1)).toEqual({ type: "close" });
     await expect(c.call("late")).rejects.toMatchObject({ reason: "closed" });
+  });
+
+  it("a request whose AbortSignal fires fails with aborted and is not resent", async () => {
+    const [a, b] = await freePorts(2);
+    const c = new BinaryStarClient([`tcp://127.0.0.1:${a}`, `tcp://127.0.0.1:${b}`], { timeout: 5000 });
+    clients.push(c);
+    const events: BinaryStarClientEvent[] = [];
+    c.events$.subscribe((event) => events.push(event));
+    const controller = new AbortController();
+    const pending = c.call("cancel me", { signal: controller.signal });
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ reason: "aborted", code: "ECANCELED" });
+    expect(events.map((e) => e.type)).toEqual(["request-sent", "aborted"]);
+    await expect(c.call("already", { signal: AbortSignal.abort() })).rejects.toMatchObject({ reason: "aborted" });
+  });
+
+  it("per-request options override the client's timeout and retries", async () => {
+    const [a, b] = await freePorts(2);
+    const c = new BinaryStarClient([`tcp://127.0.0.1:${a}`, `tcp://127.0.0.1:${b}`], { timeout: 5000, settleDelay: 0, retries: 5 });
+    clients.push(c);
+    const startedAt = Date.now();
+    await expect(c.call("quick", { timeout: 30, retries: 1 })).rejects.toMatchObject({ reason: "timeout" });
+    expect(Date.now() - startedAt).toBeLessThan(2000);
+    expect(() => c.request("bad", { timeout: 0 })).toThrow(/timeout/);
   });
 
   it("refuses bad options", () => {

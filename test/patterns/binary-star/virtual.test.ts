@@ -157,14 +157,18 @@ describe("a Binary Star pair in virtual time", () => {
     expect(backup.state).toBe("passive");
   });
 
-  it("refuses bad options and a second start", async () => {
+  it("refuses bad options and a second start; close() is one promise and ends the events with close", async () => {
     expect(() => new BinaryStar({ role: "primary", heartbeat: 0 })).toThrow(BinaryStarError);
     expect(() => new BinaryStar({ role: "primary", peerExpiryMultiplier: 1 })).toThrow(/peerExpiryMultiplier/);
     expect(() => new BinaryStar({ role: "master" as "primary" })).toThrow(/role/);
     const star = server({ role: "primary", endpoints: { ...inprocPair().primary }, scheduler: scheduler() });
     await star.start();
     await expect(star.start()).rejects.toMatchObject({ reason: "invalid", code: "EINVAL" });
-    await star.close();
+    const events = record(star);
+    const closing = star.close();
+    expect(star.close()).toBe(closing);
+    await closing;
+    expect(events.at(-1)).toEqual({ type: "close" });
     expect(star.vote()).toBe(false);
     await settle();
   });
