@@ -13,6 +13,7 @@ import {
   type BinaryStarRole,
   type BinaryStarState,
 } from "../../../patterns/binary-star";
+import { Pull, Push } from "../../../src";
 import { freePorts, tcpPair } from "./pair";
 
 jest.setTimeout(30000);
@@ -22,10 +23,12 @@ const TIMEOUT = 300;
 const SETTLE = 250;
 
 const servers: BinaryStar[] = [];
+const sockets: Array<Push | Pull> = [];
 const clients: BinaryStarClient[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
   await Promise.all(servers.splice(0).map((server) => server.close()));
+  for (const socket of sockets.splice(0)) socket.close();
 });
 
 /** A server that answers each request with its role and the request body. */
@@ -109,6 +112,51 @@ describe("Binary Star over tcp", () => {
     expect(restartedServed).toEqual([]);
     expect(restarted.state).toBe("passive");
     expect(backup.state).toBe("active");
+  });
+});
+
+describe("Binary Star without a frontend: the voting hook", () => {
+  it("voter() passes the messages of the application's own socket only on the active server; vote() decides", async () => {
+    const endpoints = await tcpPair();
+    const make = (role: BinaryStarRole, e: BinaryStarEndpoints) => {
+      const star = new BinaryStar({ role, heartbeat: HB, endpoints: { ...e, frontend: null } });
+      servers.push(star);
+      return star;
+    };
+    const primary = make("primary", endpoints.primary);
+    const backup = make("backup", endpoints.backup);
+    await backup.start();
+    await primary.start();
+    expect(primary.frontend).toBeUndefined();
+    expect(primary.endpoints.frontend).toBeNull();
+    await Promise.all([reach(primary, "active"), reach(backup, "passive")]);
+
+    // The application binds its own PULL socket on each server and hands it to voter().
+    const passed: Record<string, string[]> = { primary: [], backup: [] };
+    const pushers: Push[] = [];
+    for (const [role, star] of [["primary", primary], ["backup", backup]] as const) {
+      const pull = new Pull({ linger: 0 });
+      sockets.push(pull);
+      await pull.bind("tcp://127.0.0.1:*");
+      star.voter(pull).subscribe((message) => passed[role]!.push(String(message[0])));
+      const push = new Push({ linger: 0 });
+      sockets.push(push);
+      push.connect(pull.lastEndpoint!);
+      pushers.push(push);
+    }
+    const votes = Promise.all(
+      [primary, backup].map((star) => firstValueFrom(star.events$.pipe(filter((e) => e.type === "vote"), timeout(5000)))),
+    );
+    await pushers[0]!.send("to-primary");
+    await pushers[1]!.send("to-backup");
+    expect(await votes).toEqual([
+      { type: "vote", accepted: true, state: "active" },
+      { type: "vote", accepted: false, state: "passive", reason: "peer-alive" },
+    ]);
+    expect(passed).toEqual({ primary: ["to-primary"], backup: [] });
+    const activeFlags: boolean[] = [];
+    backup.active$.subscribe((flag) => activeFlags.push(flag));
+    expect(activeFlags).toEqual([false]);
   });
 });
 
