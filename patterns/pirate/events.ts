@@ -2,7 +2,10 @@ import type { PirateError } from "./errors";
 
 /**
  * What a Simple or Paranoid Pirate queue reports. Worker and client ids are
- * the hex of their routing ids on the queue's ROUTER sockets.
+ * the hex of their routing ids on the queue's ROUTER sockets. `request`
+ * numbers the requests the queue received (1, 2, ...; a client's retry is a
+ * new request) and is on every event about one, so a request can be followed
+ * from arrival to its reply through the logs.
  */
 export type PirateQueueEvent =
   /** Both sockets are bound; the endpoints are the resolved ones (ephemeral ports filled in). */
@@ -11,16 +14,23 @@ export type PirateQueueEvent =
   | { readonly type: "worker-ready"; readonly worker: string; readonly idle: number }
   /** A worker was silent for a whole heartbeat interval; it has `remaining` intervals left. */
   | { readonly type: "heartbeat-missed"; readonly worker: string; readonly remaining: number }
-  /** A worker was silent for `liveness` intervals in a row and was dropped; `busy` if it held a request. */
-  | { readonly type: "worker-expired"; readonly worker: string; readonly busy: boolean }
+  /**
+   * A worker was silent for `liveness` intervals in a row and was dropped; `busy` if it held a request,
+   * and then `request` names it (it is lost until its client retries).
+   */
+  | { readonly type: "worker-expired"; readonly worker: string; readonly busy: boolean; readonly request?: number }
   /** No worker was idle: the request waits; `queued` is how many now wait. */
-  | { readonly type: "request-queued"; readonly client: string; readonly queued: number }
+  | { readonly type: "request-queued"; readonly request: number; readonly client: string; readonly queued: number }
   /** The wait list was full: this request was discarded (the client's retry may succeed later). */
-  | { readonly type: "request-dropped"; readonly client: string; readonly queued: number }
+  | { readonly type: "request-dropped"; readonly request: number; readonly client: string; readonly queued: number }
   /** A request went to a worker. */
-  | { readonly type: "request-dispatched"; readonly client: string; readonly worker: string }
-  /** A worker's reply went back to its client. */
-  | { readonly type: "reply-forwarded"; readonly client: string; readonly worker: string }
+  | { readonly type: "request-dispatched"; readonly request: number; readonly client: string; readonly worker: string }
+  /**
+   * A worker's reply went back to its client. `request` is the request the
+   * worker was last given; it is absent when the worker held none (a late
+   * reply after it was expired and re-admitted).
+   */
+  | { readonly type: "reply-forwarded"; readonly request?: number; readonly client: string; readonly worker: string }
   /** A peer sent something the protocol does not allow; it was discarded. */
   | { readonly type: "protocol-error"; readonly side: "frontend" | "backend"; readonly peer: string; readonly reason: string }
   /** The queue is closed and its sockets released; the last event (named as the core sockets' last event). */

@@ -38,6 +38,8 @@ export type WorkerMessage =
   | { readonly kind: "invalid"; readonly reason: string };
 
 interface PendingRequest {
+  /** The queue-local number carried by this request's events. */
+  readonly id: number;
   readonly client: Buffer;
   readonly frames: Buffer[];
 }
@@ -68,6 +70,9 @@ export abstract class LruQueue {
 
   private readonly events = new Subject<PirateQueueEvent>();
   private readonly pending: PendingRequest[] = [];
+  /** The request each busy worker was given, by worker key, so its reply event names the request. */
+  private readonly assigned = new Map<string, number>();
+  private nextRequest = 0;
   private readonly subscriptions: Subscription[] = [];
   private readonly frontendAddress: string;
   private readonly backendAddress: string;
@@ -189,6 +194,13 @@ export abstract class LruQueue {
     this.subscriptions.push(subscription);
   }
 
+  /** Forgets which request a worker held (it is gone) and returns that request's number, if any. */
+  protected takeAssignment(id: Buffer): number | undefined {
+    const request = this.assigned.get(idText(id));
+    this.assigned.delete(idText(id));
+    return request;
+  }
+
   protected isClosed(): boolean {
     return this.state === "closed";
   }
@@ -199,17 +211,18 @@ export abstract class LruQueue {
       this.emit({ type: "protocol-error", side: "frontend", peer: idText(client), reason: "empty request" });
       return;
     }
+    const request: PendingRequest = { id: ++this.nextRequest, client, frames };
     const worker = this.pool.take();
     if (worker) {
-      this.dispatch(worker.id, { client, frames });
+      this.dispatch(worker.id, request);
       return;
     }
     if (this.maxQueued > 0 && this.pending.length >= this.maxQueued) {
-      this.emit({ type: "request-dropped", client: idText(client), queued: this.pending.length });
+      this.emit({ type: "request-dropped", request: request.id, client: idText(client), queued: this.pending.length });
       return;
     }
-    this.pending.push({ client, frames });
-    this.emit({ type: "request-queued", client: idText(client), queued: this.pending.length });
+    this.pending.push(request);
+    this.emit({ type: "request-queued", request: request.id, client: idText(client), queued: this.pending.length });
   }
 
   private onBackend(frames: Buffer[]): void {
@@ -227,12 +240,20 @@ export abstract class LruQueue {
         return;
       }
       case "ready":
+        // READY from a busy worker means it gave up on its request (e.g. the handler failed).
+        this.takeAssignment(id!);
         this.workerReady(id!);
         return;
       case "reply": {
         const client = message.reply[0]!;
         this.frontend.send(message.reply).catch((error: unknown) => this.logger.warn({ err: error }, "frontend send failed"));
-        this.emit({ type: "reply-forwarded", client: idText(client), worker: idText(id!) });
+        const request = this.takeAssignment(id!);
+        this.emit({
+          type: "reply-forwarded",
+          ...(request === undefined ? {} : { request }),
+          client: idText(client),
+          worker: idText(id!),
+        });
         this.workerReady(id!);
         return;
       }
@@ -251,6 +272,7 @@ export abstract class LruQueue {
 
   private dispatch(worker: Buffer, request: PendingRequest): void {
     this.sendToWorker(worker, this.encodeRequest(request.frames));
-    this.emit({ type: "request-dispatched", client: idText(request.client), worker: idText(worker) });
+    this.assigned.set(idText(worker), request.id);
+    this.emit({ type: "request-dispatched", request: request.id, client: idText(request.client), worker: idText(worker) });
   }
 }

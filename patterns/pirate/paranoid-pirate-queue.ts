@@ -63,7 +63,13 @@ export class ParanoidPirateQueue extends LruQueue {
       this.emit({ type: "heartbeat-missed", worker: idText(worker.id), remaining });
     }
     for (const worker of expired) {
-      this.emit({ type: "worker-expired", worker: idText(worker.id), busy: !worker.idle });
+      const request = this.takeAssignment(worker.id);
+      this.emit({
+        type: "worker-expired",
+        worker: idText(worker.id),
+        busy: !worker.idle,
+        ...(request === undefined || worker.idle ? {} : { request }),
+      });
     }
     for (const worker of this.pool.all()) this.sendToWorker(worker.id, [pppHeartbeatFrame()]);
   }

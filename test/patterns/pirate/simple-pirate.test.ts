@@ -53,6 +53,31 @@ describe("Simple Pirate queue", () => {
     expect(servedBy).toEqual(["w1", "w2", "w3", "w1", "w2", "w3"]);
   });
 
+  it("tags every event about a request with the queue's request number, from arrival to the reply", async () => {
+    await startWorker("w1");
+    await startWorker("w2");
+    client = new LazyPirateClient(queue.frontendEndpoint!, { timeout: 2000, retries: 0 });
+    const trail: string[] = [];
+    queue.events$.subscribe((e) => {
+      if ("request" in e) trail.push(`${e.request}:${e.type}:${"worker" in e ? e.worker : ""}`);
+    });
+    // Two requests in flight at once, answered by different workers: each reply names its own request.
+    const raw2 = new LazyPirateClient(queue.frontendEndpoint!, { timeout: 2000, retries: 0 });
+    try {
+      await Promise.all([client.call("a"), raw2.call("b")]);
+    } finally {
+      await raw2.close();
+    }
+    const byRequest = (id: number) => trail.filter((line) => line.startsWith(`${id}:`));
+    for (const id of [1, 2]) {
+      const [dispatched, forwarded] = byRequest(id);
+      expect(dispatched).toMatch(new RegExp(`^${id}:request-dispatched:`));
+      // The reply is tied to the request through the worker that was given it.
+      expect(forwarded).toBe(dispatched!.replace("request-dispatched", "reply-forwarded"));
+    }
+    expect(new Set([byRequest(1)[0]!.split(":")[2], byRequest(2)[0]!.split(":")[2]])).toEqual(new Set([hex("w1"), hex("w2")]));
+  });
+
   it("holds requests while no worker is ready and dispatches them as workers arrive", async () => {
     client = new LazyPirateClient(queue.frontendEndpoint!, { timeout: 5000, retries: 0 });
     const queued = next(queue.events$, "request-queued");
