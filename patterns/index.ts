@@ -5,3 +5,4 @@
  */
 export * from "./pirate";
 export * from "./majordomo";
+export * from "./binary-star";
