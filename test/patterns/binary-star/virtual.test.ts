@@ -5,7 +5,7 @@
  * clock moved by hand.
  */
 import { TestScheduler } from "rxjs/testing";
-import { BinaryStar, BinaryStarError, type BinaryStarOptions, type BinaryStarState } from "../../../patterns/binary-star";
+import { BinaryStar, BinaryStarClient, BinaryStarError, type BinaryStarOptions, type BinaryStarState } from "../../../patterns/binary-star";
 import { inprocPair, ofType, record, run, settle } from "./pair";
 
 const HB = 1000;
@@ -171,5 +171,40 @@ describe("a Binary Star pair in virtual time", () => {
     expect(events.at(-1)).toEqual({ type: "close" });
     expect(star.vote()).toBe(false);
     await settle();
+  });
+});
+
+describe("the failover client in virtual time", () => {
+  it("waits the timeout, then the settle delay, then resends to the other server, alternating", async () => {
+    const clock = scheduler();
+    const endpoints = inprocPair();
+    // Nobody listens on either frontend: every attempt times out.
+    const client = new BinaryStarClient([endpoints.primary.frontend!, endpoints.backup.frontend!], {
+      timeout: 1000,
+      settleDelay: 2000,
+      retries: 2,
+      scheduler: clock,
+    });
+    const seen: Array<[number, string, string?]> = [];
+    client.events$.subscribe((event) => {
+      if (event.type === "request-sent" || event.type === "timeout") seen.push([clock.now(), event.type, event.server]);
+      else if (event.type === "failover") seen.push([clock.now(), event.type, event.to]);
+      else if (event.type === "gave-up") seen.push([clock.now(), event.type]);
+    });
+    const failed = client.call("anyone?").catch((error: unknown) => error);
+    await run(clock, 8000, 250);
+    expect(await failed).toMatchObject({ reason: "timeout" });
+    expect(seen).toEqual([
+      [0, "request-sent", "primary"],
+      [1000, "timeout", "primary"],
+      [1000, "failover", "backup"],
+      [3000, "request-sent", "backup"],
+      [4000, "timeout", "backup"],
+      [4000, "failover", "primary"],
+      [6000, "request-sent", "primary"],
+      [7000, "timeout", "primary"],
+      [7000, "gave-up"],
+    ]);
+    await client.close();
   });
 });
