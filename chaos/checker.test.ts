@@ -16,7 +16,8 @@ import {
   type Verdict,
 } from "./lib/checker";
 import { CONTAINER_START_MS, expectationFor, longestOutageMs, retriesOutlast } from "./lib/expectations";
-import { newHistory, type History, type Reply, type RequestRecord } from "./lib/driver";
+import { Observable, Subject } from "rxjs";
+import { drive, newHistory, type History, type Reply, type RequestClient, type RequestRecord } from "./lib/driver";
 import { Random } from "./lib/random";
 import { combined, killWorkers, pauseBroker, pauseWorkers, restartBroker, type Schedule } from "./lib/schedule";
 
@@ -290,5 +291,56 @@ describe("the failure bound", () => {
         }
       }
     }
+  });
+});
+
+describe("the driver", () => {
+  /**
+   * A client that resends request 2 twice before answering it: the resends
+   * must be charged to request 2 alone, since the evidence that a broker (not
+   * the client) re-executed a request rests on that attribution.
+   */
+  function resendingClient(): RequestClient {
+    const events = new Subject<{ type: string }>();
+    return {
+      events$: events,
+      request: (_service, body) =>
+        new Observable<Buffer[]>((subscriber) => {
+          const id = body[0]!;
+          if (id === "2") {
+            events.next({ type: "retry" });
+            events.next({ type: "retry" });
+          }
+          // Answer on a later turn, as a socket would.
+          const timer = setTimeout(() => {
+            subscriber.next([Buffer.from(id), Buffer.from("w1.1"), Buffer.from(id)]);
+            subscriber.complete();
+          }, 1);
+          return () => clearTimeout(timer);
+        }),
+      close: () => events.complete(),
+    };
+  }
+
+  it("charges a client's resends to the request in flight, and counts them all", async () => {
+    const h = await drive({
+      service: "s",
+      count: 3,
+      concurrency: 1,
+      makeClient: resendingClient,
+      isTypedError: (error): error is Error & { code: string } => error instanceof Error,
+      hangAfterMs: 5000,
+      deadlineMs: 5000,
+    });
+    expect([...h.requests.values()].map((r) => [r.id, r.outcome, r.retries])).toEqual([
+      [1, "ok", 0],
+      [2, "ok", 2],
+      [3, "ok", 0],
+    ]);
+    expect(h.retries).toBe(2);
+    const verdict = check(h, { effects: [effect(1), effect(2, "w9.1", 9), effect(2), effect(3)], malformed: [] });
+    // Executed twice, but resent by its client: not evidence of a broker requeue.
+    expect(verdict.reexecutedWithoutRetry).toEqual([]);
+    expect(verdict.ackedAfterRetry).toBe(1);
   });
 });
