@@ -6,7 +6,7 @@
  *   node dist/examples/binary-star/client.js [--primary tcp://127.0.0.1:5001] [--backup tcp://127.0.0.1:5002]
  *        [--timeout 1000] [--settle 2000] [--interval 500] [--count 0 (forever)]
  */
-import { BinaryStarClient, BinaryStarError } from "../../patterns/binary-star";
+import { BinaryStarClient, BinaryStarError } from "privateer";
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);

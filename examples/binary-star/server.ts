@@ -9,7 +9,7 @@
  * Without endpoint options the guide's ports are used (primary 5001/5003,
  * backup 5002/5004), so either server pairs with the guide's bstarsrv.
  */
-import { BinaryStar, type BinaryStarEvent, type BinaryStarRole } from "../../patterns/binary-star";
+import { BinaryStar, type BinaryStarEvent, type BinaryStarRole } from "privateer";
 
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);

@@ -67,9 +67,13 @@ export class BinaryStarClient {
   readonly events$: Observable<BinaryStarClientEvent>;
   /** The primary's frontend, then the backup's. */
   readonly endpoints: readonly [string, string];
+  /** ms to wait for each reply (default for every request). */
   readonly timeout: number;
+  /** ms between giving up on one server and sending to the other. */
   readonly settleDelay: number;
+  /** Attempts at one server before failing over. */
   readonly attemptsPerServer: number;
+  /** Re-sends per request before it fails (default for every request). */
   readonly retries: number;
 
   private readonly events = new Subject<BinaryStarClientEvent>();

@@ -93,11 +93,13 @@ export interface BinaryStarRequest {
  * ```
  */
 export class BinaryStar {
+  /** Which server of the pair this is. */
   readonly role: BinaryStarRole;
   /** ms between two state messages. */
   readonly heartbeat: number;
   /** The peer expiry window in ms: heartbeat × peerExpiryMultiplier. */
   readonly window: number;
+  /** Whether the state messages carry the term frame. */
   readonly terms: boolean;
   /** The current state; replays it to every new subscriber. Completes on close. */
   readonly state$: Observable<BinaryStarState>;
