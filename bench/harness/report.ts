@@ -74,7 +74,7 @@ export function consoleReport(report: RunReport): string {
   return lines.join("\n");
 }
 
-/** The generated part of docs/benchmarks.md. */
+/** The generated part of docs/benchmarks.md; only a run without failures is published (see session.ts). */
 export function markdownReport(report: RunReport, chartPath: string): string {
   const out: string[] = [];
   out.push(`Measured ${report.date.slice(0, 10)} on: ${machineLine(report)}.`);
@@ -119,13 +119,6 @@ export function markdownReport(report: RunReport, chartPath: string): string {
         out.push(`| ${r.title} | ${label} | ${cells.join(" | ")} |`);
       }
     }
-  }
-  const failures = report.results.flatMap((r) => r.errors.map((e) => `${r.id}: ${e.split("\n")[0]}`));
-  if (failures.length > 0) {
-    out.push("");
-    out.push("Runs that failed (left out of the medians):");
-    out.push("");
-    for (const failure of failures) out.push(`- ${failure}`);
   }
   return out.join("\n");
 }
