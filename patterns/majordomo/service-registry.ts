@@ -34,8 +34,8 @@ export interface RequestRecord {
 /**
  * A service's waiting requests, oldest first, in a ring buffer. An array
  * would do until the queue is long: `Array#shift` copies the whole array
- * once V8 stops treating it as small, so handing a backlog of 200,000
- * requests to workers one by one took 55 s of copying (under 0.5 s here).
+ * once V8 stops treating it as small, so one worker draining a backlog of
+ * 200,000 requests through the engine took 55 s, against 3.5 s with this.
  */
 export class RequestQueue implements Iterable<RequestRecord> {
   private items: Array<RequestRecord | undefined> = new Array<RequestRecord | undefined>(16);
