@@ -1,5 +1,6 @@
 import type { Role } from "../harness/role";
 import type { Scenario } from "../harness/scenario";
+import * as binaryStar from "./binary-star-failover";
 import * as dealerRouter from "./dealer-router-echo";
 import * as idle from "./idle-connections";
 import * as inproc from "./inproc-push-pull";
@@ -19,6 +20,7 @@ export const scenarios: readonly Scenario[] = [
   idle.scenario,
   stalled.scenario,
   ...majordomo.scenarios,
+  ...binaryStar.scenarios,
 ];
 
 /** Every role a Node peer can play; the C peer implements the same names. */
@@ -31,4 +33,5 @@ export const roles: Readonly<Record<string, Role>> = {
   ...idle.roles,
   ...stalled.roles,
   ...majordomo.roles,
+  ...binaryStar.roles,
 };
