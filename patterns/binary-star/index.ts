@@ -9,24 +9,4 @@ export { BinaryStar, GUIDE_ENDPOINTS, type BinaryStarOptions, type BinaryStarReq
 export { BinaryStarClient, type BinaryStarClientOptions } from "./client";
 export type { BinaryStarEndpoints, BinaryStarEvent, BinaryStarEventType, BinaryStarClientEvent, BinaryStarClientEventType } from "./events";
 export { BinaryStarError, type BinaryStarErrorReason } from "./errors";
-export {
-  STATE_DIGIT,
-  TERM_PREFIX,
-  decodeState,
-  encodeState,
-  initialContext,
-  onClientRequest,
-  onPeerState,
-  afterStall,
-  isStall,
-  isFenced,
-  step as binaryStarStep,
-  type BinaryStarRole,
-  type BinaryStarState,
-  type BinaryStarFsmEvent,
-  type DecodedState,
-  type FsmContext as BinaryStarFsmContext,
-  type FsmStep as BinaryStarFsmStep,
-  type RejectReason as BinaryStarRejectReason,
-  type SplitBrain,
-} from "./fsm";
+export type { BinaryStarRole, BinaryStarState, BinaryStarFsmEvent, SplitBrain } from "./fsm";

@@ -15,7 +15,7 @@ import {
   type BinaryStarFsmEvent,
   type BinaryStarRole,
   type BinaryStarState,
-} from "../../../patterns/binary-star";
+} from "privateer/internal";
 
 const WINDOW = 2000;
 const T0 = 10_000;
