@@ -139,7 +139,7 @@ describe("clients that send 100,000 requests before reading any reply", () => {
     expect(queued).toBeGreaterThan(10_000);
 
     // The documented bound (docs/patterns/majordomo.md): at most 200,000 requests are queued at once, and
-    // the broker's resident memory grows by less than 1.25 KB for each, 250 MB (measured: 145-170 MB).
+    // the broker's resident memory grows by less than 1.25 KB for each, 250 MB (measured: 146-157 MB).
     const growth = peak - baseline;
     process.stdout.write(
       `send-ahead: 2 × ${N} requests sent in ${sentMs} ms, all answered after ${doneMs} ms; ` +
