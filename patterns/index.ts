@@ -6,3 +6,5 @@
 export * from "./pirate";
 export * from "./majordomo";
 export * from "./binary-star";
+// Per-call options every request/reply client takes (`request(…, { timeout, retries, signal })`); named CallOptions because the REQ socket's options are RequestOptions.
+export type { RequestOptions as CallOptions } from "./shared/request-options";

@@ -19,6 +19,7 @@ export type {
   RequestIds,
   WorkerEvent,
   WorkerEventType,
+  WorkerState,
   WorkerDropReason,
   MajordomoClientEvent,
   MajordomoClientEventType,

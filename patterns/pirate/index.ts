@@ -13,7 +13,7 @@ export { SimplePirateQueue, type SimplePirateQueueOptions } from "./simple-pirat
 export { SimplePirateWorker, type SimplePirateWorkerOptions } from "./simple-pirate-worker";
 export { ParanoidPirateQueue, type ParanoidPirateQueueOptions } from "./paranoid-pirate-queue";
 export { ParanoidPirateWorker, type ParanoidPirateWorkerOptions } from "./paranoid-pirate-worker";
-export type { PirateQueueOptions } from "./lru-queue";
+export type { PirateQueueOptions, PirateQueueState } from "./lru-queue";
 export type { PirateHandler, PirateReply } from "./handler";
-export type { PirateQueueEvent, PirateWorkerEvent, LazyPirateEvent } from "./events";
-export { PirateError, type PirateErrorCode } from "./errors";
+export type { PirateQueueEvent, PirateWorkerEvent, PirateWorkerState, LazyPirateEvent } from "./events";
+export { PirateError, type PirateErrorCode, type PirateErrorReason } from "./errors";
