@@ -182,7 +182,8 @@ describe("BrokerEngine request queueing and expiry (virtual time)", () => {
     engine.start();
     const N = 20_000;
     for (let i = 0; i < N; i++) {
-      engine.handle([b(i % 2 ? "C1" : "C2"), ...encodeClientCommand(i % 2 ? "0.1" : "0.2", { type: "request", service: "s", body: [b(`${i}`)] })]);
+      const [client, version] = i % 2 ? (["C1", "0.1"] as const) : (["C2", "0.2"] as const);
+      engine.handle([b(client), ...encodeClientCommand(version, { type: "request", service: "s", body: [b(`${i}`)] })]);
     }
     // A worker keeps heartbeating for an hour of virtual time, then serves the whole backlog.
     for (let t = 0; t < 3_600_000; t += 2500) {
@@ -306,7 +307,14 @@ describe("BrokerEngine connection loss", () => {
       { type: "worker-disconnected", worker: hexOf("W1"), service: "s", reason: "connection-lost" },
     ]);
     expect(h.ofType("request-requeued")).toEqual([
-      { type: "request-requeued", request: 1, client: hexOf("C"), trace: `${hexOf("C")}:1`, service: "s", worker: hexOf("W1") },
+      {
+        type: "request-requeued",
+        request: 1,
+        client: hexOf("C"),
+        trace: `${hexOf("C")}:1`,
+        service: "s",
+        worker: hexOf("W1"),
+      },
     ]);
     expect(h.workerCommands("W2")).toEqual([{ type: "request", client: b("C"), body: [b("job")] }]);
     // Nobody is there to read a DISCONNECT.

@@ -93,12 +93,26 @@ describe("clients that send 100,000 requests before reading any reply", () => {
       endpoint: "tcp://127.0.0.1:*",
       heartbeatInterval: HB,
       // Anything that loses or refuses a request is printed; per-request events would be 10^6 lines.
-      events: ["worker-ready", "request-rejected", "request-expired", "request-abandoned", "worker-expired", "worker-disconnected"],
+      events: [
+        "worker-ready",
+        "request-rejected",
+        "request-expired",
+        "request-abandoned",
+        "worker-expired",
+        "worker-disconnected",
+      ],
     });
     const { endpoint } = await broker.waitForEvent("bound");
     // Two workers of each version, each in its own process, answering at once (no sleeping).
     // Every worker event but the per-request ones is printed: a worker that lost the broker or dropped a reply shows up.
-    const quiet = ["ready", "reply-dropped", "handler-error", "broker-lost", "disconnect-received", "protocol-error"] as const;
+    const quiet = [
+      "ready",
+      "reply-dropped",
+      "handler-error",
+      "broker-lost",
+      "disconnect-received",
+      "protocol-error",
+    ] as const;
     const workers = (["0.1", "0.1", "0.2", "0.2"] as const).map((version) =>
       children.worker({ broker: endpoint!, service: "echo", heartbeatInterval: HB, workMs: 0, version, events: [...quiet] }),
     );
@@ -141,10 +155,11 @@ describe("clients that send 100,000 requests before reading any reply", () => {
     // The documented bound (docs/patterns/majordomo.md): at most 200,000 requests are queued at once, and
     // the broker's resident memory grows by less than 1.25 KB for each, 250 MB (measured: 146-157 MB).
     const growth = peak - baseline;
+    const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
     process.stdout.write(
       `send-ahead: 2 × ${N} requests sent in ${sentMs} ms, all answered after ${doneMs} ms; ` +
-        `peak queue ${queued}; broker RSS ${(baseline / 2 ** 20).toFixed(1)} MB before, peak ${(peak / 2 ** 20).toFixed(1)} MB ` +
-        `(+${(growth / 2 ** 20).toFixed(1)} MB)\n`,
+        `peak queue ${queued}; broker RSS ${mb(baseline)} MB before, peak ${mb(peak)} MB ` +
+        `(+${mb(growth)} MB)\n`,
     );
     expect(growth).toBeLessThan(2 * N * 1.25 * 1024);
   });
