@@ -93,13 +93,13 @@ export const roles: Record<string, Role> = {
   },
   /**
    * A broker whose service never gets a worker, so every request stays
-   * queued. Reports memory growth once `n` requests are queued. Default
-   * requestTimeout (30 s) is kept: the expiry timer is part of what a queued request costs.
+   * queued. Reports memory growth once `n` requests are queued. A requestTimeout (30 s, the
+   * broker's default until it became 0) is set: its deadline is part of what a queued request can cost.
    */
   "mdp-broker-queue": async (ctx) => {
     const { MajordomoBroker } = await majordomo();
     const n = ctx.num("n");
-    const broker = new MajordomoBroker({ socket: { linger: 0 }, maxQueuedRequests: n });
+    const broker = new MajordomoBroker({ socket: { linger: 0 }, maxQueuedRequests: n, requestTimeout: 30_000 });
     await broker.bind("tcp://127.0.0.1:*");
     const before = sampleMemory(true);
     ctx.emit("ready", { endpoint: broker.lastEndpoint! });
