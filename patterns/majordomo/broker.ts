@@ -26,6 +26,12 @@ export interface MajordomoBrokerOptions extends BrokerEngineOptions {
  * ROUTER reports their connection gone (a killed process), so the request a
  * worker held is requeued at once rather than after heartbeat expiry.
  *
+ * By default it drops no request: service queues are unbounded, queued
+ * requests never expire, and replies wait in the ROUTER for slow readers, so
+ * memory grows with what clients send ahead (about 0.8 KB per queued request;
+ * see docs/patterns/majordomo.md). `maxQueuedRequests` and `requestTimeout`
+ * bound it, at the cost of MDP 0.1 clients losing requests without a reply.
+ *
  * @example
  * ```ts
  * const broker = new MajordomoBroker({ heartbeatInterval: 2500 });
