@@ -16,6 +16,11 @@ export interface EngineOptions {
   readonly socketType: SocketType;
   /** Sent as the `Identity` property by REQ, DEALER and ROUTER. */
   readonly routingId?: Buffer;
+  /**
+   * Application (`X-`) properties sent in READY after the built-in ones,
+   * already validated by the socket (the `metadata` option).
+   */
+  readonly metadata?: readonly (readonly [string, Buffer])[];
   /** We accepted this connection (ZMTP's as-server role; NULL must send it as zero, PLAIN/CURVE would use it). */
   readonly asServer: boolean;
   /** Largest accepted frame, -1 for no limit. */
@@ -229,9 +234,11 @@ export class ZmtpEngine {
     }
     this.peerMinor = greeting.major > 3 ? 1 : greeting.minor;
     this.phase = Phase.Ready;
-    const properties: [string, Buffer | string][] = [["Socket-Type", this.options.socketType]];
-    if (sendsIdentity(this.options.socketType)) properties.push(["Identity", this.options.routingId ?? Buffer.alloc(0)]);
-    this.encoder.command(encodeCommand({ name: "READY", metadata: new Map(properties.map(([k, v]) => [k, toBuffer(v)])) }));
+    // Built-ins first, then the application's, as libzmq orders them.
+    const properties = new Map<string, Buffer>([["Socket-Type", Buffer.from(this.options.socketType, "ascii")]]);
+    if (sendsIdentity(this.options.socketType)) properties.set("Identity", this.options.routingId ?? Buffer.alloc(0));
+    for (const [name, value] of this.options.metadata ?? []) properties.set(name, value);
+    this.encoder.command(encodeCommand({ name: "READY", metadata: properties }));
     this.writeBatch();
   }
 
@@ -360,10 +367,6 @@ export class ZmtpEngine {
 
 function isSubscription(frame: Buffer): boolean {
   return frame.length > 0 && (frame[0] === SUBSCRIBE || frame[0] === CANCEL);
-}
-
-function toBuffer(value: Buffer | string): Buffer {
-  return typeof value === "string" ? Buffer.from(value) : value;
 }
 
 function frameOf(commandBody: Buffer): Buffer {

@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
 import type { SchedulerLike } from "rxjs";
+import { isPropertyName, MAX_PROPERTY_VALUE } from "../codec/metadata";
+import { PrivateerError } from "../errors";
 
 /** Options every socket type accepts, in the constructor or as properties. Names and defaults follow zeromq.js v6 / libzmq. */
 export interface SocketOptions {
@@ -41,6 +43,22 @@ export interface SocketOptions {
    * Overrides the high-water marks. Default false.
    */
   conflate?: boolean;
+  /**
+   * Application properties announced to every peer in this socket's READY
+   * command (libzmq's ZMQ_METADATA, which takes them one `"X-Name:value"`
+   * string at a time). Names start with `X-` (any case) and are RFC 37
+   * property names: 1-255 of `A-Z a-z 0-9 - _ . +`, distinct ignoring case.
+   * Values are strings (sent as UTF-8) or bytes, up to 2^32-1 bytes.
+   * Anything else fails with EINVAL when set.
+   *
+   * Setting replaces the whole record (`{}` or null clears it). Each
+   * connection announces the record current when its handshake starts, so
+   * set it before bind() and connect(), as libzmq requires; a later change
+   * reaches only connections made (or remade) after it, never one already
+   * handshaken. Peers read it from `peer.metadata` in the `handshake` event,
+   * and a ROUTER through `peerMetadata(routingId)`. Default: none.
+   */
+  metadata?: Readonly<Record<string, string | Buffer>> | null;
 }
 
 /** Construction-only settings that are not ZeroMQ options. */
@@ -70,6 +88,10 @@ export interface ResolvedOptions {
   ipv6: boolean;
   backlog: number;
   conflate: boolean;
+  /** The `metadata` option as given (for its getter). */
+  metadata: Readonly<Record<string, string | Buffer>>;
+  /** The same properties as READY sends them, in the record's order. */
+  metadataProperties: readonly (readonly [string, Buffer])[];
 }
 
 export function defaultOptions(): ResolvedOptions {
@@ -91,5 +113,55 @@ export function defaultOptions(): ResolvedOptions {
     ipv6: false,
     backlog: 100,
     conflate: false,
+    metadata: Object.freeze({}),
+    metadataProperties: [],
   };
+}
+
+/** Properties every READY carries, set by the socket itself: not available to applications. */
+const BUILT_IN_PROPERTIES = new Set(["socket-type", "identity", "resource", "user-id"]);
+
+/**
+ * Checks a `metadata` option value by libzmq's ZMQ_METADATA rules and
+ * returns it as READY properties. Throws PrivateerError EINVAL on anything
+ * a peer could not receive or that would shadow a built-in property.
+ */
+export function applicationProperties(
+  value: Readonly<Record<string, string | Buffer>> | null | undefined,
+): readonly (readonly [string, Buffer])[] {
+  if (value === null || value === undefined) return [];
+  if (typeof value !== "object" || Array.isArray(value) || Buffer.isBuffer(value)) {
+    throw new PrivateerError("EINVAL", "metadata must be a record of property names to values");
+  }
+  const properties: (readonly [string, Buffer])[] = [];
+  const seen = new Map<string, string>();
+  for (const [name, raw] of Object.entries(value)) {
+    if (!isPropertyName(name)) {
+      throw new PrivateerError(
+        "EINVAL",
+        `metadata property name "${name}" is not a ZMTP property name (1-255 of A-Z a-z 0-9 - _ . +)`,
+      );
+    }
+    const lower = name.toLowerCase();
+    if (BUILT_IN_PROPERTIES.has(lower)) {
+      throw new PrivateerError("EINVAL", `metadata property "${name}" is set by the socket itself; application properties start with X-`);
+    }
+    if (!lower.startsWith("x-")) {
+      throw new PrivateerError("EINVAL", `metadata property "${name}" must start with X- (application properties only)`);
+    }
+    const clash = seen.get(lower);
+    if (clash !== undefined) {
+      throw new PrivateerError("EINVAL", `metadata properties "${clash}" and "${name}" differ only in case; names are case-insensitive`);
+    }
+    seen.set(lower, name);
+    let bytes: Buffer;
+    if (typeof raw === "string") bytes = Buffer.from(raw, "utf8");
+    else if (raw instanceof Uint8Array) bytes = Buffer.from(raw);
+    else throw new PrivateerError("EINVAL", `metadata property "${name}" must be a string or a Buffer`);
+    if (bytes.length > MAX_PROPERTY_VALUE) {
+      throw new PrivateerError("EINVAL", `metadata property "${name}" is over ZMTP's ${MAX_PROPERTY_VALUE}-byte value limit`);
+    }
+    properties.push([name, bytes]);
+  }
+  return properties;
 }

@@ -13,7 +13,7 @@ import type { Binding, Connection, PipeSpec, TransportHost } from "../transport/
 import { Queue } from "../util/queue";
 import type { SocketEvent } from "./events";
 import { toMessage, type MessageLike } from "./message";
-import { defaultOptions, type ResolvedOptions, type SocketOptions, type SocketSettings } from "./options";
+import { applicationProperties, defaultOptions, type ResolvedOptions, type SocketOptions, type SocketSettings } from "./options";
 
 /** What `xsend` reports: sent (or dropped by the socket's rules), must wait for room, or failed. */
 export type SendOutcome = true | false | PrivateerError;
@@ -346,6 +346,20 @@ export abstract class SocketBase {
     this.opts.conflate = Boolean(value);
   }
 
+  /**
+   * Application properties (`X-` names) this socket announces in READY; see
+   * {@link SocketOptions.metadata}. Reading returns a frozen copy of the
+   * record last set.
+   */
+  get metadata(): Readonly<Record<string, string | Buffer>> {
+    return this.opts.metadata;
+  }
+  set metadata(value: Readonly<Record<string, string | Buffer>> | null) {
+    // Validated and encoded once here, so a connection's READY costs no more than a copy.
+    this.opts.metadataProperties = applicationProperties(value);
+    this.opts.metadata = Object.freeze({ ...(value ?? {}) });
+  }
+
   // ---- sending and receiving (exposed by the capability subclasses) -----
 
   protected sendMessage(value: MessageLike | readonly MessageLike[]): Promise<void> {
@@ -574,6 +588,7 @@ export abstract class SocketBase {
     return {
       socketType: this.type,
       routingId: o.routingId,
+      metadata: o.metadataProperties,
       asServer,
       maxMessageSize: o.maxMessageSize,
       heartbeatInterval: o.heartbeatInterval,

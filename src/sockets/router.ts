@@ -1,5 +1,6 @@
 import { randomInt } from "node:crypto";
 import type { Message } from "../codec/frame";
+import type { Metadata } from "../codec/metadata";
 import type { PeerInfo } from "../engine/peer";
 import { PrivateerError, ProtocolError } from "../errors";
 import type { Pipe } from "../pipe/pipe";
@@ -43,6 +44,21 @@ export class Router extends DuplexSocket {
   }
   set handover(value: boolean) {
     this.isHandover = Boolean(value);
+  }
+
+  /**
+   * The READY properties of the peer currently connected under `routingId`
+   * (the first frame of its messages), or undefined when no peer is
+   * connected under it. Names keep the peer's spelling and lookups ignore
+   * case: `router.peerMetadata(id)?.get("X-Feature")`. Over inproc, where
+   * there is no READY, the map is empty.
+   *
+   * A constant-time lookup in the table the ROUTER routes by: an entry goes
+   * when its peer disconnects (a reconnecting peer is looked up afresh once
+   * its new handshake completes), so nothing accumulates under churn.
+   */
+  peerMetadata(routingId: Buffer | string): Metadata | undefined {
+    return this.peers.get(key(typeof routingId === "string" ? Buffer.from(routingId) : routingId))?.peer?.metadata;
   }
 
   /** Connects to an endpoint; `routingId` names the peer locally (ROUTER-to-ROUTER). */

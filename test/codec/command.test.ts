@@ -65,11 +65,11 @@ describe("READY", () => {
     expect(framed(ready(["Socket-Type", "ROUTER"]))).toEqual(RFC_READY_ROUTER);
   });
 
-  it("decodes the fixtures, with lower-cased property names", () => {
+  it("decodes the fixtures, names as sent and looked up case-insensitively", () => {
     const dealer = unframed(LIBZMQ_READY_DEALER);
     expect(dealer.name).toBe("READY");
     if (dealer.name !== "READY") return;
-    expect([...dealer.metadata.keys()]).toEqual(["socket-type", "identity"]);
+    expect([...dealer.metadata.keys()]).toEqual(["Socket-Type", "Identity"]);
     expect(dealer.metadata.get("socket-type")).toEqual(Buffer.from("DEALER"));
     expect(dealer.metadata.get("identity")).toEqual(Buffer.alloc(0));
 
@@ -87,7 +87,8 @@ describe("READY", () => {
 
   it("decodes READY with no properties", () => {
     const command = decodeCommand(Buffer.from([5, ...ascii("READY")]));
-    expect(command).toEqual({ name: "READY", metadata: new Map() });
+    expect(command.name).toBe("READY");
+    if (command.name === "READY") expect(command.metadata.size).toBe(0);
   });
 
   it("rejects truncated metadata as malformed-command", () => {

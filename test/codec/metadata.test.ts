@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { decodeMetadata, encodeMetadata } from "../../src/codec/metadata";
+import { decodeMetadata, encodeMetadata, PropertyMap } from "../../src/codec/metadata";
 import { ProtocolError } from "../../src/errors";
 
 /** Property names as RFC 37 allows them: 1-255 of ALPHA, DIGIT, "-", "_", ".", "+". */
@@ -48,20 +48,71 @@ describe("READY metadata", () => {
     expect(encodeMetadata([["n".repeat(255), "x"]])[0]).toBe(255);
   });
 
-  it("round-trips any property list, with names lower-cased", () => {
+  it("round-trips any property list, names spelled as sent", () => {
     fc.assert(
       fc.property(propertyList, (properties) => {
         const decoded = decodeMetadata(encodeMetadata(properties));
-        expect([...decoded.entries()]).toEqual(properties.map(([name, value]) => [name.toLowerCase(), value]));
+        expect([...decoded.entries()]).toEqual(properties);
+        expect([...decoded.keys()]).toEqual(properties.map(([name]) => name));
+        expect(decoded.size).toBe(properties.length);
       }),
     );
   });
 
-  it("treats names case-insensitively", () => {
-    const upper = decodeMetadata(encodeMetadata([["SOCKET-TYPE", "DEALER"]]));
-    const mixed = decodeMetadata(encodeMetadata([["Socket-Type", "DEALER"]]));
-    const lower = decodeMetadata(encodeMetadata([["socket-type", "DEALER"]]));
-    for (const metadata of [upper, mixed, lower]) expect(metadata.get("socket-type")).toEqual(Buffer.from("DEALER"));
+  it("looks names up case-insensitively, whatever the case sent or asked", () => {
+    fc.assert(
+      fc.property(propertyList, fc.infiniteStream(fc.boolean()), (properties, flips) => {
+        const decoded = decodeMetadata(encodeMetadata(properties));
+        for (const [name, value] of properties) {
+          // Any mix of cases finds the property: a lookup that compared exactly would miss these.
+          const asked = [...name].map((c) => (flips.next().value ? c.toUpperCase() : c.toLowerCase())).join("");
+          expect(decoded.has(asked)).toBe(true);
+          expect(decoded.get(asked)).toEqual(value);
+        }
+        expect(decoded.get("no-such-property")).toBeUndefined();
+      }),
+    );
+  });
+
+  it("keeps an application property's spelling (X-Privateer-Ext stays X-Privateer-Ext)", () => {
+    const decoded = decodeMetadata(encodeMetadata([["Socket-Type", "DEALER"], ["X-Privateer-Ext", "1"]]));
+    expect([...decoded.keys()]).toEqual(["Socket-Type", "X-Privateer-Ext"]);
+    expect(decoded.get("X-Privateer-Ext")).toEqual(Buffer.from("1"));
+    expect(decoded.get("x-privateer-ext")).toEqual(Buffer.from("1"));
+    const seen: string[] = [];
+    decoded.forEach((value, name, map) => {
+      expect(map).toBe(decoded);
+      seen.push(`${name}=${value.toString()}`);
+    });
+    expect(seen).toEqual(["Socket-Type=DEALER", "X-Privateer-Ext=1"]);
+    expect([...decoded]).toEqual([...decoded.entries()]);
+    expect([...decoded.values()]).toEqual([Buffer.from("DEALER"), Buffer.from("1")]);
+  });
+
+  it("lets the later of two names differing only in case win", () => {
+    const decoded = decodeMetadata(encodeMetadata([["X-A", "first"], ["x-a", "second"]]));
+    expect(decoded.size).toBe(1);
+    expect([...decoded.entries()]).toEqual([["x-a", Buffer.from("second")]]);
+    expect(decoded.get("X-A")).toEqual(Buffer.from("second"));
+  });
+
+  it("copies values out of the received bytes, so a kept map pins no received chunk", () => {
+    const chunk = Buffer.concat([encodeMetadata([["X-Kept", "value"]]), Buffer.alloc(64 * 1024)]);
+    const received = chunk.subarray(0, 1 + 6 + 4 + 5);
+    const decoded = decodeMetadata(received);
+    const value = decoded.get("X-Kept")!;
+    expect(value.toString()).toBe("value");
+    // A view of `chunk` would share its 64 KiB backing store; the copy owns only the READY bytes.
+    expect(value.buffer).not.toBe(chunk.buffer);
+    chunk.fill(0);
+    expect(value.toString()).toBe("value");
+  });
+
+  it("builds maps from entries directly, with the same lookup rules", () => {
+    const map = new PropertyMap([["X-One", Buffer.from("1")]]);
+    expect(map.get("x-ONE")).toEqual(Buffer.from("1"));
+    expect(Object.prototype.toString.call(map)).toBe("[object PropertyMap]");
+    expect(new PropertyMap().size).toBe(0);
   });
 
   it("rejects every truncation that does not end on a property boundary", () => {
