@@ -59,6 +59,8 @@ export class WorkerSession {
   private heard = false;
   private busy?: Busy;
   private closed = false;
+  /** Set by drain() while a request is in progress: called once the session holds none. */
+  private onIdle?: () => void;
 
   constructor(private readonly settings: SessionSettings) {
     this.liveness = settings.liveness;
@@ -78,6 +80,19 @@ export class WorkerSession {
     this.reconnectTimer?.unsubscribe();
     this.send({ type: "disconnect" });
     return this.teardown();
+  }
+
+  /**
+   * Closes as close() does, but only once the request in progress (if any) is
+   * answered: its final reply goes out just before the DISCONNECT. If the
+   * request is lost first (the broker disconnected us), it closes then.
+   */
+  drain(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (!this.busy) return Promise.resolve(this.close());
+    return new Promise((resolve) => {
+      this.onIdle = () => resolve(this.close());
+    });
   }
 
   private connect(): void {
@@ -110,7 +125,16 @@ export class WorkerSession {
     this.linkSubscription = undefined;
     const link = this.link;
     this.link = undefined;
-    return link?.close();
+    const released = link?.close();
+    this.idle();
+    return released;
+  }
+
+  /** Tells a pending drain() that no request is in progress any more. */
+  private idle(): void {
+    const onIdle = this.onIdle;
+    this.onIdle = undefined;
+    onIdle?.();
   }
 
   private tick(): void {
@@ -179,6 +203,8 @@ export class WorkerSession {
       busy.subscription?.unsubscribe();
       this.send({ type: "final", client, body: reply });
       settings.emit({ type: "reply", session: settings.index, client: clientKey, final: true });
+      // Draining: DISCONNECT follows the reply at once, so no further REQUEST is taken on this socket.
+      this.idle();
     };
     const subscription = resultOf(settings.handler, { service: settings.service, client, body }).subscribe({
       next: (value) => {

@@ -1,4 +1,4 @@
-import { asyncScheduler, BehaviorSubject, Subject, type Observable, type SchedulerLike } from "rxjs";
+import { asyncScheduler, BehaviorSubject, firstValueFrom, from, race, Subject, timer, type Observable, type SchedulerLike } from "rxjs";
 import type { Logger } from "pino";
 import type { SocketOptions } from "../../src";
 import { PrivateerError } from "../../src";
@@ -61,6 +61,7 @@ export class MajordomoWorker {
   private readonly events = new Subject<WorkerEvent>();
   private readonly stateSubject = new BehaviorSubject<WorkerState>("new");
   private released?: Promise<void>;
+  private drained?: Promise<void>;
   private readonly sessions: WorkerSession[] = [];
   private readonly options: MajordomoWorkerOptions;
   private readonly logger: Logger;
@@ -134,6 +135,25 @@ export class MajordomoWorker {
       this.stateSubject.complete();
     });
     return this.released;
+  }
+
+  /**
+   * Leaves gracefully: each socket with no request in progress sends
+   * DISCONNECT and closes at once; each one with a request finishes it,
+   * sends the reply and then DISCONNECT, so the broker gives it nothing
+   * new. After `timeout` ms (default: no limit) whatever is still in
+   * progress is abandoned as close() abandons it (the broker requeues it).
+   * Resolves as close() does; calling it again returns the same promise.
+   */
+  drain(timeout?: number): Promise<void> {
+    if (this.drained) return this.drained;
+    if (this.released) return this.released;
+    const scheduler = this.options.scheduler ?? asyncScheduler;
+    const sessions = Promise.all(this.sessions.map((session) => session.drain()));
+    const bounded =
+      timeout === undefined ? sessions : firstValueFrom(race(from(sessions), timer(positive("timeout", timeout), scheduler)));
+    this.drained = bounded.then(() => this.close());
+    return this.drained;
   }
 
   private emit(event: WorkerEvent): void {
