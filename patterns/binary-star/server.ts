@@ -256,6 +256,19 @@ export class BinaryStar {
   }
 
   /**
+   * Whether this server would serve a request now, without counting a vote:
+   * active and not fenced. Runs the stall check first, so a server thawed
+   * after a freeze answers false before its heartbeat has run. For traffic
+   * that must not vote (a Majordomo broker's workers); never changes the state.
+   */
+  serves(): boolean {
+    if (this.phase !== "running") return false;
+    const now = this.scheduler.now();
+    this.checkStall(now);
+    return this.context.state === "active" && !isFenced(this.context, now);
+  }
+
+  /**
    * The guide's voter socket: the messages of `socket` (a readable socket
    * the caller bound), each one a client vote, filtered to those this server
    * serves. The others are dropped. Subscribe once: each subscription reads

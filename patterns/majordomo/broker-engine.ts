@@ -1,7 +1,7 @@
 import { asyncScheduler, interval, Subject, type Observable, type SchedulerLike, type Subscription } from "rxjs";
 import type { Logger } from "pino";
 import { componentLogger } from "../../src";
-import type { BrokerEvent, RequestIds, WorkerDropReason } from "./events";
+import type { BrokerEvent, BrokerResetReason, RequestIds, WorkerDropReason } from "./events";
 import type { MajordomoError } from "./errors";
 import { answerMmi, isMmiService } from "./mmi";
 import { nonNegative, positive } from "./options";
@@ -103,6 +103,58 @@ export class BrokerEngine {
     this.registry.clear();
     this.connections.clear();
     this.events.complete();
+  }
+
+  /**
+   * Forgets every worker and queued request but keeps running: for a broker
+   * that stops serving while its process lives on (one broker of a pair
+   * leaving active, or fenced after a stall). Each worker gets DISCONNECT so
+   * it moves to the other broker; each request queued or held by a worker
+   * is dropped unanswered (`request-dropped`), since its client retries on
+   * the other broker. A reply a worker sends afterwards is refused, so
+   * nothing reaches a client. Unlike {@link stop}, events$ stays open and the
+   * engine serves again from empty once fed messages.
+   */
+  reset(reason: BrokerResetReason): void {
+    if (this.stopped) return;
+    for (const { timer } of this.expiryTimers.values()) timer.unsubscribe();
+    this.expiryTimers.clear();
+    const dropped: RequestRecord[] = [];
+    for (const worker of this.registry.allWorkers()) {
+      const held = this.registry.removeWorker(worker);
+      if (held) dropped.push(held);
+      this.sendWorker(worker, { type: "disconnect" });
+      this.emit({ type: "worker-disconnected", worker: worker.key, service: worker.service, reason });
+    }
+    for (const service of this.registry.status()) {
+      dropped.push(...this.registry.service(service.name).queue.removeWhere(() => true));
+    }
+    this.registry.clear();
+    for (const request of dropped.sort((a, b) => a.id - b.id)) {
+      request.expiresAt = undefined;
+      this.emit({ type: "request-dropped", ...ids(request), reason });
+    }
+  }
+
+  /**
+   * Answers a message that a broker which is not serving received, instead
+   * of {@link handle}: a worker's command gets DISCONNECT (so the worker
+   * moves to the other broker of the pair at once) unless it is DISCONNECT
+   * itself; a client's request, or anything that is not MDP, is dropped
+   * without a word, so the client times out and fails over.
+   */
+  turnAway(message: readonly Buffer[], reason: BrokerResetReason): void {
+    if (this.stopped || message.length === 0) return;
+    const [id, ...frames] = message as [Buffer, ...Buffer[]];
+    let inbound;
+    try {
+      inbound = decodeInbound(frames);
+    } catch {
+      return;
+    }
+    if (inbound.peer !== "worker" || inbound.command.type === "disconnect") return;
+    const service = inbound.command.type === "ready" ? inbound.command.service : undefined;
+    this.refuse(id, id.toString("hex"), inbound, reason, service);
   }
 
   /** Every known service with worker and queue counts. */

@@ -1,8 +1,31 @@
-import { filter, lastValueFrom, type Observable, type Subscription } from "rxjs";
+import { filter, lastValueFrom, type Observable, type SchedulerLike, type Subscription } from "rxjs";
 import { Router, type RouterOptions } from "../../src";
+import { BinaryStar } from "../binary-star/server";
+import type { BinaryStarRole } from "../binary-star/fsm";
 import { BrokerEngine, type BrokerEngineOptions } from "./broker-engine";
 import type { BrokerEvent } from "./events";
+import { headerVersion } from "./protocol";
 import type { ServiceStatus } from "./service-registry";
+
+/**
+ * One broker of a Binary Star pair (see docs/patterns/binary-star.md,
+ * "Majordomo broker pair"): the two brokers exchange their state over
+ * PUB/SUB and only the active one serves.
+ */
+export interface MajordomoBrokerPairOptions {
+  /** Which broker of the pair this is: the primary is active when both start. */
+  role: BinaryStarRole;
+  /** Where this broker publishes its state (bound), e.g. `tcp://10.0.0.1:5003`. */
+  statePublisher: string;
+  /** The other broker's `statePublisher` (connected). */
+  stateSubscriber: string;
+  /** ms between two state messages. Default 1000 (the guide's). */
+  heartbeat?: number;
+  /** The other broker counts as dead after this many silent heartbeats. Integer >= 2. Default 2. */
+  peerExpiryMultiplier?: number;
+  /** Scheduler for the pair's heartbeat and clock. Default: the broker's `scheduler`, else `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+}
 
 /** Options of a {@link MajordomoBroker}. */
 export interface MajordomoBrokerOptions extends BrokerEngineOptions {
@@ -15,6 +38,17 @@ export interface MajordomoBrokerOptions extends BrokerEngineOptions {
   socket?: RouterOptions;
   /** ms to flush DISCONNECTs to workers on close(). Default 100. */
   linger?: number;
+  /**
+   * Run as one broker of a Binary Star pair: only the active broker serves.
+   * Every client request is a vote ({@link BinaryStar.vote}); one this broker
+   * may not serve is dropped unanswered, so the client times out and tries
+   * the other broker. Workers do not vote: a worker that talks to a broker
+   * which does not serve gets DISCONNECT and moves on. When this broker
+   * stops serving (it becomes passive, or is fenced after a stall), it
+   * disconnects its workers and drops its queue ({@link BrokerEngine.reset}).
+   * The pair starts with the first {@link MajordomoBroker.bind}.
+   */
+  pair?: MajordomoBrokerPairOptions;
 }
 
 /**
@@ -42,15 +76,23 @@ export interface MajordomoBrokerOptions extends BrokerEngineOptions {
 export class MajordomoBroker {
   /** What the broker does (workers joining and expiring, requests queued, dispatched, requeued, expired, replies sent). */
   readonly events$: Observable<BrokerEvent>;
+  /**
+   * The Binary Star server that decides whether this broker serves, with
+   * `pair` set: its `events$` (state changes, votes, split brains, stalls),
+   * `state$` and `active$` tell what the pair does. Undefined otherwise.
+   */
+  readonly pair: BinaryStar | undefined;
 
   private readonly router: Router;
   private readonly engine: BrokerEngine;
   private readonly inbound: Subscription;
   private readonly connections: Subscription;
   private readonly linger: number;
+  private pairEvents?: Subscription;
+  private pairStarting = false;
 
   constructor(options: MajordomoBrokerOptions = {}) {
-    const { socket, linger, ...engineOptions } = options;
+    const { socket, linger, pair, ...engineOptions } = options;
     this.router = new Router({
       sendHighWaterMark: 0,
       ...socket,
@@ -61,8 +103,9 @@ export class MajordomoBroker {
       this.router.send(frames).catch((error: unknown) => this.router.logger.debug({ err: error }, "broker send failed"));
     }, engineOptions);
     this.events$ = this.engine.events$;
+    this.pair = pair ? this.createPair(pair, options) : undefined;
     this.inbound = this.router.messages$.subscribe({
-      next: (message) => this.engine.handle(message),
+      next: (message) => this.onMessage(message),
       error: (error: unknown) => this.router.logger.warn({ err: error }, "broker receive failed"),
     });
     // The ROUTER names the peer behind each connection, so a worker whose connection drops is
@@ -74,9 +117,17 @@ export class MajordomoBroker {
     this.engine.start();
   }
 
-  /** Binds the broker's socket; call it once per endpoint. */
+  /**
+   * Binds the broker's socket; call it once per endpoint. With `pair`, the
+   * first call also starts the pair (binds the state publisher); until then
+   * the broker serves nobody.
+   */
   async bind(endpoint: string): Promise<void> {
     await this.router.bind(endpoint);
+    if (this.pair && !this.pairStarting) {
+      this.pairStarting = true;
+      await this.pair.start();
+    }
   }
 
   /** The endpoint most recently bound, with the ephemeral port resolved. */
@@ -106,8 +157,53 @@ export class MajordomoBroker {
     this.engine.stop();
     this.inbound.unsubscribe();
     this.connections.unsubscribe();
+    this.pairEvents?.unsubscribe();
     this.router.linger = this.linger;
     this.router.close();
-    return done;
+    return this.pair ? Promise.all([done, this.pair.close()]).then(() => undefined) : done;
   }
+
+  /**
+   * Alone, every message goes to the engine. In a pair, a client request
+   * goes there only if the pair's vote says this broker serves it; anything
+   * else (worker traffic, garbage) only while this broker serves, which
+   * runs the stall check first, so a thawed broker's backlog is turned away
+   * rather than dispatched.
+   */
+  private onMessage(message: Buffer[]): void {
+    const pair = this.pair;
+    if (!pair) {
+      this.engine.handle(message);
+      return;
+    }
+    const serves = isClientRequest(message) ? pair.vote() : pair.serves();
+    if (serves) this.engine.handle(message);
+    else this.engine.turnAway(message, pair.isActive ? "broker-fenced" : "broker-passive");
+  }
+
+  private createPair(pair: MajordomoBrokerPairOptions, options: MajordomoBrokerOptions): BinaryStar {
+    const scheduler = pair.scheduler ?? options.scheduler;
+    const star = new BinaryStar({
+      role: pair.role,
+      endpoints: { frontend: null, statePublisher: pair.statePublisher, stateSubscriber: pair.stateSubscriber },
+      ...(pair.heartbeat === undefined ? {} : { heartbeat: pair.heartbeat }),
+      ...(pair.peerExpiryMultiplier === undefined ? {} : { peerExpiryMultiplier: pair.peerExpiryMultiplier }),
+      ...(scheduler ? { scheduler } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+    // What this broker held while active is not to be served by it any more: its workers go to the other broker,
+    // and its queued requests' clients retry there.
+    this.pairEvents = star.events$.subscribe((event) => {
+      if (event.type === "state-changed" && event.from === "active") this.engine.reset("broker-passive");
+      else if (event.type === "stalled") this.engine.reset("broker-fenced");
+    });
+    return star;
+  }
+}
+
+/** Whether a ROUTER message `[routingId, ...]` carries a client header (MDP 0.1 with its empty delimiter, or 0.2). */
+function isClientRequest(message: readonly Buffer[]): boolean {
+  const first = message[1];
+  const header = first !== undefined && first.length === 0 ? message[2] : first;
+  return headerVersion(header, "client") !== undefined;
 }

@@ -17,6 +17,12 @@ export interface ClientCoreSettings {
   readonly logger: Logger;
   readonly linkFactory: LinkFactory;
   /**
+   * The brokers to take in turn, one per fresh link: a timeout sends the
+   * retry to the next one, so a client of a broker pair follows the active
+   * broker. Empty: the factory decides (it is called with no endpoint).
+   */
+  readonly endpoints: readonly string[];
+  /**
    * "single": one request at a time on the socket (REQ-like). "service": one
    * request at a time per service. MDP replies carry only the service name,
    * so two requests to one service in flight on one socket could not be told
@@ -267,7 +273,9 @@ export class ClientCore {
     if (this.link) return this.link;
     const generation = ++this.generation;
     const socket = ++this.sockets;
-    const link = this.settings.linkFactory();
+    const { endpoints } = this.settings;
+    // Socket n goes to endpoint n-1 in turn: the first to the first broker, each replacement to the next.
+    const link = this.settings.linkFactory(endpoints.length > 0 ? endpoints[(socket - 1) % endpoints.length] : undefined);
     this.link = link;
     if (this.replacedBecause) {
       this.emit({ type: "reconnected", socket, cause: this.replacedBecause });
@@ -277,7 +285,8 @@ export class ClientCore {
     if (link.events$) {
       this.linkSubscriptions.push(
         link.events$.subscribe((event) => {
-          if (generation === this.generation) this.emit({ type: event.type, socket });
+          // A failed connection attempt is not reported: the request's timeout decides when to move on.
+          if (generation === this.generation && event.type !== "unreachable") this.emit({ type: event.type, socket });
         }),
       );
     }

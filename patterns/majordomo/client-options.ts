@@ -4,14 +4,22 @@ import type { SocketOptions } from "../../src";
 import { PrivateerError } from "../../src";
 import { componentLogger } from "../../src";
 import { ClientCore } from "./client-core";
-import { dealerLink, type LinkFactory } from "./link";
+import { brokerEndpoints, dealerLink, type LinkFactory } from "./link";
 import { nonNegative, positive } from "./options";
 import type { MdpVersion } from "./protocol";
 
 /** Options of both Majordomo clients. */
 export interface MajordomoClientOptions {
-  /** The broker endpoint. Required unless `linkFactory` is given. */
-  broker?: string;
+  /**
+   * The broker endpoint, or both endpoints of a broker pair (the
+   * broker's `pair` option): the client starts with the first,
+   * and each retry after a timeout goes to the next in turn on its fresh
+   * socket, so requests follow the active broker. With a pair, a `timeout`
+   * at least the pair's peer window (heartbeat × peerExpiryMultiplier) lets
+   * the first retry to the backup find its peer dead and take over.
+   * Required unless `linkFactory` is given.
+   */
+  broker?: string | readonly string[];
   /** MDP version to speak. Default "0.2" (18/MDP, with partial replies). */
   version?: MdpVersion;
   /** ms to wait for a reply (or for the next partial reply) before retrying. Default 2500. */
@@ -29,11 +37,15 @@ export interface MajordomoClientOptions {
 
 /** Builds the request engine shared by both client classes. */
 export function createClientCore(options: MajordomoClientOptions, lanes: "single" | "service", name: string): ClientCore {
-  if (!options.broker && !options.linkFactory) throw new PrivateerError("EINVAL", "a client needs a broker endpoint");
+  const endpoints = brokerEndpoints(options.broker);
+  if (endpoints.some((endpoint) => typeof endpoint !== "string" || endpoint === "")) {
+    throw new PrivateerError("EINVAL", "broker endpoints must be non-empty strings");
+  }
+  if (endpoints.length === 0 && !options.linkFactory) throw new PrivateerError("EINVAL", "a client needs a broker endpoint");
   const logger = componentLogger(name, {}, options.logger);
-  const linkFactory =
+  const linkFactory: LinkFactory =
     options.linkFactory ??
-    (() => dealerLink(options.broker!, { logger, linger: 0, ...(options.socket ? { socket: options.socket } : {}) }));
+    ((endpoint) => dealerLink(endpoint ?? endpoints[0]!, { logger, linger: 0, ...(options.socket ? { socket: options.socket } : {}) }));
   return new ClientCore({
     version: options.version ?? "0.2",
     timeout: positive("timeout", options.timeout ?? 2500),
@@ -41,6 +53,7 @@ export function createClientCore(options: MajordomoClientOptions, lanes: "single
     scheduler: options.scheduler ?? asyncScheduler,
     logger,
     linkFactory,
+    endpoints,
     lanes,
   });
 }

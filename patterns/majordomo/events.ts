@@ -16,7 +16,16 @@ export type WorkerDropReason =
   /** The worker's connection to the broker's socket dropped (the ROUTER reported it gone). */
   | "connection-lost"
   /** The broker is closing. */
-  | "broker-closing";
+  | "broker-closing"
+  /** The broker stopped serving: one broker of a pair left active, or was fenced after a stall (see {@link BrokerResetReason}). */
+  | BrokerResetReason;
+
+/**
+ * Why a broker of a pair dropped its workers and queue while staying up:
+ * it became passive (the other broker serves), or it was fenced after its
+ * process stalled (its view of the pair may be stale).
+ */
+export type BrokerResetReason = "broker-passive" | "broker-fenced";
 
 /**
  * What every request event of a {@link MajordomoBroker} carries, so one
@@ -78,6 +87,11 @@ export type BrokerEvent =
    * 0.1 clients get nothing). Never happens with the default `maxQueuedRequests` 0.
    */
   | (RequestIds & { readonly type: "request-rejected" })
+  /**
+   * The broker stopped serving (see {@link BrokerResetReason}) and dropped the request, queued or held by a
+   * worker, without a reply: its client retries on the other broker of the pair.
+   */
+  | (RequestIds & { readonly type: "request-dropped"; readonly reason: BrokerResetReason })
   | (RequestIds & {
       readonly type: "reply-sent";
       /** False for a 0.2 PARTIAL, true for the FINAL/REPLY that ends the request. */
@@ -94,8 +108,11 @@ export type BrokerEventType = BrokerEvent["type"];
  * sockets (0 ... concurrency-1).
  */
 export type WorkerEvent =
-  /** A fresh socket is connecting and READY was sent. `attempt` counts (re)connections. */
-  | { readonly type: "ready"; readonly session: number; readonly service: string; readonly attempt: number }
+  /**
+   * A fresh socket is connecting and READY was sent. `attempt` counts (re)connections; `broker` is the
+   * endpoint it went to (absent when a custom link factory chose).
+   */
+  | { readonly type: "ready"; readonly session: number; readonly service: string; readonly attempt: number; readonly broker?: string }
   | { readonly type: "request"; readonly session: number; readonly client: string }
   | { readonly type: "reply"; readonly session: number; readonly client: string; readonly final: boolean }
   /** A reply was discarded because the socket it belonged to was replaced (the broker requeues such requests). */

@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-export { MajordomoBroker, type MajordomoBrokerOptions } from "./broker";
+export { MajordomoBroker, type MajordomoBrokerOptions, type MajordomoBrokerPairOptions } from "./broker";
 export { MajordomoWorker, type MajordomoWorkerOptions } from "./worker";
 export type { MajordomoRequest, RequestHandler } from "./worker-session";
 export { MajordomoClient } from "./client";
@@ -16,6 +16,7 @@ export type { MajordomoClientOptions } from "./client-options";
 export type {
   BrokerEvent,
   BrokerEventType,
+  BrokerResetReason,
   RequestIds,
   WorkerEvent,
   WorkerEventType,

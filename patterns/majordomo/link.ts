@@ -3,8 +3,12 @@ import type { Logger } from "pino";
 import { Dealer, type SocketOptions } from "../../src";
 import { socketReleased } from "../shared/released";
 
-/** A change in a link's connection to the broker. */
-export type LinkEvent = { readonly type: "connected" } | { readonly type: "disconnected" };
+/**
+ * A change in a link's connection to the broker: the handshake completed,
+ * an established connection was lost, or an attempt to connect failed
+ * (nothing listens there: a broker of a pair that is down).
+ */
+export type LinkEvent = { readonly type: "connected" } | { readonly type: "disconnected" } | { readonly type: "unreachable" };
 
 /**
  * One connection to a broker, as the worker and clients use it. The worker
@@ -26,8 +30,19 @@ export interface MdpLink {
   close(): void | Promise<void>;
 }
 
-/** Makes a fresh link each time it is called (Lazy Pirate: a new socket per retry). */
-export type LinkFactory = () => MdpLink;
+/**
+ * Makes a fresh link each time it is called (Lazy Pirate: a new socket per
+ * retry). `endpoint` is the broker the owner wants this link to reach when
+ * it was given several (a pair) and takes them in turn; undefined when it
+ * was given none, and a factory may ignore it.
+ */
+export type LinkFactory = (endpoint?: string) => MdpLink;
+
+/** The broker endpoints of a worker's or client's `broker` option, as a list (empty when it is not set). */
+export function brokerEndpoints(broker: string | readonly string[] | undefined): readonly string[] {
+  if (broker === undefined) return [];
+  return typeof broker === "string" ? [broker] : [...broker];
+}
 
 /** Settings for the DEALER behind {@link dealerLink}. */
 export interface DealerLinkOptions {
@@ -46,8 +61,12 @@ export function dealerLink(endpoint: string, options: DealerLinkOptions = {}): M
   return {
     messages$: dealer.messages$,
     events$: dealer.events$.pipe(
-      filter((event) => event.type === "handshake" || event.type === "disconnect"),
-      map((event): LinkEvent => ({ type: event.type === "handshake" ? "connected" : "disconnected" })),
+      filter((event) => event.type === "handshake" || event.type === "disconnect" || event.type === "connect:delay"),
+      map(
+        (event): LinkEvent => ({
+          type: event.type === "handshake" ? "connected" : event.type === "disconnect" ? "disconnected" : "unreachable",
+        }),
+      ),
     ),
     send(frames) {
       if (dealer.closed) return;

@@ -34,6 +34,8 @@ export interface SessionSettings {
   readonly scheduler: SchedulerLike;
   readonly logger: Logger;
   readonly linkFactory: LinkFactory;
+  /** Brokers taken in turn, one per (re)connect; more than one for a broker pair. Empty: the factory decides. */
+  readonly endpoints: readonly string[];
   readonly handler: RequestHandler;
   readonly emit: (event: WorkerEvent) => void;
 }
@@ -59,6 +61,10 @@ export class WorkerSession {
   private heard = false;
   private busy?: Busy;
   private closed = false;
+  /** Connections made so far; the next one goes to endpoints[turn % length]. */
+  private turn = 0;
+  /** Connections in a row that ended without the broker serving us (DISCONNECT, silence, or no connection). */
+  private failures = 0;
   /** Set by drain() while a request is in progress: called once the session holds none. */
   private onIdle?: () => void;
 
@@ -101,14 +107,31 @@ export class WorkerSession {
     this.generation += 1;
     this.attempt += 1;
     const generation = this.generation;
-    const link = settings.linkFactory();
+    const { endpoints } = settings;
+    const endpoint = endpoints.length > 0 ? endpoints[this.turn++ % endpoints.length] : undefined;
+    const link = settings.linkFactory(endpoint);
     this.link = link;
     this.linkSubscription = link.messages$.subscribe((frames) => this.onMessage(frames, generation));
+    if (this.rotates() && link.events$) {
+      // One broker of a pair being down is no reason to wait for liveness to run out: the other one may serve.
+      const lost = link.events$.subscribe((event) => {
+        if (generation !== this.generation || this.closed || event.type === "connected") return;
+        settings.emit({ type: "broker-lost", session: settings.index });
+        this.moveOn();
+      });
+      this.linkSubscription.add(lost);
+    }
     this.liveness = settings.liveness;
     this.heard = false;
     this.send({ type: "ready", service: settings.service });
     this.ticker = interval(settings.heartbeatInterval, settings.scheduler).subscribe(() => this.tick());
-    settings.emit({ type: "ready", session: settings.index, service: settings.service, attempt: this.attempt });
+    settings.emit({
+      type: "ready",
+      session: settings.index,
+      service: settings.service,
+      attempt: this.attempt,
+      ...(endpoint === undefined ? {} : { broker: endpoint }),
+    });
   }
 
   /** Drops the socket and anything in progress on it; the broker requeues what we held. */
@@ -144,6 +167,10 @@ export class WorkerSession {
       this.liveness -= 1;
       if (this.liveness <= 0) {
         settings.emit({ type: "broker-lost", session: settings.index });
+        if (this.rotates()) {
+          this.moveOn();
+          return;
+        }
         void this.teardown();
         this.reconnectTimer = timer(settings.reconnectInterval, settings.scheduler).subscribe(() => this.connect());
         return;
@@ -170,14 +197,20 @@ export class WorkerSession {
     this.liveness = settings.liveness;
     switch (command.type) {
       case "request":
+        this.failures = 0;
         this.onRequest(command.client, command.body, generation);
         return;
       case "disconnect":
         settings.emit({ type: "disconnect-received", session: settings.index });
+        if (this.rotates()) {
+          this.moveOn();
+          return;
+        }
         void this.teardown();
         this.connect();
         return;
       case "heartbeat":
+        this.failures = 0;
         return;
       default:
         settings.emit({ type: "protocol-error", session: settings.index, message: `unexpected ${command.type} from broker` });
@@ -230,6 +263,28 @@ export class WorkerSession {
     // A stream that failed during subscribe() finished before `subscription` existed: stop it now.
     if (this.busy === busy) busy.subscription = subscription;
     else subscription.unsubscribe();
+  }
+
+  /** Whether this session has several brokers (a pair) to take in turn. */
+  private rotates(): boolean {
+    return this.settings.endpoints.length > 1;
+  }
+
+  /**
+   * Leaves this broker for the next one: at once, unless every broker in
+   * the round has just failed us (a pair with no active broker yet, or both
+   * down), in which case it waits `reconnectInterval` rather than spin.
+   */
+  private moveOn(): void {
+    const { settings } = this;
+    void this.teardown();
+    this.reconnectTimer?.unsubscribe();
+    this.failures += 1;
+    if (this.failures % settings.endpoints.length !== 0) {
+      this.connect();
+      return;
+    }
+    this.reconnectTimer = timer(settings.reconnectInterval, settings.scheduler).subscribe(() => this.connect());
   }
 
   private send(command: WorkerCommand): void {

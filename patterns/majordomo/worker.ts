@@ -4,7 +4,7 @@ import type { SocketOptions } from "../../src";
 import { PrivateerError } from "../../src";
 import { componentLogger } from "../../src";
 import type { WorkerEvent, WorkerState } from "./events";
-import { dealerLink, type LinkFactory } from "./link";
+import { brokerEndpoints, dealerLink, type LinkFactory } from "./link";
 import { isMmiService } from "./mmi";
 import { positive } from "./options";
 import type { MdpVersion } from "./protocol";
@@ -12,8 +12,17 @@ import { WorkerSession, type RequestHandler } from "./worker-session";
 
 /** Options of a {@link MajordomoWorker}. */
 export interface MajordomoWorkerOptions {
-  /** The broker endpoint, e.g. `tcp://127.0.0.1:5555`. Required unless `linkFactory` is given. */
-  broker?: string;
+  /**
+   * The broker endpoint, e.g. `tcp://127.0.0.1:5555`, or both endpoints of a
+   * broker pair (the broker's `pair` option). With several, each (re)connect
+   * takes the next in turn, and the worker moves on at once when a broker
+   * sends DISCONNECT (a broker that does not serve does), when its
+   * connection drops or cannot be made, or when it is silent for
+   * `heartbeatLiveness` intervals; after a whole round of brokers failed, it
+   * waits `reconnectInterval` before the next round.
+   * Required unless `linkFactory` is given.
+   */
+  broker?: string | readonly string[];
   /** The service to register; names starting with `mmi.` are reserved for the broker. */
   service: string;
   /** MDP version to speak. Default "0.2" (18/MDP, with partial replies). */
@@ -64,6 +73,7 @@ export class MajordomoWorker {
   private drained?: Promise<void>;
   private readonly sessions: WorkerSession[] = [];
   private readonly options: MajordomoWorkerOptions;
+  private readonly endpoints: readonly string[];
   private readonly logger: Logger;
   private isClosed = false;
 
@@ -71,7 +81,12 @@ export class MajordomoWorker {
     if (isMmiService(options.service)) {
       throw new PrivateerError("EINVAL", `service names starting with "mmi." are reserved for the broker`);
     }
-    if (!options.broker && !options.linkFactory) throw new PrivateerError("EINVAL", "a worker needs a broker endpoint");
+    const endpoints = brokerEndpoints(options.broker);
+    if (endpoints.some((endpoint) => typeof endpoint !== "string" || endpoint === "")) {
+      throw new PrivateerError("EINVAL", "broker endpoints must be non-empty strings");
+    }
+    if (endpoints.length === 0 && !options.linkFactory) throw new PrivateerError("EINVAL", "a worker needs a broker endpoint");
+    this.endpoints = endpoints;
     positive("concurrency", options.concurrency ?? 1);
     this.options = options;
     this.logger = componentLogger("mdp-worker", { service: options.service }, options.logger);
@@ -89,8 +104,10 @@ export class MajordomoWorker {
     if (this.isClosed) throw new PrivateerError("EBADF", "worker is closed");
     if (this.sessions.length > 0) throw new PrivateerError("EFSM", "worker is already serving");
     const o = this.options;
+    const first = this.endpoints[0];
     const linkFactory: LinkFactory =
-      o.linkFactory ?? (() => dealerLink(o.broker!, { logger: this.logger, ...(o.socket ? { socket: o.socket } : {}) }));
+      o.linkFactory ??
+      ((endpoint) => dealerLink(endpoint ?? first!, { logger: this.logger, ...(o.socket ? { socket: o.socket } : {}) }));
     const concurrency = o.concurrency ?? 1;
     for (let index = 0; index < concurrency; index++) {
       this.sessions.push(
@@ -104,6 +121,7 @@ export class MajordomoWorker {
           scheduler: o.scheduler ?? asyncScheduler,
           logger: this.logger,
           linkFactory,
+          endpoints: this.endpoints,
           handler,
           emit: (event) => this.emit(event),
         }),

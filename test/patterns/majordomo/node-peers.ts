@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import type { BinaryStarEvent } from "../../../patterns/binary-star";
 import type { BrokerEvent, WorkerEvent } from "../../../patterns/majordomo";
 import type { BrokerChildConfig } from "./children/broker-main";
 import type { WorkerChildConfig } from "./children/worker-main";
@@ -14,7 +15,11 @@ const ENTRIES = ["broker-main.ts", "worker-main.ts"];
 
 /** What the child scripts print: their component's events, tagged by the worker with its pid. */
 export type WorkerLine = WorkerEvent & { readonly pid: number };
-export type BrokerLine = BrokerEvent | { readonly type: "bound"; readonly endpoint: string };
+export type BrokerLine =
+  | BrokerEvent
+  | { readonly type: "bound"; readonly endpoint: string }
+  /** A pair broker's Binary Star event. */
+  | { readonly type: "pair"; readonly event: BinaryStarEvent };
 
 /**
  * Compiles the child entry scripts (and what they import) with tsc into a

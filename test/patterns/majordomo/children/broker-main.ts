@@ -4,7 +4,8 @@
  * prints `{"type":"bound","endpoint":...}` once listening, then each broker
  * event as a JSON line. Exits when stdin closes or on SIGTERM.
  */
-import { MajordomoBroker, type BrokerEvent } from "../../../../patterns/majordomo";
+import { MajordomoBroker, type BrokerEvent, type MajordomoBrokerPairOptions } from "../../../../patterns/majordomo";
+import type { BinaryStarEvent } from "../../../../patterns/binary-star";
 
 /** What a test passes to this script. */
 export interface BrokerChildConfig {
@@ -14,6 +15,8 @@ export interface BrokerChildConfig {
   maxQueuedRequests?: number;
   /** Print only these event types (default: every event); a flood of requests would otherwise print millions of lines. */
   events?: BrokerEvent["type"][];
+  /** Run as one broker of a pair; its pair events (votes excepted) are printed as `{"type":"pair","event":...}`. */
+  pair?: MajordomoBrokerPairOptions;
 }
 
 const config = JSON.parse(process.argv[2] ?? "{}") as BrokerChildConfig;
@@ -22,15 +25,20 @@ const broker = new MajordomoBroker({
   ...(config.requestTimeout === undefined ? {} : { requestTimeout: config.requestTimeout }),
   ...(config.maxQueuedRequests === undefined ? {} : { maxQueuedRequests: config.maxQueuedRequests }),
   linger: 0,
+  ...(config.pair === undefined ? {} : { pair: config.pair }),
 });
 const printed = config.events === undefined ? undefined : new Set<string>(config.events);
 
-function print(event: BrokerEvent | { type: "bound"; endpoint: string | null }): void {
+function print(event: BrokerEvent | { type: "bound"; endpoint: string | null } | { type: "pair"; event: BinaryStarEvent }): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 
 broker.events$.subscribe((event) => {
   if (printed === undefined || printed.has(event.type)) print(event);
+});
+// One line per client request would flood the pipe; the state changes are what a test waits for.
+broker.pair?.events$.subscribe((event) => {
+  if (event.type !== "vote") print({ type: "pair", event });
 });
 broker.bind(config.endpoint).then(
   () => print({ type: "bound", endpoint: broker.lastEndpoint }),

@@ -9,7 +9,8 @@ import { MajordomoWorker, type MdpVersion, type WorkerEvent } from "../../../../
 
 /** What a test passes to this script. */
 export interface WorkerChildConfig {
-  broker: string;
+  /** One broker, or both of a pair. */
+  broker: string | string[];
   service: string;
   heartbeatInterval: number;
   workMs: number;
