@@ -1,12 +1,12 @@
 /**
- * Suites that talk to a program outside npm (pyzmq, a Docker engine) declare
+ * Suites that talk to a program outside npm (pyzmq, a Docker engine, PostgreSQL) declare
  * it here. Outside CI a missing peer skips those suites and records why, and
  * the skip-summary reporter (test/helpers/skip-summary-reporter.js) lists them
  * with the install command at the end of the run. With CI set nothing skips: a
  * missing peer makes its suites fail, and the summary says which peer caused it.
  */
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync } from "node:fs";
 
 /** A program or service outside npm that some suites need. */
 export interface Peer {
@@ -60,6 +60,33 @@ export const DOCKER: Peer = {
     macos: "install and start Docker Desktop (brew install --cask docker)",
   },
 };
+
+/**
+ * PostgreSQL's server programs (initdb, pg_ctl), for the exactly-once store
+ * suite, which starts a throwaway server of its own (test/patterns/exactly-once/postgres-server.ts).
+ */
+export const POSTGRES: Peer = {
+  name: "postgresql",
+  probe() {
+    if (postgresBinDir() !== null) return null;
+    return "no initdb in /usr/lib/postgresql/*/bin or on PATH";
+  },
+  install: { debian: "apt-get install -y postgresql", macos: "brew install postgresql@15" },
+};
+
+/** The folder holding initdb and pg_ctl: Debian's versioned one (newest first), else the one on PATH. */
+export function postgresBinDir(): string | null {
+  const debian = "/usr/lib/postgresql";
+  if (existsSync(debian)) {
+    const versions = readdirSync(debian)
+      .filter((name) => /^\d+$/.test(name) && existsSync(`${debian}/${name}/bin/initdb`))
+      .sort((a, b) => Number(b) - Number(a));
+    if (versions.length > 0) return `${debian}/${versions[0]}/bin`;
+  }
+  const which = spawnSync("sh", ["-c", "command -v initdb"], { encoding: "utf8" });
+  const found = which.status === 0 ? which.stdout.trim() : "";
+  return found === "" ? null : found.slice(0, found.lastIndexOf("/"));
+}
 
 /** CI runs every suite; the same test as chaos/lib/suite.ts and .ci/prereqs. */
 export const inCi = (): boolean => Boolean(process.env.CI);
