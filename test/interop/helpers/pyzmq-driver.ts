@@ -243,6 +243,18 @@ export class PyzmqSocket {
     return decodeFrames((await this.call("recv", { timeout_ms: timeoutMs }, timeoutMs + 5000)).frames);
   }
 
+  /**
+   * The next message plus the sending connection's properties `names`, read
+   * by libzmq (zmq_msg_gets, exact-case names); an absent property is null.
+   */
+  async receiveWithProperties(
+    names: readonly string[],
+    timeoutMs = 5000,
+  ): Promise<{ frames: Buffer[]; properties: Record<string, string | null> }> {
+    const reply = await this.call("recv_properties", { names, timeout_ms: timeoutMs }, timeoutMs + 5000);
+    return { frames: decodeFrames(reply.frames), properties: reply.properties as Record<string, string | null> };
+  }
+
   /** The next message, or undefined if none arrives within `timeoutMs`. */
   async tryReceive(timeoutMs: number): Promise<Buffer[] | undefined> {
     try {

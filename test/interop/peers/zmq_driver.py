@@ -265,6 +265,22 @@ class Driver:
         frames = self.recv_one(self.sock(cmd), int(cmd.get("timeout_ms", 5000)))
         return {"frames": [encode(f) for f in frames]}
 
+    def op_recv_properties(self, cmd):
+        # Received as zmq.Frame (copy=False): only a Frame can read the connection's
+        # metadata (zmq_msg_gets). libzmq matches names exactly; an absent one reads as None.
+        socket = self.sock(cmd)
+        timeout_ms = int(cmd.get("timeout_ms", 5000))
+        if not socket.poll(timeout_ms, zmq.POLLIN):
+            raise CommandError("nothing received within %d ms" % timeout_ms, "EAGAIN")
+        frames = socket.recv_multipart(flags=zmq.NOBLOCK, copy=False)
+        properties = {}
+        for name in cmd.get("names", []):
+            try:
+                properties[name] = frames[-1].get(name)
+            except zmq.ZMQError:
+                properties[name] = None
+        return {"frames": [encode(f.bytes) for f in frames], "properties": properties}
+
     def op_recv_many(self, cmd):
         socket = self.sock(cmd)
         timeout_ms = int(cmd.get("timeout_ms", 5000))
