@@ -57,7 +57,7 @@ export class MemoryStore implements IdempotencyStore<MemoryTransaction> {
     return this.records.size;
   }
 
-  execute(id: string, work: (tx: MemoryTransaction) => Promise<Reply> | Reply, options: ExecuteOptions = {}): Promise<Outcome> {
+  async execute(id: string, work: (tx: MemoryTransaction) => Promise<Reply> | Reply, options: ExecuteOptions = {}): Promise<Outcome> {
     checkId(id);
     const previous = this.chains.get(id) ?? Promise.resolve();
     const run = async (): Promise<Outcome> => {

@@ -110,7 +110,7 @@ export class SqliteStore implements IdempotencyStore<SqliteTransaction> {
     }
   }
 
-  execute(id: string, work: (tx: SqliteTransaction) => Promise<Reply> | Reply, options: ExecuteOptions = {}): Promise<Outcome> {
+  async execute(id: string, work: (tx: SqliteTransaction) => Promise<Reply> | Reply, options: ExecuteOptions = {}): Promise<Outcome> {
     checkId(id);
     return this.queue.run(async () => {
       if (this.closed) throw new ExactlyOnceError("closed", "the store is closed");
