@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { SchedulerLike } from "rxjs";
-import { isPropertyName, MAX_PROPERTY_VALUE } from "../codec/metadata";
+import { COMMAND_SIZE_MAX } from "../codec/frame-decoder";
+import { isPropertyName } from "../codec/metadata";
 import { PrivateerError } from "../errors";
 
 /** Options every socket type accepts, in the constructor or as properties. Names and defaults follow zeromq.js v6 / libzmq. */
@@ -48,8 +49,12 @@ export interface SocketOptions {
    * command (libzmq's ZMQ_METADATA, which takes them one `"X-Name:value"`
    * string at a time). Names start with `X-` (any case) and are RFC 37
    * property names: 1-255 of `A-Z a-z 0-9 - _ . +`, distinct ignoring case.
-   * Values are strings (sent as UTF-8) or bytes, up to 2^32-1 bytes.
-   * Anything else fails with EINVAL when set.
+   * Values are strings (sent as UTF-8) or bytes. The encoded record (each
+   * property: 1 + name + 4 + value bytes) is at most
+   * {@link MAX_METADATA_SIZE} (65,240) bytes, so that READY with the
+   * built-in properties fits the 64 KiB a Privateer peer accepts in a
+   * command (ZMTP itself would allow values up to 2^32-1 bytes). Anything
+   * else fails with EINVAL when set.
    *
    * Setting replaces the whole record (`{}` or null clears it). Each
    * connection announces the record current when its handshake starts, so
@@ -118,6 +123,18 @@ export function defaultOptions(): ResolvedOptions {
   };
 }
 
+/**
+ * Room READY needs besides the application's properties, at most: the command
+ * name (1 + 5), Socket-Type (1 + 11 + 4 + up to 6) and Identity (1 + 8 + 4 + up to 255).
+ */
+const READY_BUILT_INS_MAX = 6 + 22 + 268;
+
+/**
+ * Largest encoded `metadata` record: a READY carrying it and the built-ins
+ * stays within the command size a Privateer peer accepts (COMMAND_SIZE_MAX).
+ */
+export const MAX_METADATA_SIZE = COMMAND_SIZE_MAX - READY_BUILT_INS_MAX;
+
 /** Properties every READY carries, set by the socket itself: not available to applications. */
 const BUILT_IN_PROPERTIES = new Set(["socket-type", "identity", "resource", "user-id"]);
 
@@ -135,6 +152,7 @@ export function applicationProperties(
   }
   const properties: (readonly [string, Buffer])[] = [];
   const seen = new Map<string, string>();
+  let size = 0;
   for (const [name, raw] of Object.entries(value)) {
     if (!isPropertyName(name)) {
       throw new PrivateerError(
@@ -158,10 +176,15 @@ export function applicationProperties(
     if (typeof raw === "string") bytes = Buffer.from(raw, "utf8");
     else if (raw instanceof Uint8Array) bytes = Buffer.from(raw);
     else throw new PrivateerError("EINVAL", `metadata property "${name}" must be a string or a Buffer`);
-    if (bytes.length > MAX_PROPERTY_VALUE) {
-      throw new PrivateerError("EINVAL", `metadata property "${name}" is over ZMTP's ${MAX_PROPERTY_VALUE}-byte value limit`);
-    }
+    size += 1 + name.length + 4 + bytes.length;
     properties.push([name, bytes]);
+  }
+  if (size > MAX_METADATA_SIZE) {
+    // ZMTP could carry it, but a Privateer peer refuses a READY this large: the handshake would fail.
+    throw new PrivateerError(
+      "EINVAL",
+      `metadata encodes to ${size} bytes; at most ${MAX_METADATA_SIZE} fit in a READY a Privateer peer accepts`,
+    );
   }
   return properties;
 }

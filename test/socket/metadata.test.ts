@@ -6,6 +6,7 @@
 import { Dealer, PrivateerError, Pull, Push, Router, type SocketBase } from "../../src";
 import { bindAddress, closeAll, events, nextEvent } from "../helpers/endpoints";
 import { RawPeer } from "../helpers/raw-zmtp-peer";
+import { MAX_METADATA_SIZE } from "../../src/socket/options";
 
 const opened: SocketBase[] = [];
 const peers: RawPeer[] = [];
@@ -91,6 +92,19 @@ describe("metadata option: validation (libzmq's ZMQ_METADATA rules)", () => {
     const socket = track(new Dealer({ metadata: record }));
     expect(socket.metadata).toEqual(record);
     expect(Object.isFrozen(socket.metadata)).toBe(true);
+  });
+
+  it("takes a record up to the size whose READY a Privateer peer still accepts, and refuses one byte more", async () => {
+    const name = "X-Fill";
+    const fill = (extra: number) => ({ [name]: "f".repeat(MAX_METADATA_SIZE - (1 + name.length + 4) + extra) });
+    einval(() => track(new Router({ metadata: fill(1) })));
+    // The largest record with the largest built-ins (ROUTER, a 255-byte Identity) still handshakes.
+    const router = track(new Router({ routingId: "r".repeat(255), metadata: fill(0) }));
+    const dealer = track(new Dealer());
+    await router.bind(bindAddress("tcp"));
+    const handshake = nextEvent(dealer, "handshake");
+    dealer.connect(router.lastEndpoint!);
+    expect((await handshake).peer.metadata.get(name)?.length).toBe(MAX_METADATA_SIZE - (1 + name.length + 4));
   });
 
   it("replaces the record on each set; null and {} clear it", () => {
