@@ -171,8 +171,14 @@ async function startMetrics(address: string | undefined, log: Logger, attach: (m
   return server;
 }
 
+/** The options a command runs with, logged at start so the precedence of flags, environment and file can be seen. */
+function settings(o: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([key]) => key !== "config" && key !== "logFormat"));
+}
+
 async function broker(o: CommonOptions & BrokerFlags): Promise<Outcome> {
   const log = logger(o);
+  log.info({ settings: settings(o) }, "broker starting");
   const instance = new MajordomoBroker({
     heartbeatInterval: o.heartbeatInterval,
     heartbeatLiveness: o.heartbeatLiveness,
@@ -180,9 +186,9 @@ async function broker(o: CommonOptions & BrokerFlags): Promise<Outcome> {
     maxQueuedRequests: o.maxQueued,
     logger: log,
   });
+  // Every event is logged at debug by the broker itself; workers coming and going are worth an info line.
   instance.events$.subscribe((event) => {
-    const level = event.type === "worker-ready" || event.type.startsWith("worker-") || event.type === "protocol-error" ? "info" : "debug";
-    log[level](event, event.type);
+    if (event.type.startsWith("worker-") || event.type === "protocol-error") log.info(event, event.type);
   });
   const metrics: MetricsServer | undefined = await startMetrics(o.metrics, log, (m) => m.observeBroker(instance));
   for (const endpoint of o.bind) {
@@ -209,6 +215,7 @@ interface QueueFlags {
 
 async function queue(o: CommonOptions & QueueFlags): Promise<Outcome> {
   const log = logger(o);
+  log.info({ settings: settings(o) }, "queue starting");
   const instance = new ParanoidPirateQueue({
     frontend: o.frontend,
     backend: o.backend,
@@ -218,8 +225,7 @@ async function queue(o: CommonOptions & QueueFlags): Promise<Outcome> {
     logger: log,
   });
   instance.events$.subscribe((event) => {
-    const level = event.type.startsWith("worker-") || event.type === "protocol-error" || event.type === "started" ? "info" : "debug";
-    log[level](event, event.type);
+    if (event.type.startsWith("worker-") || event.type === "protocol-error") log.info(event, event.type);
   });
   const metrics = await startMetrics(o.metrics, log, (m) => m.observeQueue(instance));
   await instance.start();
@@ -244,6 +250,7 @@ interface WorkerFlags {
 
 async function worker(o: CommonOptions & WorkerFlags): Promise<Outcome> {
   const log = logger(o);
+  log.info({ settings: settings(o) }, "worker starting");
   if (o.protocol === "ppp") return pppWorker(o, log);
   if (o.service === undefined) throw new InvalidArgumentError("--service is required with --protocol mdp");
   const handler = loadHandler<RequestHandler>(o.module);
@@ -255,8 +262,8 @@ async function worker(o: CommonOptions & WorkerFlags): Promise<Outcome> {
     logger: log,
   });
   instance.events$.subscribe((event) => {
-    const level = event.type === "request" || event.type === "reply" ? "debug" : event.type === "handler-error" ? "warn" : "info";
-    log[level](event, event.type);
+    if (event.type === "handler-error") log.warn(event, event.type);
+    else if (event.type !== "request" && event.type !== "reply") log.info(event, event.type);
   });
   instance.serve(handler);
   log.info({ broker: o.connect, service: o.service }, "worker serving");
@@ -275,8 +282,8 @@ function pppWorker(o: CommonOptions & WorkerFlags, log: Logger): Outcome {
   let busy = false;
   let idle: (() => void) | undefined;
   instance.events$.subscribe((event) => {
-    const level = event.type === "request" || event.type === "reply-sent" ? "debug" : event.type === "handler-error" ? "warn" : "info";
-    log[level](event, event.type);
+    if (event.type === "handler-error") log.warn(event, event.type);
+    else if (event.type !== "request" && event.type !== "reply-sent") log.info(event, event.type);
     if (event.type === "request") busy = true;
     else if (event.type === "reply-sent" || event.type === "handler-error") {
       busy = false;
