@@ -1,0 +1,70 @@
+/**
+ * The `privateer` command as a user gets it: the packed tarball installed
+ * into an empty project outside the repository, run through `npx`, and the
+ * `privateer/metrics` entry imported by name.
+ */
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const repo = resolve(__dirname, "../..");
+
+/** Runs a command; on failure the error carries its output. */
+async function sh(file: string, args: string[], cwd: string, timeout = 180_000): Promise<{ stdout: string; stderr: string }> {
+  try {
+    return await run(file, args, { cwd, timeout, maxBuffer: 16 * 1024 * 1024 });
+  } catch (error) {
+    const e = error as { message: string; stdout?: string; stderr?: string };
+    throw new Error(`${file} ${args.join(" ")} (in ${cwd}) failed: ${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`);
+  }
+}
+
+let work: string;
+let app: string;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "privateer-bin-"));
+  // npm pack runs `prepare` (the build) first.
+  await sh("npm", ["pack", "--pack-destination", work, "--loglevel=error"], repo, 240_000);
+  const tarball = readdirSync(work).find((f) => f.endsWith(".tgz"));
+  if (tarball === undefined) throw new Error(`npm pack left no tarball in ${work}`);
+  app = join(work, "app");
+  mkdirSync(app);
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true }));
+  await sh("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", join(work, tarball)], app, 240_000);
+}, 600_000);
+
+afterAll(() => {
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+it("npx privateer --help lists the commands", async () => {
+  const { stdout } = await sh("npx", ["--no-install", "privateer", "--help"], app);
+  expect(stdout).toContain("Usage: privateer [options] [command]");
+  for (const command of ["broker", "queue", "worker", "call", "services", "demo"]) expect(stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
+  const version = await sh("npx", ["--no-install", "privateer", "--version"], app);
+  expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+}, 60_000);
+
+it("npx privateer demo runs to the end", async () => {
+  const { stdout } = await sh("npx", ["--no-install", "privateer", "demo"], app, 30_000);
+  expect(stdout).toContain(`upper("hello") -> "HELLO"`);
+}, 60_000);
+
+it("privateer/metrics loads by name, and the main entry does not load prom-client", async () => {
+  writeFileSync(
+    join(app, "metrics.cjs"),
+    `const main = require("privateer");
+const promLoaded = () => Object.keys(require.cache).some((file) => file.includes("/prom-client/"));
+const before = promLoaded();
+const { PatternMetrics, serveMetrics } = require("privateer/metrics");
+const metrics = new PatternMetrics();
+console.log(JSON.stringify({ before, after: promLoaded(), serve: typeof serveMetrics, broker: typeof main.MajordomoBroker, registry: typeof metrics.registry.metrics }));
+`,
+  );
+  const { stdout } = await sh("node", ["metrics.cjs"], app);
+  expect(JSON.parse(stdout)).toEqual({ before: false, after: true, serve: "function", broker: "function", registry: "function" });
+}, 60_000);
