@@ -69,9 +69,17 @@ export class BrokerEngine {
   private nextRequestId = 0;
   private stopped = false;
 
+  /**
+   * @param send what the ROUTER must send, routing id first.
+   * @param serving for a broker of a pair: asked before each heartbeat tick
+   *   and request expiry; while it answers false they do nothing, so a broker
+   *   thawed after a freeze neither expires workers, requeues, dispatches nor
+   *   answers before its owner has reset it (asking may be what triggers that).
+   */
   constructor(
     private readonly send: (frames: Buffer[]) => void,
     options: BrokerEngineOptions = {},
+    private readonly serving: () => boolean = () => true,
   ) {
     this.heartbeatInterval = positive("heartbeatInterval", options.heartbeatInterval ?? 2500);
     this.liveness = positive("heartbeatLiveness", options.heartbeatLiveness ?? 3);
@@ -272,7 +280,7 @@ export class BrokerEngine {
   /** Expires every queued request of `name` whose deadline has passed, in queue order. */
   private expireDue(name: string): void {
     this.expiryTimers.delete(name);
-    if (this.stopped) return;
+    if (this.stopped || !this.serving()) return;
     const service = this.registry.service(name);
     const now = this.scheduler.now();
     let next = Infinity;
@@ -447,6 +455,7 @@ export class BrokerEngine {
   // ---- heartbeating --------------------------------------------------------
 
   private tick(): void {
+    if (!this.serving()) return;
     const now = this.scheduler.now();
     for (const worker of this.registry.allWorkers()) {
       if (now >= worker.expiresAt) {

@@ -99,9 +99,14 @@ export class MajordomoBroker {
       ...(options.logger ? { logger: options.logger } : {}),
     });
     this.linger = linger ?? 100;
-    this.engine = new BrokerEngine((frames) => {
-      this.router.send(frames).catch((error: unknown) => this.router.logger.debug({ err: error }, "broker send failed"));
-    }, engineOptions);
+    this.engine = new BrokerEngine(
+      (frames) => {
+        this.router.send(frames).catch((error: unknown) => this.router.logger.debug({ err: error }, "broker send failed"));
+      },
+      engineOptions,
+      // The engine's own timers ask too: after a thaw, one of them may run before any message or pair tick.
+      () => this.pair?.serves() ?? true,
+    );
     this.events$ = this.engine.events$;
     this.pair = pair ? this.createPair(pair, options) : undefined;
     this.inbound = this.router.messages$.subscribe({
