@@ -1,6 +1,7 @@
 import {
   checkFingerprint,
   checkId,
+  encodeReply,
   ExactlyOnceError,
   resolveStoreOptions,
   type ExecuteOptions,
@@ -69,6 +70,8 @@ export class MemoryStore implements IdempotencyStore<MemoryTransaction> {
       }
       const tx = new MemoryTransaction();
       const reply = await work(tx);
+      // The same check (and error) as the database stores, which must encode the reply.
+      encodeReply(reply);
       // Copies, so that a caller mutating its buffers later cannot change the record.
       const record = { reply: reply.map((frame) => Buffer.from(frame)), fingerprint: options.fingerprint ?? null, createdAt: this.options.now() };
       tx.commit();

@@ -41,6 +41,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   if (pool === undefined) {
     const pg = loadDriver<typeof Pg>("pg", "PostgresStore");
     pool = new pg.Pool(options.connection);
+    // An idle client whose connection drops is discarded by the pool, which
+    // then emits "error"; unheard, that event would end the process.
+    pool.on("error", () => undefined);
   }
   const store = new PostgresStore(pool, owned, table, options);
   try {
@@ -141,6 +144,14 @@ export class PostgresStore implements IdempotencyStore<PostgresTransaction> {
    */
   private async transaction<T>(body: (client: Pg.PoolClient, rollback: () => Promise<void>) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A connection lost mid-transaction fails the pending query, which is how
+    // the caller learns of it; the client also emits "error", which must not
+    // go unheard while the client is checked out (it would end the process).
+    let lost: Error | undefined;
+    const onError = (error: Error): void => {
+      lost = error;
+    };
+    client.on("error", onError);
     let ended = false;
     const rollback = async (): Promise<void> => {
       ended = true;
@@ -153,6 +164,7 @@ export class PostgresStore implements IdempotencyStore<PostgresTransaction> {
         ended = true;
         await client.query("COMMIT");
       }
+      client.off("error", onError);
       client.release();
       return result;
     } catch (error) {
@@ -163,7 +175,8 @@ export class PostgresStore implements IdempotencyStore<PostgresTransaction> {
       } catch (rollbackError) {
         broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
       }
-      client.release(broken);
+      client.off("error", onError);
+      client.release(broken ?? lost);
       throw error;
     }
   }
