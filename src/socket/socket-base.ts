@@ -356,8 +356,13 @@ export abstract class SocketBase {
   }
   set metadata(value: Readonly<Record<string, string | Buffer>> | null) {
     // Validated and encoded once here, so a connection's READY costs no more than a copy.
-    this.opts.metadataProperties = applicationProperties(value);
-    this.opts.metadata = Object.freeze({ ...(value ?? {}) });
+    const properties = applicationProperties(value);
+    this.opts.metadataProperties = properties;
+    // The getter shows strings as given and bytes as the copy that is sent, so later changes to the caller's Buffer show nowhere.
+    const given = Object.values(value ?? {});
+    this.opts.metadata = Object.freeze(
+      Object.fromEntries(properties.map(([name, bytes], i) => [name, typeof given[i] === "string" ? given[i] : bytes])),
+    );
   }
 
   // ---- sending and receiving (exposed by the capability subclasses) -----

@@ -121,11 +121,14 @@ describe("metadata option: validation (libzmq's ZMQ_METADATA rules)", () => {
   it("keeps its own copy: changing the record afterwards changes nothing", async () => {
     const record: Record<string, string> = { "X-A": "before" };
     const socket = track(new Push({ metadata: record }));
+    const bytes = Buffer.from("bytes");
+    socket.metadata = { ...record, "X-Bytes": bytes };
     record["X-A"] = "after";
     record["X-B"] = "added";
-    expect(socket.metadata).toEqual({ "X-A": "before" });
+    bytes.fill(0x21);
+    expect(socket.metadata).toEqual({ "X-A": "before", "X-Bytes": Buffer.from("bytes") });
     expect(await readyFrom(socket, "PULL")).toEqual(
-      Buffer.concat([property("Socket-Type", "PUSH"), property("X-A", "before")]),
+      Buffer.concat([property("Socket-Type", "PUSH"), property("X-A", "before"), property("X-Bytes", "bytes")]),
     );
   });
 });
