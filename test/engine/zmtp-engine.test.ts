@@ -95,6 +95,32 @@ describe("ZmtpEngine: what it writes", () => {
     expect((await peer.bytes(64 + expected.length)).subarray(64)).toEqual(expected);
   });
 
+  it("appends application properties to READY after the built-ins, as libzmq's ZMQ_METADATA does", async () => {
+    // What libzmq 4.3.4 sends as a DEALER with ZMQ_METADATA "X-Foo:bar" (read off the wire from pyzmq), re-typed.
+    const libzmqDealerWithMetadata = [
+      4, 54, 5, ...ascii("READY"), 11, ...ascii("Socket-Type"), 0, 0, 0, 6, ...ascii("DEALER"),
+      8, ...ascii("Identity"), 0, 0, 0, 0, 5, ...ascii("X-Foo"), 0, 0, 0, 3, ...ascii("bar"),
+    ];
+    const { peer } = engineWithRawPeer({ socketType: "DEALER", metadata: [["X-Foo", Buffer.from("bar")]] });
+    peer.send(greetingBytes());
+    expect((await peer.bytes(64 + libzmqDealerWithMetadata.length)).subarray(64)).toEqual(
+      Buffer.from(libzmqDealerWithMetadata),
+    );
+    // And a READY whose properties take it past 255 bytes goes out as a long command frame.
+    const big = Buffer.alloc(300, 0x61);
+    const long = engineWithRawPeer({ socketType: "PUSH", metadata: [["X-Big", big]] });
+    long.peer.send(greetingBytes());
+    const expected = commandFrame(
+      "READY",
+      Buffer.concat([
+        Buffer.from([11, ...ascii("Socket-Type"), 0, 0, 0, 4, ...ascii("PUSH")]),
+        Buffer.from([5, ...ascii("X-Big"), 0, 0, 1, 44]), // 300 = 0x012c
+        big,
+      ]),
+    );
+    expect((await long.peer.bytes(64 + expected.length)).subarray(64)).toEqual(expected);
+  });
+
   it("sends Identity from REQ, DEALER and ROUTER only, carrying the routing id", async () => {
     // RFC 37's worked example shows a ROUTER without Identity; libzmq sends it for ROUTER too, and so do we.
     const cases: Array<[SocketType, Buffer | undefined, Buffer | undefined]> = [
