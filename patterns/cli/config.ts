@@ -77,6 +77,11 @@ export function applyConfig(command: Command, config: ConfigFile): void {
     // Flags arrive as strings and go through the option's parser; the file's JSON numbers and booleans are taken as they are.
     const parser = (option as unknown as { parseArg?: (value: string, previous: unknown) => unknown }).parseArg;
     const parsed = typeof value === "string" && parser ? parser(value, undefined) : value;
+    // A list option (--bind a b) may be written as one string in the file.
+    if (option.variadic && !Array.isArray(parsed)) {
+      command.setOptionValueWithSource(name, [parsed], "config");
+      continue;
+    }
     command.setOptionValueWithSource(name, parsed, "config");
   }
 }

@@ -85,6 +85,10 @@ export function buildProgram(io: ProgramIo, done: (outcome: Outcome) => void): C
     .addOption(option("--heartbeat-liveness <n>", "missed heartbeats before a worker is dropped", "HEARTBEAT_LIVENESS").argParser(ms).default(3))
     .addOption(option("--request-timeout <ms>", "ms a request may wait for a worker; 0 = forever", "REQUEST_TIMEOUT").argParser(ms).default(0))
     .addOption(option("--max-queued <n>", "requests queued per service before new ones are refused; 0 = no limit", "MAX_QUEUED").argParser(ms).default(0))
+    .addOption(option("--pair <role>", "run as one broker of a Binary Star pair", "PAIR").choices(["primary", "backup"]))
+    .addOption(option("--state-bind <endpoint>", "with --pair: where this broker publishes its state", "STATE_BIND"))
+    .addOption(option("--state-connect <endpoint>", "with --pair: the other broker's --state-bind", "STATE_CONNECT"))
+    .addOption(option("--pair-heartbeat <ms>", "with --pair: ms between state messages", "PAIR_HEARTBEAT").argParser(ms).default(1000))
     .addOption(metricsOption())
     .addOption(shutdownOption())
     .action(async (o: CommonOptions & BrokerFlags) => done(await broker(o)));
@@ -105,7 +109,11 @@ export function buildProgram(io: ProgramIo, done: (outcome: Outcome) => void): C
     .addOption(option("--module <file>", "the handler module", "MODULE").makeOptionMandatory())
     .addOption(option("--service <name>", "the Majordomo service to register (required with --protocol mdp)", "SERVICE"))
     .addOption(option("--protocol <protocol>", "Majordomo worker, or Paranoid Pirate worker", "PROTOCOL").choices(["mdp", "ppp"]).default("mdp"))
-    .addOption(option("--connect <endpoint>", "the broker (mdp) or the queue's backend (ppp)", "CONNECT").default("tcp://127.0.0.1:5555"))
+    .addOption(
+      option("--connect <endpoint...>", "the broker, both brokers of a pair (mdp), or the queue's backend (ppp)", "CONNECT").default([
+        "tcp://127.0.0.1:5555",
+      ]),
+    )
     .addOption(option("--concurrency <n>", "requests handled at once (mdp)", "CONCURRENCY").argParser(ms).default(1))
     .addOption(option("--heartbeat-interval <ms>", "ms between heartbeats; must match the broker's or queue's", "HEARTBEAT_INTERVAL").argParser(ms))
     .addOption(shutdownOption())
@@ -115,14 +123,14 @@ export function buildProgram(io: ProgramIo, done: (outcome: Outcome) => void): C
     .description("send one request to a Majordomo service and print the reply, one frame per line")
     .argument("<service>", "the service")
     .argument("[body...]", "the request's frames", [])
-    .addOption(option("--broker <endpoint>", "the broker", "BROKER").default("tcp://127.0.0.1:5555"))
+    .addOption(option("--broker <endpoint...>", "the broker, or both brokers of a pair", "BROKER").default(["tcp://127.0.0.1:5555"]))
     .addOption(option("--timeout <ms>", "ms to wait for the reply, per attempt", "TIMEOUT").argParser(ms).default(2500))
     .addOption(option("--retries <n>", "attempts after the first", "RETRIES").argParser(ms).default(2))
     .action(async (service: string, body: string[], o: CommonOptions & ClientFlags) => done(await call(service, body, o, io)));
 
   common(program.command("services"))
     .description("list the broker's services (MMI mmi.services)")
-    .addOption(option("--broker <endpoint>", "the broker", "BROKER").default("tcp://127.0.0.1:5555"))
+    .addOption(option("--broker <endpoint...>", "the broker, or both brokers of a pair", "BROKER").default(["tcp://127.0.0.1:5555"]))
     .addOption(option("--timeout <ms>", "ms to wait for the reply, per attempt", "TIMEOUT").argParser(ms).default(2500))
     .addOption(option("--retries <n>", "attempts after the first", "RETRIES").argParser(ms).default(2))
     .option("--json", "print the JSON the broker sent")
@@ -154,6 +162,10 @@ function logger(o: CommonOptions, level?: LogLevel): Logger {
 
 interface BrokerFlags {
   bind: string[];
+  pair?: "primary" | "backup";
+  stateBind?: string;
+  stateConnect?: string;
+  pairHeartbeat: number;
   heartbeatInterval: number;
   heartbeatLiveness: number;
   requestTimeout: number;
@@ -185,12 +197,19 @@ async function broker(o: CommonOptions & BrokerFlags): Promise<Outcome> {
     requestTimeout: o.requestTimeout,
     maxQueuedRequests: o.maxQueued,
     logger: log,
+    ...(o.pair === undefined ? {} : { pair: pairOptions(o) }),
+  });
+  instance.pair?.events$.subscribe((event) => {
+    if (event.type !== "vote" && event.type !== "peer-state") log.info(event, `pair ${event.type}`);
   });
   // Every event is logged at debug by the broker itself; workers coming and going are worth an info line.
   instance.events$.subscribe((event) => {
     if (event.type.startsWith("worker-") || event.type === "protocol-error") log.info(event, event.type);
   });
-  const metrics: MetricsServer | undefined = await startMetrics(o.metrics, log, (m) => m.observeBroker(instance));
+  const metrics: MetricsServer | undefined = await startMetrics(o.metrics, log, (m) => {
+    m.observeBroker(instance);
+    if (instance.pair) m.observeBinaryStar(instance.pair);
+  });
   for (const endpoint of o.bind) {
     await instance.bind(endpoint);
     log.info({ endpoint: instance.lastEndpoint }, "broker bound");
@@ -201,6 +220,13 @@ async function broker(o: CommonOptions & BrokerFlags): Promise<Outcome> {
     await metrics?.close();
   });
   return "running";
+}
+
+function pairOptions(o: BrokerFlags) {
+  if (o.stateBind === undefined || o.stateConnect === undefined) {
+    throw new InvalidArgumentError("--pair needs --state-bind and --state-connect");
+  }
+  return { role: o.pair!, statePublisher: o.stateBind, stateSubscriber: o.stateConnect, heartbeat: Math.max(1, o.pairHeartbeat) };
 }
 
 interface QueueFlags {
@@ -242,7 +268,7 @@ interface WorkerFlags {
   module: string;
   service?: string;
   protocol: "mdp" | "ppp";
-  connect: string;
+  connect: string[];
   concurrency: number;
   heartbeatInterval?: number;
   shutdownTimeout: number;
@@ -274,7 +300,8 @@ async function worker(o: CommonOptions & WorkerFlags): Promise<Outcome> {
 
 function pppWorker(o: CommonOptions & WorkerFlags, log: Logger): Outcome {
   const handler = loadHandler<PirateHandler>(o.module);
-  const instance = new ParanoidPirateWorker(o.connect, {
+  if (o.connect.length !== 1) throw new InvalidArgumentError("a Paranoid Pirate worker connects to one queue");
+  const instance = new ParanoidPirateWorker(o.connect[0]!, {
     ...(o.heartbeatInterval === undefined ? {} : { heartbeatInterval: o.heartbeatInterval }),
     logger: log,
   });
@@ -308,7 +335,7 @@ function pppWorker(o: CommonOptions & WorkerFlags, log: Logger): Outcome {
 }
 
 interface ClientFlags {
-  broker: string;
+  broker: string[];
   timeout: number;
   retries: number;
 }

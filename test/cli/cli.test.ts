@@ -232,6 +232,39 @@ describe("graceful shutdown on SIGTERM", () => {
   }, 30_000);
 });
 
+describe("broker --pair", () => {
+  it("two brokers serve as a Binary Star pair: SIGTERM on the active one, the backup takes over and the call goes through", async () => {
+    const unique = `${process.pid}-${Date.now().toString(36)}`;
+    const stateA = `ipc://${path.join(tmpdir(), `privateer-cli-a-${unique}.sock`)}`;
+    const stateB = `ipc://${path.join(tmpdir(), `privateer-cli-b-${unique}.sock`)}`;
+    const pairFlags = ["--pair-heartbeat", "250", "--metrics", "127.0.0.1:0", "--heartbeat-interval", "500"];
+    const primary = await startBroker(["--pair", "primary", "--state-bind", stateA, "--state-connect", stateB, ...pairFlags]);
+    const backup = await startBroker(["--pair", "backup", "--state-bind", stateB, "--state-connect", stateA, ...pairFlags]);
+    const backupMetrics = (await backup.broker.waitForMsg("metrics served")).url as string;
+    await backup.broker.waitForLog((r) => r.msg === "pair state-changed" && r.to === "passive", "the backup going passive");
+    const brokers = [primary.endpoint, backup.endpoint];
+    start(["worker", "--module", ECHO, "--service", "echo", "--heartbeat-interval", "500", "--connect", ...brokers]);
+    await primary.broker.waitForMsg("worker-ready");
+
+    const first = await runCli(outDir, ["call", "echo", "one", "--broker", ...brokers]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/\none\n$/);
+
+    primary.broker.signal("SIGTERM");
+    expect(await primary.broker.exited).toEqual({ code: 0, signal: null });
+    const second = await runCli(outDir, ["call", "echo", "two", "--broker", ...brokers, "--timeout", "1000", "--retries", "9"], {}, 30_000);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/\ntwo\n$/);
+    await backup.broker.waitForLog((r) => r.msg === "pair state-changed" && r.from === "passive" && r.to === "active", "the takeover");
+
+    const text = await (await fetch(backupMetrics)).text();
+    expect(text).toMatch(/^privateer_binary_star_state\{state="active"\} 1$/m);
+    expect(text).toMatch(/^privateer_binary_star_state\{state="passive"\} 0$/m);
+    expect(text).toMatch(/^privateer_binary_star_failovers_total 1$/m);
+    expect(text).toMatch(/^privateer_replies_sent_total\{pattern="majordomo",service="echo"\} 1$/m);
+  }, 90_000);
+});
+
 describe("demo", () => {
   it("runs a broker, workers and a client in one process and exits 0", async () => {
     const { code, stdout } = await runCli(outDir, ["demo"]);
