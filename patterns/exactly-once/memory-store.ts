@@ -50,7 +50,7 @@ export class MemoryStore implements IdempotencyStore<MemoryTransaction> {
   private closed = false;
 
   constructor(options: StoreOptions = {}) {
-    this.options = resolveStoreOptions(options);
+    this.options = resolveStoreOptions(options, "memory");
   }
 
   /** How many records are held (expired ones included until purged). */
@@ -66,6 +66,7 @@ export class MemoryStore implements IdempotencyStore<MemoryTransaction> {
       const live = this.live(id);
       if (live) {
         checkFingerprint(id, live.fingerprint, options.fingerprint);
+        this.options.log.debug({ id }, "replayed a recorded reply");
         return { reply: live.reply.map((frame) => Buffer.from(frame)), replayed: true };
       }
       const tx = new MemoryTransaction();

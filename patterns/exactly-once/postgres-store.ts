@@ -79,7 +79,7 @@ export class PostgresStore implements IdempotencyStore<PostgresTransaction> {
     private readonly table: string,
     options: StoreOptions,
   ) {
-    this.options = resolveStoreOptions(options);
+    this.options = resolveStoreOptions(options, "postgres");
   }
 
   /** @internal Creates the table; an advisory lock keeps two workers starting at once from racing on it. */
@@ -117,6 +117,7 @@ export class PostgresStore implements IdempotencyStore<PostgresTransaction> {
           throw new ExactlyOnceError("busy", `the record for ${JSON.stringify(id)} vanished while it was being read`);
         }
         checkFingerprint(id, row.fingerprint, options.fingerprint);
+        this.options.log.debug({ id }, "replayed a recorded reply");
         return { reply: decodeReply(row.reply), replayed: true };
       }
       const reply = await work(client);
@@ -177,6 +178,7 @@ export class PostgresStore implements IdempotencyStore<PostgresTransaction> {
       }
       client.off("error", onError);
       client.release(broken ?? lost);
+      this.options.log.debug({ err: error, connectionLost: (broken ?? lost) !== undefined }, "rolled back: nothing recorded");
       throw error;
     }
   }

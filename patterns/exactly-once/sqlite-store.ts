@@ -83,7 +83,7 @@ export class SqliteStore implements IdempotencyStore<SqliteTransaction> {
 
   /** Use {@link openSqliteStore}, which loads the driver. */
   constructor(Database: typeof BetterSqlite3, options: SqliteStoreOptions) {
-    this.options = resolveStoreOptions(options);
+    this.options = resolveStoreOptions(options, "sqlite");
     const table = checkTableName(options.table ?? "privateer_idempotency");
     this.busyTimeoutMs = options.busyTimeoutMs ?? 30_000;
     if (!Number.isInteger(this.busyTimeoutMs) || this.busyTimeoutMs < 0) {
@@ -135,6 +135,7 @@ export class SqliteStore implements IdempotencyStore<SqliteTransaction> {
         return { reply, replayed: false };
       } catch (error) {
         if (this.db.inTransaction) this.db.exec("ROLLBACK");
+        this.options.log.debug({ id, err: error }, "rolled back: nothing recorded");
         throw error;
       }
     });
@@ -162,6 +163,7 @@ export class SqliteStore implements IdempotencyStore<SqliteTransaction> {
 
   private replay(id: string, row: RecordRow, options: ExecuteOptions): Outcome {
     checkFingerprint(id, row.fingerprint, options.fingerprint);
+    this.options.log.debug({ id }, "replayed a recorded reply");
     return { reply: decodeReply(row.reply), replayed: true };
   }
 

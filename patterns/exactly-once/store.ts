@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { PrivateerError, type ErrorCode } from "../../src/errors";
+import { componentLogger, type Logger } from "../../src/log";
 
 /*
  * The store layer of exactly-once request handling (docs/exactly-once.md).
@@ -72,6 +73,8 @@ export interface StoreOptions {
   readonly ttlMs?: number;
   /** The clock records are stamped and expired with (ms since the epoch); tests pass a fake one. */
   readonly now?: () => number;
+  /** Parent logger (pino); by default the library's, silent unless setLogger was called. */
+  readonly logger?: Logger;
 }
 
 /** Why an exactly-once store failed; `code` carries the errno-style name. */
@@ -115,12 +118,13 @@ export const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
 export interface ResolvedStoreOptions {
   readonly ttlMs: number;
   readonly now: () => number;
+  readonly log: Logger;
 }
 
-export function resolveStoreOptions(options: StoreOptions): ResolvedStoreOptions {
+export function resolveStoreOptions(options: StoreOptions, store: string): ResolvedStoreOptions {
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   if (!Number.isInteger(ttlMs) || ttlMs < 1) throw new ExactlyOnceError("invalid", `ttlMs must be an integer >= 1 (got ${ttlMs})`);
-  return { ttlMs, now: options.now ?? Date.now };
+  return { ttlMs, now: options.now ?? Date.now, log: componentLogger("exactly-once", { store }, options.logger) };
 }
 
 export function checkId(id: string): void {
