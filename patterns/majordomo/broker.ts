@@ -117,7 +117,12 @@ export class MajordomoBroker {
     // removed (and its request requeued) at once rather than after heartbeat expiry.
     this.connections = this.router.events$.subscribe((event) => {
       if (event.type === "handshake" && event.routingId) this.engine.peerConnected(event.routingId);
-      else if (event.type === "disconnect" && event.routingId) this.engine.peerDisconnected(event.routingId);
+      else if (event.type === "disconnect" && event.routingId) {
+        // In a pair, the stall check comes first: a thawed broker must reset before a lost worker's request is requeued
+        // and dispatched to another.
+        this.pair?.serves();
+        this.engine.peerDisconnected(event.routingId);
+      }
     });
     this.engine.start();
   }

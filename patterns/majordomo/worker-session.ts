@@ -278,6 +278,8 @@ export class WorkerSession {
   private moveOn(): void {
     const { settings } = this;
     void this.teardown();
+    // A drain() waiting for the request we just dropped has closed the session.
+    if (this.closed) return;
     this.reconnectTimer?.unsubscribe();
     this.failures += 1;
     if (this.failures % settings.endpoints.length !== 0) {

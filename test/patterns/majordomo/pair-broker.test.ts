@@ -174,6 +174,31 @@ describe("a Majordomo broker pair in virtual time", () => {
     expect(again.commands()).toEqual([{ type: "request", client: expect.any(Buffer), body: [Buffer.from("after the fence")] }]);
   });
 
+  it("a stalled active that first hears of a worker's lost connection does not hand that worker's request to another", async () => {
+    const { primary, clocks } = await pair();
+    const w1 = worker(primary.endpoint);
+    await w1.send({ type: "ready", service: "echo" });
+    await settle(20);
+    const w2 = worker(primary.endpoint);
+    await w2.send({ type: "ready", service: "echo" });
+    const c = client(primary.endpoint);
+    await settle(20);
+    await c.request("echo", "held by w1");
+    await settle(20);
+    expect(w1.commands()).toEqual([{ type: "request", client: expect.any(Buffer), body: [Buffer.from("held by w1")] }]);
+
+    // The thaw: the first thing the primary learns is that w1's connection is gone.
+    clocks.primary.frame += WINDOW + HB;
+    const before = primary.events.length;
+    w1.dealer.close();
+    await settle(20);
+
+    const after = primary.events.slice(before);
+    expect(after.filter((e) => e.type === "request-requeued" || e.type === "request-dispatched")).toEqual([]);
+    expect(after.filter((e) => e.type === "request-dropped").map((e) => e.type === "request-dropped" && e.reason)).toEqual(["broker-fenced"]);
+    expect(w2.commands()).toEqual([{ type: "disconnect" }]);
+  });
+
   it("an active that hears the backup active with a higher term steps down: it drops what it held and turns its worker away", async () => {
     const { primary, backup, clocks, both } = await pair();
     const { wp, c1, c2 } = await busyPrimary(primary);
