@@ -80,6 +80,7 @@ export class ParanoidPirateWorker {
   private lost = false;
   private work: Promise<void> = Promise.resolve();
   private isClosed = false;
+  private draining = false;
 
   constructor(
     readonly endpoint: string,
@@ -145,6 +146,28 @@ export class ParanoidPirateWorker {
     return this.released;
   }
 
+  /**
+   * Leaves gracefully: takes no new request, lets the one in progress (if
+   * any) finish, and closes once its reply is written out (the socket
+   * lingers up to `linger` ms, default 1000, to flush it). After `timeout`
+   * ms (default: no limit) it closes anyway, and that request gets no reply.
+   * PPP has no DISCONNECT, so the queue may still send a request meanwhile:
+   * it is dropped, and its client's retry recovers it. Resolves as close() does.
+   */
+  drain(timeout?: number, linger = 1000): Promise<void> {
+    if (this.released) return this.released;
+    this.draining = true;
+    const finished = this.work;
+    const bounded =
+      timeout === undefined
+        ? finished
+        : Promise.race([finished, new Promise<void>((resolve) => this.scheduler.schedule(() => resolve(), positive("timeout", timeout)))]);
+    return bounded.then(() => {
+      if (this.connection) this.connection.socket.linger = linger;
+      return this.close();
+    });
+  }
+
   private open(): void {
     if (this.isClosed) return;
     this.attempt += 1;
@@ -207,6 +230,10 @@ export class ParanoidPirateWorker {
     if (command === "heartbeat") return;
     if (command === "ready") {
       this.emit({ type: "protocol-error", reason: "READY from the queue" });
+      return;
+    }
+    if (this.draining) {
+      this.logger.debug("request dropped: the worker is leaving");
       return;
     }
     this.work = this.work.then(() => this.handle(connection, frames));
