@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import type { Logger } from "pino";
 import { MajordomoBroker, MajordomoClient, MajordomoWorker, type RequestHandler } from "../majordomo";
 import { ParanoidPirateQueue, ParanoidPirateWorker, type PirateHandler } from "../pirate";
+import { PrivateerError } from "../../src";
 import { PatternMetrics, serveMetrics, type MetricsServer } from "../metrics";
 import { applyConfig, readConfig } from "./config";
 import { runDemo } from "./demo";
@@ -106,7 +107,8 @@ export function buildProgram(io: ProgramIo, done: (outcome: Outcome) => void): C
 
   common(program.command("worker"))
     .description("serve requests with a handler module (its default export, or `handler`)")
-    .addOption(option("--module <file>", "the handler module", "MODULE").makeOptionMandatory())
+    // Required, but checked in the action: commander checks mandatory options before the config file is read.
+    .addOption(option("--module <file>", "the handler module (required)", "MODULE"))
     .addOption(option("--service <name>", "the Majordomo service to register (required with --protocol mdp)", "SERVICE"))
     .addOption(option("--protocol <protocol>", "Majordomo worker, or Paranoid Pirate worker", "PROTOCOL").choices(["mdp", "ppp"]).default("mdp"))
     .addOption(
@@ -224,7 +226,7 @@ async function broker(o: CommonOptions & BrokerFlags): Promise<Outcome> {
 
 function pairOptions(o: BrokerFlags) {
   if (o.stateBind === undefined || o.stateConnect === undefined) {
-    throw new InvalidArgumentError("--pair needs --state-bind and --state-connect");
+    throw new PrivateerError("EINVAL", "--pair needs --state-bind and --state-connect");
   }
   return { role: o.pair!, statePublisher: o.stateBind, stateSubscriber: o.stateConnect, heartbeat: Math.max(1, o.pairHeartbeat) };
 }
@@ -265,7 +267,7 @@ async function queue(o: CommonOptions & QueueFlags): Promise<Outcome> {
 }
 
 interface WorkerFlags {
-  module: string;
+  module?: string;
   service?: string;
   protocol: "mdp" | "ppp";
   connect: string[];
@@ -275,10 +277,11 @@ interface WorkerFlags {
 }
 
 async function worker(o: CommonOptions & WorkerFlags): Promise<Outcome> {
+  if (o.module === undefined) throw new PrivateerError("EINVAL", "--module is required (flag, PRIVATEER_MODULE or the config file)");
   const log = logger(o);
   log.info({ settings: settings(o) }, "worker starting");
-  if (o.protocol === "ppp") return pppWorker(o, log);
-  if (o.service === undefined) throw new InvalidArgumentError("--service is required with --protocol mdp");
+  if (o.protocol === "ppp") return pppWorker({ ...o, module: o.module }, log);
+  if (o.service === undefined) throw new PrivateerError("EINVAL", "--service is required with --protocol mdp");
   const handler = loadHandler<RequestHandler>(o.module);
   const instance = new MajordomoWorker({
     broker: o.connect,
@@ -298,39 +301,21 @@ async function worker(o: CommonOptions & WorkerFlags): Promise<Outcome> {
   return "running";
 }
 
-function pppWorker(o: CommonOptions & WorkerFlags, log: Logger): Outcome {
+function pppWorker(o: CommonOptions & WorkerFlags & { module: string }, log: Logger): Outcome {
   const handler = loadHandler<PirateHandler>(o.module);
-  if (o.connect.length !== 1) throw new InvalidArgumentError("a Paranoid Pirate worker connects to one queue");
+  if (o.connect.length !== 1) throw new PrivateerError("EINVAL", "a Paranoid Pirate worker connects to one queue");
   const instance = new ParanoidPirateWorker(o.connect[0]!, {
     ...(o.heartbeatInterval === undefined ? {} : { heartbeatInterval: o.heartbeatInterval }),
     logger: log,
   });
-  // PPP has no DISCONNECT: the graceful exit is to let the request in hand finish (its reply goes out), then close.
-  let busy = false;
-  let idle: (() => void) | undefined;
   instance.events$.subscribe((event) => {
     if (event.type === "handler-error") log.warn(event, event.type);
     else if (event.type !== "request" && event.type !== "reply-sent") log.info(event, event.type);
-    if (event.type === "request") busy = true;
-    else if (event.type === "reply-sent" || event.type === "handler-error") {
-      busy = false;
-      idle?.();
-    }
   });
   instance.serve(handler);
   log.info({ queue: o.connect }, "worker serving");
-  exitOnSignal(log, o.shutdownTimeout + 2000, async () => {
-    if (busy) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, o.shutdownTimeout);
-        idle = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-    await instance.close();
-  });
+  // PPP has no DISCONNECT: finish the request in hand, flush its reply, then close.
+  exitOnSignal(log, o.shutdownTimeout + 2000, () => instance.drain(Math.max(1, o.shutdownTimeout)));
   return "running";
 }
 

@@ -175,6 +175,20 @@ describe("options: flags, then PRIVATEER_* variables, then the config file, then
     expect(result.stderr).toContain(`config key "broker.heartbeat-intervall" is not an option of "broker"`);
   });
 
+  it("starts a worker from the file alone: --module, --service and a one-string --connect list", async () => {
+    const { broker, endpoint } = await startBroker();
+    const config = path.join(dir, "worker.json");
+    writeFileSync(config, JSON.stringify({ worker: { module: ECHO, service: "configured", connect: endpoint } }));
+    start(["worker", "--config", config]);
+    await broker.waitForLog((r) => r.msg === "worker-ready" && r.service === "configured", "the configured worker");
+    const call = await runCli(outDir, ["call", "configured", "x", "--broker", endpoint]);
+    expect(call.code).toBe(0);
+    expect(call.stdout).toMatch(/\nx\n$/);
+    const missing = await runCli(outDir, ["worker", "--service", "x"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("--module is required");
+  }, 30_000);
+
   it("rejects a malformed number from any source", async () => {
     const result = await runCli(outDir, ["broker", "--bind", ANY], { PRIVATEER_HEARTBEAT_INTERVAL: "soon" });
     expect(result.code).not.toBe(0);
@@ -221,6 +235,23 @@ describe("graceful shutdown on SIGTERM", () => {
     expect((await reply).map(String)).toEqual([`pid ${spare.pid}`, "job"]);
   }, 60_000);
 
+  it("a Paranoid Pirate worker finishes the request in progress, then exits 0", async () => {
+    const queue = start(["queue", "--frontend", ANY, "--backend", ANY, "--heartbeat-interval", "250"]);
+    const bound = await queue.waitForMsg("queue bound");
+    const worker = start(
+      ["worker", "--protocol", "ppp", "--module", PPP, "--connect", bound.backend as string, "--heartbeat-interval", "250", "--log-level", "debug"],
+      { DELAY_MS: "1500" },
+    );
+    await queue.waitForMsg("worker-ready");
+    const client = new LazyPirateClient(bound.frontend as string, { timeout: 10_000, retries: 0 });
+    clients.push(client);
+    const reply = client.call("job");
+    await worker.waitForMsg("request");
+    worker.signal("SIGTERM");
+    expect((await reply).map(String)).toEqual([`ppp ${worker.pid}`, "job"]);
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+  }, 30_000);
+
   it("a broker tells its workers DISCONNECT and exits 0", async () => {
     const { broker, endpoint } = await startBroker();
     const worker = await startWorker(broker, endpoint, "echo");
@@ -263,6 +294,23 @@ describe("broker --pair", () => {
     expect(text).toMatch(/^privateer_binary_star_failovers_total 1$/m);
     expect(text).toMatch(/^privateer_replies_sent_total\{pattern="majordomo",service="echo"\} 1$/m);
   }, 90_000);
+});
+
+describe("logs", () => {
+  it("are JSON lines with --log-format json and readable lines with --log-format pretty, on stderr only", async () => {
+    const args = ["services", "--broker", "tcp://127.0.0.1:1", "--timeout", "100", "--retries", "0", "--log-level", "debug"];
+    const json = await runCli(outDir, [...args, "--log-format", "json"]);
+    const jsonLines = json.stderr.split("\n").filter((l) => l.startsWith("{"));
+    expect(jsonLines.length).toBeGreaterThan(0);
+    expect(jsonLines.map((l) => (JSON.parse(l) as { level: number }).level)).toContain(20);
+    const pretty = await runCli(outDir, [...args, "--log-format", "pretty"]);
+    expect(pretty.stderr).toMatch(/^\[[\d:.]+\] DEBUG \(\d+\):/m);
+    expect(pretty.stderr.split("\n").some((l) => l.startsWith("{"))).toBe(false);
+    for (const run of [json, pretty]) {
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe("");
+    }
+  });
 });
 
 describe("demo", () => {
