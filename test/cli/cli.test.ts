@@ -163,6 +163,7 @@ describe("options: flags, then PRIVATEER_* variables, then the config file, then
       heartbeatInterval: 1111, // file beats default
       logLevel: "debug", // file, top level
       heartbeatLiveness: 3, // default
+      pairHeartbeat: 1000, // default
       shutdownTimeout: 5000, // default
     });
   }, 30_000);
