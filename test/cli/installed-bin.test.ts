@@ -4,7 +4,7 @@
  * `privateer/metrics` entry imported by name.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -27,8 +27,13 @@ let app: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "privateer-bin-"));
-  // npm pack runs `prepare` (the build) first.
-  await sh("npm", ["pack", "--pack-destination", work, "--loglevel=error"], repo, 240_000);
+  // The package is built and packed in a staging folder, not in the repository, so this suite never races the
+  // other packing suite (test/package) over the repository's dist/ when jest runs them in parallel.
+  const stage = join(work, "stage");
+  mkdirSync(stage);
+  for (const file of ["package.json", "README.md"]) copyFileSync(join(repo, file), join(stage, file));
+  await sh(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", join(stage, "dist")], repo, 240_000);
+  await sh("npm", ["pack", "--ignore-scripts", "--pack-destination", work, "--loglevel=error"], stage, 240_000);
   const tarball = readdirSync(work).find((f) => f.endsWith(".tgz"));
   if (tarball === undefined) throw new Error(`npm pack left no tarball in ${work}`);
   app = join(work, "app");
