@@ -359,6 +359,10 @@ describe("metrics", () => {
     clients.push(client);
     const N = 7;
     await Promise.all(Array.from({ length: N }, (_, i) => client.call("echo", `${i}`)));
+    // Latency is measured from receipt to the final reply: a handler that takes 300 ms lands in the (0.25, 0.5] bucket.
+    await startWorker(broker, endpoint, "delayed", { DELAY_MS: "300" });
+    await client.call("delayed", "x");
+
     // "nobody" has no worker: the first request waits in its queue, the second finds it full (max 1) and is rejected.
     // (Two clients: one client's requests for one service go one at a time.)
     const patient = new MajordomoClient({ broker: endpoint, timeout: 60_000, retries: 0 });
@@ -387,6 +391,10 @@ describe("metrics", () => {
     expect(sample(text, "privateer_workers", { pattern: "majordomo", service: "slow" })).toBe(1);
     expect(sample(text, "privateer_requests_requeued_total", { pattern: "majordomo", service: "slow" })).toBe(1);
     expect(sample(text, "privateer_replies_sent_total", { pattern: "majordomo", service: "slow" })).toBe(1);
+    const delayed = { pattern: "majordomo", service: "delayed" };
+    expect(sample(text, "privateer_request_duration_seconds_bucket", { ...delayed, le: "0.25" })).toBe(0);
+    expect(sample(text, "privateer_request_duration_seconds_bucket", { ...delayed, le: "0.5" })).toBe(1);
+    expect(sample(text, "privateer_request_duration_seconds_sum", delayed)).toBeGreaterThanOrEqual(0.3);
     // The rejected request got an error reply (an MDP 0.2 client does): counted as a rejection, not as a reply.
     expect(sample(text, "privateer_replies_sent_total", nobody)).toBeUndefined();
     void waiting;
