@@ -55,7 +55,8 @@ export function applyConfig(command: Command, config: ConfigFile): void {
     }
     layers.push([`${command.name()}.`, section as Record<string, unknown>]);
   }
-  const values = new Map<string, unknown>();
+  /** By option name: the value and the key it was written under (for messages). */
+  const values = new Map<string, { value: unknown; key: string }>();
   for (const [where, layer] of layers) {
     for (const [key, value] of Object.entries(layer)) {
       // Another command's section is not this command's business.
@@ -67,16 +68,25 @@ export function applyConfig(command: Command, config: ConfigFile): void {
         if (where === "" && commandNames.size > 0 && isAnyCommandsOption(command, name)) continue;
         throw new PrivateerError("EINVAL", `config key "${where}${key}" is not an option of "${command.name()}"`);
       }
-      values.set(name, value);
+      values.set(name, { value, key: `${where}${key}` });
     }
   }
-  for (const [name, value] of values) {
+  for (const [name, { value, key }] of values) {
     const source = command.getOptionValueSource(name);
     if (source === "cli" || source === "env") continue;
     const option = known.get(name)!;
-    // Flags arrive as strings and go through the option's parser; the file's JSON numbers and booleans are taken as they are.
+    // The file's values get the checks a flag gets: the option's parser (numbers, as text) and its choices.
     const parser = (option as unknown as { parseArg?: (value: string, previous: unknown) => unknown }).parseArg;
-    const parsed = typeof value === "string" && parser ? parser(value, undefined) : value;
+    const scalar = typeof value === "string" || typeof value === "number";
+    let parsed: unknown;
+    try {
+      parsed = scalar && parser ? parser(String(value), undefined) : value;
+    } catch (error) {
+      throw new PrivateerError("EINVAL", `config key "${key}" (${JSON.stringify(value)}): ${(error as Error).message}`, { cause: error });
+    }
+    if (option.argChoices && !option.argChoices.includes(String(parsed))) {
+      throw new PrivateerError("EINVAL", `config key "${key}" must be one of ${option.argChoices.join(", ")}, got ${JSON.stringify(value)}`);
+    }
     // A list option (--bind a b) may be written as one string in the file.
     if (option.variadic && !Array.isArray(parsed)) {
       command.setOptionValueWithSource(name, [parsed], "config");

@@ -190,11 +190,21 @@ describe("options: flags, then PRIVATEER_* variables, then the config file, then
     expect(missing.stderr).toContain("--module is required");
   }, 30_000);
 
-  it("rejects a malformed number from any source", async () => {
-    const result = await runCli(outDir, ["broker", "--bind", ANY], { PRIVATEER_HEARTBEAT_INTERVAL: "soon" });
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain("expected a non-negative integer");
-  });
+  it("rejects a malformed value from any source: flag, variable or file", async () => {
+    const flag = await runCli(outDir, ["broker", "--bind", ANY, "--heartbeat-interval", "-5"]);
+    const variable = await runCli(outDir, ["broker", "--bind", ANY], { PRIVATEER_HEARTBEAT_INTERVAL: "soon" });
+    const config = path.join(dir, "values.json");
+    writeFileSync(config, JSON.stringify({ broker: { "heartbeat-interval": -5 } }));
+    const file = await runCli(outDir, ["broker", "--bind", ANY, "--config", config]);
+    for (const result of [flag, variable, file]) {
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain("expected a non-negative integer");
+    }
+    writeFileSync(config, JSON.stringify({ "log-level": "loud" }));
+    const choice = await runCli(outDir, ["broker", "--bind", ANY, "--config", config]);
+    expect(choice.code).toBe(1);
+    expect(choice.stderr).toContain(`config key "log-level" ("loud"): Allowed choices are fatal`);
+  }, 30_000);
 });
 
 describe("graceful shutdown on SIGTERM", () => {
