@@ -244,14 +244,13 @@ export class PatternMetrics {
           if (since !== undefined) this.latency.observe(labels, (performance.now() - since) / 1000);
           break;
         }
+        case "request-dropped":
+          // A broker of a pair that stops serving drops what it held; the client retries on the other broker.
+          started.delete(event.trace);
+          this.droppedCounter.inc(labels);
+          figures.dropped++;
+          break;
         default:
-          // A broker of a pair that stops serving drops what it held (request-dropped).
-          if ((event as { type: string }).type === "request-dropped") {
-            started.delete(event.trace);
-            this.droppedCounter.inc(labels);
-            figures.dropped++;
-            break;
-          }
           return;
       }
       this.publish();

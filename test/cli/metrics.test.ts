@@ -41,6 +41,8 @@ describe("PatternMetrics.observeBroker", () => {
     events.next({ type: "request-queued", ...ids(3), queued: 1 });
     events.next({ type: "request-abandoned", ...ids(3) });
     events.next({ type: "request-rejected", ...ids(4) });
+    events.next({ type: "request-queued", ...ids(6), queued: 1 });
+    events.next({ type: "request-dropped", ...ids(6), reason: "broker-passive" });
     // The broker answers MMI itself: no request-queued, only the reply.
     events.next({ type: "reply-sent", ...ids(5, "mmi.services"), final: true });
     events.next({ type: "worker-expired", worker: "01", service: "echo" });
@@ -48,7 +50,8 @@ describe("PatternMetrics.observeBroker", () => {
 
     const text = await metrics.registry.metrics();
     const echo = `{pattern="majordomo",service="echo"}`;
-    expect(value(text, `privateer_requests_received_total${echo}`)).toBe(4);
+    expect(value(text, `privateer_requests_received_total${echo}`)).toBe(5);
+    expect(value(text, `privateer_requests_dropped_total${echo}`)).toBe(1);
     expect(value(text, `privateer_replies_sent_total${echo}`)).toBe(1);
     expect(value(text, `privateer_requests_requeued_total${echo}`)).toBe(1);
     expect(value(text, `privateer_requests_expired_total${echo}`)).toBe(1);
