@@ -3,11 +3,11 @@
  * processes, talking over 127.0.0.1 with ephemeral ports. Each command is
  * started as a child; logs are read as the JSON lines they are on stderr.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { LazyPirateClient, MajordomoAsyncClient, MajordomoClient } from "privateer";
-import { CliProcess, compileCli, FIXTURES, removeCompiled, runCli } from "./cli-process";
+import { CliProcess, compileCli, FIXTURES, removeCompiled, ROOT, runCli } from "./cli-process";
 
 const ECHO = path.join(FIXTURES, "echo-handler.js");
 const PPP = path.join(FIXTURES, "ppp-handler.js");
@@ -321,6 +321,28 @@ describe("logs", () => {
       expect(run.code).toBe(1);
       expect(run.stdout).toBe("");
     }
+  });
+});
+
+describe("logs without the optional pino-pretty", () => {
+  let modules: string;
+  beforeAll(() => {
+    // The project's node_modules less pino-pretty, as after `npm install --omit=optional`.
+    modules = mkdtempSync(path.join(tmpdir(), "privateer-cli-modules-"));
+    const real = path.join(ROOT, "node_modules");
+    for (const entry of readdirSync(real)) {
+      if (entry !== "pino-pretty") symlinkSync(path.join(real, entry), path.join(modules, entry));
+    }
+  });
+  afterAll(() => rmSync(modules, { recursive: true, force: true }));
+
+  it("fall back to JSON lines when pretty ones are asked for", async () => {
+    const args = ["services", "--broker", "tcp://127.0.0.1:1", "--timeout", "100", "--retries", "0", "--log-level", "debug", "--log-format", "pretty"];
+    const result = await runCli(outDir, args, { NODE_PATH: modules });
+    const lines = result.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("privateer services:"));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    expect(result.code).toBe(1);
   });
 });
 
