@@ -139,7 +139,7 @@ export function buildProgram(io: ProgramIo, done: (outcome: Outcome) => void): C
     .action(async (o: CommonOptions & ClientFlags & { json?: boolean }) => done(await services(o, io)));
 
   common(program.command("demo"))
-    .description("a broker, two workers and a client in this process, over 127.0.0.1: what `npm start` shows")
+    .description("a Majordomo broker, two workers and a client in this process, over 127.0.0.1, then exit")
     .action(async (o: CommonOptions) => done(await runDemo(io.stdout, logger(o, "silent"))));
 
   return program;
