@@ -7,6 +7,8 @@ const common = {
   moduleNameMapper: {
     "^privateer$": "<rootDir>/index.ts",
     "^privateer/internal$": "<rootDir>/internal.ts",
+    "^privateer/metrics$": "<rootDir>/patterns/metrics/index.ts",
+    "^privateer/exactly-once$": "<rootDir>/patterns/exactly-once/index.ts",
   },
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] },
 };

@@ -161,6 +161,8 @@ describe("the packed tarball", () => {
       "package/dist/src/index.js",
       "package/dist/patterns/index.d.ts",
       "package/dist/patterns/majordomo/broker.js",
+      "package/dist/patterns/exactly-once/index.js",
+      "package/dist/patterns/exactly-once/index.d.ts",
     ]) {
       expect(tarballEntries).toContain(needed);
     }
@@ -242,6 +244,39 @@ console.log(JSON.stringify({
       undefinedNamed: [],
       undefinedInternal: [],
       notInEsm: [],
+    });
+  });
+
+  it("loads privateer/exactly-once without its optional drivers, replays a duplicate, and names a missing driver", async () => {
+    // The temporary project has neither better-sqlite3 nor pg: importing must not need them.
+    writeFileSync(
+      join(app, "once.cjs"),
+      `const { MemoryStore, handleOnce, openSqliteStore, ExactlyOnceError } = require("privateer/exactly-once");
+const main = require("privateer");
+(async () => {
+  const store = new MemoryStore();
+  let runs = 0;
+  const handler = (body) => { runs += 1; return [Buffer.from("done " + body[0])]; };
+  const first = await handleOnce(store, { id: "r1", body: [Buffer.from("a")] }, handler);
+  const again = await handleOnce(store, { id: "r1", body: [Buffer.from("a")] }, handler);
+  let missing;
+  try { openSqliteStore({ path: "x.db" }); } catch (error) {
+    missing = { typed: error instanceof ExactlyOnceError, reason: error.reason };
+  }
+  console.log(JSON.stringify({
+    runs, first: first.reply[0].toString(), replayed: again.replayed, again: again.reply[0].toString(), missing,
+    onMain: "MemoryStore" in main,
+  }));
+})();
+`,
+    );
+    expect(JSON.parse(await sh("node", ["once.cjs"], app))).toEqual({
+      runs: 1,
+      first: "done a",
+      replayed: true,
+      again: "done a",
+      missing: { typed: true, reason: "driver-missing" },
+      onMain: false,
     });
   });
 
