@@ -1,0 +1,122 @@
+/**
+ * The processes of the HA demo (examples/ha-demo/main.ts), one per run of
+ * this file; the first argument picks the part:
+ *
+ *   broker primary|backup --frontend E --pub E --sub E
+ *   worker NAME --primary E --backup E --db FILE [--no-dedup]
+ *   clients N --primary E --backup E
+ *
+ * Each reports to the orchestrator over the IPC channel (messages.ts), and
+ * prints nothing: the orchestrator draws the view.
+ */
+import Database from "better-sqlite3";
+import { MajordomoBroker, MajordomoClient, MajordomoWorker } from "../../index";
+import { handleOnce, openSqliteStore } from "../../patterns/exactly-once";
+import { type ChildMessage, type ParentMessage } from "./messages";
+
+/** Pair heartbeat, MDP heartbeat and worker reconnect interval, in ms. */
+export const HEARTBEAT = 250;
+/** A client's wait for a reply before it resends on a fresh socket to the other broker: two pair windows. */
+export const CLIENT_TIMEOUT = 4 * HEARTBEAT;
+/** Resends before a request fails: enough to outlast a failover, a frozen worker and the rotation through a passive broker. */
+export const CLIENT_RETRIES = 20;
+
+function option(name: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  if (at < 0 || at + 1 >= process.argv.length) throw new Error(`--${name} is missing`);
+  return process.argv[at + 1]!;
+}
+
+function report(message: ChildMessage): void {
+  // The orchestrator may already be gone at shutdown: nobody is left to tell.
+  if (process.connected) process.send!(message);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function broker(role: "primary" | "backup"): Promise<void> {
+  const broker = new MajordomoBroker({
+    heartbeatInterval: HEARTBEAT,
+    pair: { role, statePublisher: option("pub"), stateSubscriber: option("sub"), heartbeat: HEARTBEAT },
+  });
+  broker.pair!.events$.subscribe((event) => {
+    if (event.type === "state-changed") report({ type: "broker-state", role, state: event.to });
+  });
+  await broker.bind(option("frontend"));
+  process.once("SIGTERM", () => void broker.close().then(() => process.exit(0)));
+}
+
+function worker(name: string): void {
+  const dedup = !process.argv.includes("--no-dedup");
+  const path = option("db");
+  const worker = new MajordomoWorker({
+    broker: [option("primary"), option("backup")],
+    service: "work",
+    heartbeatInterval: HEARTBEAT,
+    reconnectInterval: HEARTBEAT,
+  });
+  worker.events$.subscribe((event) => {
+    if (event.type === "ready") report({ type: "worker-ready", worker: name });
+  });
+  // The work: record the execution in the ledger, then take 5-25 ms (a
+  // stand-in for real work, and the window in which a kill lands mid-request).
+  const work = async (id: string, db: Database.Database): Promise<Buffer[]> => {
+    report({ type: "attempt", worker: name, id });
+    db.prepare("INSERT INTO ledger (id, worker, at) VALUES (?, ?, ?)").run(id, name, Date.now());
+    await sleep(5 + Math.floor(Math.random() * 20));
+    report({ type: "attempt-end", worker: name, id });
+    return [Buffer.from(id), Buffer.from(name)];
+  };
+  if (dedup) {
+    const store = openSqliteStore({ path });
+    worker.serve(async ({ body }) => {
+      const id = String(body[0]);
+      const { reply, replayed } = await handleOnce(store, { id, body }, (_body, { tx }) => work(id, tx));
+      if (replayed) report({ type: "replayed", worker: name, id });
+      return reply;
+    });
+  } else {
+    // Negative control: the same work with no idempotency record, each ledger row committed on its own.
+    const db = new Database(path, { timeout: 30_000 });
+    worker.serve(({ body }) => work(String(body[0]), db));
+  }
+  process.once("SIGTERM", () => void worker.close().then(() => process.exit(0)));
+}
+
+function clients(count: number): void {
+  const endpoints = [option("primary"), option("backup")];
+  let stopping = false;
+  process.on("message", (message: ParentMessage) => {
+    if (message.type === "stop") stopping = true;
+  });
+  const loop = async (n: number): Promise<void> => {
+    const client = new MajordomoClient({ broker: endpoints, timeout: CLIENT_TIMEOUT, retries: CLIENT_RETRIES });
+    // One call at a time per client, so a retry is always the current request's.
+    let current = "";
+    client.events$.subscribe((event) => {
+      if (event.type === "retry") report({ type: "retried", id: current });
+    });
+    for (let seq = 1; !stopping; seq++) {
+      current = `c${n}-${String(seq).padStart(6, "0")}`;
+      const id = current;
+      report({ type: "sent", id });
+      try {
+        const reply = await client.call("work", [id]);
+        report({ type: "answered", id, replyId: String(reply[0]) });
+      } catch (error) {
+        report({ type: "failed", id, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    await client.close();
+  };
+  void Promise.all(Array.from({ length: count }, (_, i) => loop(i + 1))).then(() => {
+    report({ type: "clients-done" });
+    process.disconnect();
+  });
+}
+
+const part = process.argv[2];
+if (part === "broker") void broker(process.argv[3] === "backup" ? "backup" : "primary");
+else if (part === "worker") worker(process.argv[3] ?? "w?");
+else if (part === "clients") clients(Number(process.argv[3] ?? "1"));
+else throw new Error(`examples/ha-demo/child: unknown part ${String(part)}`);
