@@ -61,8 +61,10 @@ function worker(name: string): void {
   // The work: record the execution in the ledger, then take 5-25 ms (a
   // stand-in for real work, and the window in which a kill lands mid-request).
   const work = async (id: string, db: Database.Database): Promise<Buffer[]> => {
-    report({ type: "attempt", worker: name, id });
     db.prepare("INSERT INTO ledger (id, worker, at) VALUES (?, ?, ?)").run(id, name, Date.now());
+    // Reported after the row is written, so a kill on this report lands after the write:
+    // with dedup the write is rolled back; without, it stays and the retry writes a second row.
+    report({ type: "attempt", worker: name, id });
     await sleep(5 + Math.floor(Math.random() * 20));
     report({ type: "attempt-end", worker: name, id });
     return [Buffer.from(id), Buffer.from(name)];

@@ -109,7 +109,9 @@ class Demo {
   private readonly faultLog: string[] = [];
   private pendingLines: string[] = [];
   private drawn = 0;
-  readonly faultCounts = { workerKills: 0, brokerKills: 0, freezes: 0, restarts: 0 };
+  /** Faults injected; `failovers` counts a broker taking over as active after the startup. */
+  readonly faultCounts = { workerKills: 0, brokerKills: 0, failovers: 0, freezes: 0, restarts: 0 };
+  private serving = false;
   private readonly tty = Boolean(process.stdout.isTTY);
   private readonly folder = mkdtempSync(path.join(tmpdir(), "privateer-ha-demo-"));
   private readonly db = path.join(this.folder, "store.db");
@@ -165,7 +167,10 @@ class Demo {
     switch (message.type) {
       case "broker-state":
         this.brokerState[message.role] = message.state;
-        if (message.state === "active" && Date.now() - this.started > 2000) this.log(`${message.role} broker is now ACTIVE`);
+        if (message.state === "active" && this.serving) {
+          this.faultCounts.failovers++;
+          this.log(`${message.role} broker is now ACTIVE`);
+        }
         return;
       case "worker-ready": {
         const slot = this.slot(message.worker);
@@ -322,7 +327,7 @@ class Demo {
     const twice = this.executedTwiceSoFar();
     return [
       `${this.elapsed()}  ${String(this.answeredAt.length).padStart(4)} req/s  in flight ${String(inFlight).padStart(3)}  brokers: ${brokers}`,
-      `        workers (requests handled): ${workers}`,
+      `        handled by: ${workers}`,
       `        answered ${this.answered.size}  retried ${this.retried}  replayed ${this.replayed}  failed ${this.failed.size}  executed twice ${twice}`,
     ];
   }
@@ -369,6 +374,7 @@ class Demo {
     this.startBroker("primary");
     this.startBroker("backup");
     while (this.brokerState.primary !== "active" || this.brokerState.backup !== "passive") await sleep(20);
+    this.serving = true;
     for (const slot of this.workers) this.startWorker(slot);
     const { pf: p, bf: b } = this.endpoints;
     this.clients = this.spawn(["clients", String(this.s.clients), "--primary", p, "--backup", b], () => this.clientsDone?.());
@@ -409,7 +415,7 @@ class Demo {
     return [
       "",
       "---- summary ----",
-      `faults: ${f.workerKills} worker kills, ${f.brokerKills} broker failovers, ${f.freezes} freezes, ${f.restarts} restarts`,
+      `faults: ${f.workerKills} worker kills, ${f.brokerKills} active broker kills, ${f.failovers} failovers, ${f.freezes} freezes, ${f.restarts} restarts`,
       `retried ${this.retried}, replayed from the store ${this.replayed}`,
       ...summaryLines(verdict),
     ];
