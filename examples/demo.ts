@@ -1,5 +1,5 @@
 /**
- * A tour of Privateer's core sockets, run by `npm start`. Everything talks
+ * A tour of Privateer's core sockets, run by `npm run tour`. Everything talks
  * over 127.0.0.1 with ephemeral ports (or inproc), finishes in about a
  * second, and closes every socket so the process exits on its own.
  */
