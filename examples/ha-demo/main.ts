@@ -106,7 +106,6 @@ class Demo {
   private clientsDone?: () => void;
   /** Set by a fault that waits for the next request to start in a worker. */
   private onAttempt?: (slot: WorkerSlot, id: string) => void;
-  private readonly faultLog: string[] = [];
   private pendingLines: string[] = [];
   private drawn = 0;
   /** Faults injected; `failovers` counts a broker taking over as active after the startup. */
@@ -128,7 +127,6 @@ class Demo {
   /** A line of the log (faults, phases): printed above the live view. */
   private log(line: string): void {
     const text = `${this.elapsed()}  ${line}`;
-    this.faultLog.push(text);
     if (this.tty) this.pendingLines.push(text);
     else process.stdout.write(`${text}\n`);
   }
@@ -361,6 +359,15 @@ class Demo {
 
   // ---- run --------------------------------------------------------------------
 
+  /** Ctrl-C: take the children down with us and remove the store's folder. */
+  abort(): never {
+    for (const child of [this.clients, ...this.workers.map((w) => w.child), this.brokers.primary, this.brokers.backup]) child?.kill("SIGKILL");
+    this.ledger?.close();
+    rmSync(this.folder, { recursive: true, force: true });
+    process.stdout.write("\ninterrupted: no verdict\n");
+    process.exit(130);
+  }
+
   async run(): Promise<Verdict> {
     const [pf, pp, bf, bp] = (await Promise.all([freePort(), freePort(), freePort(), freePort()])).map((p) => `tcp://127.0.0.1:${p}`);
     this.endpoints = { pf: pf!, pp: pp!, bf: bf!, bp: bp! };
@@ -424,6 +431,7 @@ class Demo {
 
 async function main(): Promise<void> {
   const demo = new Demo(settings());
+  process.once("SIGINT", () => demo.abort());
   const verdict = await demo.run();
   process.stdout.write(`${demo.summary(verdict).join("\n")}\n`);
   process.exit(exitCode(verdict));
