@@ -383,10 +383,13 @@ class Demo {
     while (this.brokerState.primary !== "active" || this.brokerState.backup !== "passive") await sleep(20);
     this.serving = true;
     for (const slot of this.workers) this.startWorker(slot);
+    // Clients start once the pool is up: requests queued behind a slow start would time out and be resent for nothing.
+    for (const deadline = Date.now() + 10_000; this.workers.some((w) => w.status !== "up") && Date.now() < deadline; ) await sleep(20);
     const { pf: p, bf: b } = this.endpoints;
     this.clients = this.spawn(["clients", String(this.s.clients), "--primary", p, "--backup", b], () => this.clientsDone?.());
     const timer = setInterval(() => this.draw(), this.tty ? 250 : 1000);
-    const until = this.started + this.s.duration * 1000;
+    // The duration is the load phase: from the first request on, startup not counted.
+    const until = Date.now() + this.s.duration * 1000;
     if (this.s.faults) void this.faults(Date.now() + 1000, until);
     await sleep(until - Date.now());
     // Let the requests in flight finish: thaw anything frozen, restart what is dead, stop the clients.
@@ -398,7 +401,7 @@ class Demo {
       }
     }
     this.restartDead();
-    this.log(`${this.s.duration} s up: clients stop sending and finish the requests in flight`);
+    this.log(`${this.s.duration} s of load: clients stop sending and finish the requests in flight`);
     const done = new Promise<boolean>((resolve) => {
       this.clientsDone = () => resolve(true);
       setTimeout(() => resolve(false), 30_000);
