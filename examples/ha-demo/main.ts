@@ -26,16 +26,26 @@ import { LEDGER_DDL, type ChildMessage, type ParentMessage } from "./messages";
 
 const CHILD = path.join(__dirname, "child.js");
 
-interface Settings {
+/** What a run is made of (the command-line flags). */
+export interface HaDemoSettings {
+  /** Seconds of load, startup and the final drain not counted. */
   readonly duration: number;
+  /** Worker processes (at least 2, so one can be killed while another serves). */
   readonly workers: number;
+  /** Clients, each keeping one request in flight. */
   readonly clients: number;
+  /** Inject the faults. */
   readonly faults: boolean;
+  /** Handle requests through the exactly-once store; false is the negative control. */
   readonly dedup: boolean;
 }
 
-function settings(): Settings {
+type Settings = HaDemoSettings;
+
+/** Reads the flags; prints usage and exits on --help, exits 2 on a bad value. */
+export function parseHaDemoArgs(args: string[]): HaDemoSettings {
   const { values } = parseArgs({
+    args,
     options: {
       duration: { type: "string", default: "30" },
       workers: { type: "string", default: "4" },
@@ -432,12 +442,22 @@ class Demo {
   }
 }
 
-async function main(): Promise<void> {
-  const demo = new Demo(settings());
-  process.once("SIGINT", () => demo.abort());
-  const verdict = await demo.run();
-  process.stdout.write(`${demo.summary(verdict).join("\n")}\n`);
-  process.exit(exitCode(verdict));
+/**
+ * Runs the demo in full: starts the processes, injects the faults, draws the
+ * view on stdout, prints the summary. Resolves to the exit code: 1 if a
+ * request was lost or executed twice (or nothing was answered), else 0.
+ */
+export async function runHaDemo(settings: HaDemoSettings): Promise<0 | 1> {
+  const demo = new Demo(settings);
+  const interrupt = () => demo.abort();
+  process.once("SIGINT", interrupt);
+  try {
+    const verdict = await demo.run();
+    process.stdout.write(`${demo.summary(verdict).join("\n")}\n`);
+    return exitCode(verdict);
+  } finally {
+    process.off("SIGINT", interrupt);
+  }
 }
 
-void main();
+if (require.main === module) void runHaDemo(parseHaDemoArgs(process.argv.slice(2))).then((code) => process.exit(code));
