@@ -1,8 +1,8 @@
-import { asyncScheduler, firstValueFrom, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
+import { asyncScheduler, type Observable, type SchedulerLike } from "rxjs";
 import type { Logger } from "pino";
-import { componentLogger, Request, type MessageLike } from "../../src";
-import { onAbort, resolveRequestOptions, type RequestOptions } from "../shared/request-options";
-import { socketReleased } from "../shared/released";
+import { componentLogger, type MessageLike } from "../../src";
+import type { RequestOptions } from "../shared/request-options";
+import { RetryingRequestClient } from "../shared/retrying-request-client";
 import { BinaryStarError, integerAtLeast } from "./errors";
 import type { BinaryStarClientEvent } from "./events";
 
@@ -32,17 +32,14 @@ export interface BinaryStarClientOptions {
   scheduler?: SchedulerLike;
 }
 
-interface Job {
-  readonly id: number;
-  readonly frames: readonly MessageLike[];
-  readonly subscriber: Subscriber<Buffer[]>;
-  readonly timeout: number;
-  readonly retries: number;
-  attempt: number;
-  atServer: number;
-  done: boolean;
-  release: () => void;
+/** Where an attempt went, on its `request-sent` and `reply` events. */
+interface Target {
+  readonly server: "primary" | "backup";
+  readonly endpoint: string;
 }
+
+/** The events only a Binary Star client reports; the shared engine reports the rest. */
+type BinaryStarExtraEvent = Extract<BinaryStarClientEvent, { readonly type: "timeout" | "failover" }>;
 
 const SERVERS = ["primary", "backup"] as const;
 
@@ -76,17 +73,11 @@ export class BinaryStarClient {
   /** Re-sends per request before it fails (default for every request). */
   readonly retries: number;
 
-  private readonly events = new Subject<BinaryStarClientEvent>();
-  private readonly scheduler: SchedulerLike;
-  private readonly logger: Logger;
-  private readonly jobs: Job[] = [];
-  private current?: Job;
-  private socket?: Request;
-  private timer?: Subscription;
+  private readonly engine: RetryingRequestClient<Target, BinaryStarExtraEvent, BinaryStarError>;
+  /** Index of the server attempts go to; changes only on failover. */
   private server: 0 | 1 = 0;
-  private nextId = 0;
-  private isClosed = false;
-  private released?: Promise<void>;
+  /** Attempts of the current request at `server` since it last failed over (or started). */
+  private atServer = 0;
 
   /** `endpoints`: the primary's frontend, then the backup's. The first request goes to the primary. */
   constructor(endpoints: readonly [string, string], options: BinaryStarClientOptions = {}) {
@@ -98,13 +89,35 @@ export class BinaryStarClient {
     this.settleDelay = integerAtLeast("settleDelay", options.settleDelay ?? 2000, 0);
     this.attemptsPerServer = integerAtLeast("attemptsPerServer", options.attemptsPerServer ?? 1, 1);
     this.retries = integerAtLeast("retries", options.retries ?? 5, 0);
-    this.scheduler = options.scheduler ?? asyncScheduler;
-    this.logger = componentLogger("binary-star-client", { endpoints: this.endpoints }, options.logger);
-    this.events$ = this.events.asObservable();
+    const logger = componentLogger("binary-star-client", { endpoints: this.endpoints }, options.logger);
+    this.engine = new RetryingRequestClient(
+      { timeout: this.timeout, retries: this.retries, scheduler: options.scheduler ?? asyncScheduler, logger },
+      {
+        error: (reason, message, errorOptions) => new BinaryStarError(reason, message, errorOptions),
+        exhaustedMessage: (attempts, timeout) => `no reply from either server after ${attempts} attempt(s) of ${timeout} ms`,
+        // Connected to one server only, so a failover is a fresh socket aimed at the other one.
+        connect: (socket) => socket.connect(this.endpoints[this.server]),
+        sending: ({ attempt }) => {
+          this.atServer = attempt === 1 ? 1 : this.atServer + 1;
+          return this.target();
+        },
+        timedOut: ({ request, attempt }, emit) => emit({ type: "timeout", request, ...this.target(), attempt }),
+        retry: ({ request }, emit) => {
+          if (this.atServer < this.attemptsPerServer) return undefined;
+          const from = SERVERS[this.server];
+          this.atServer = 0;
+          this.server = this.server === 0 ? 1 : 0;
+          const to = SERVERS[this.server];
+          emit({ type: "failover", request, from, to, endpoint: this.endpoints[this.server], settleDelay: this.settleDelay });
+          return this.settleDelay;
+        },
+      },
+    );
+    this.events$ = this.engine.events$;
   }
 
   get closed(): boolean {
-    return this.isClosed;
+    return this.engine.closed;
   }
 
   /** The server the next request goes to: the one that answered last. */
@@ -121,39 +134,12 @@ export class BinaryStarClient {
    * abandons the request.
    */
   request(body: MessageLike | readonly MessageLike[], options?: RequestOptions): Observable<Buffer[]> {
-    const frames: readonly MessageLike[] = Array.isArray(body) ? [...(body as readonly MessageLike[])] : [body as MessageLike];
-    // Validated here, so a bad option throws at the call rather than inside a subscription.
-    const settings = resolveRequestOptions(options, { timeout: this.timeout, retries: this.retries });
-    return new Observable<Buffer[]>((subscriber) => {
-      if (this.isClosed) {
-        subscriber.error(new BinaryStarError("closed", "client is closed"));
-        return undefined;
-      }
-      const job: Job = {
-        id: ++this.nextId,
-        frames,
-        subscriber,
-        timeout: settings.timeout,
-        retries: settings.retries,
-        attempt: 0,
-        atServer: 0,
-        done: false,
-        release: () => undefined,
-      };
-      if (settings.signal?.aborted) {
-        this.aborted(job);
-        return undefined;
-      }
-      job.release = onAbort(settings.signal, () => this.aborted(job));
-      this.jobs.push(job);
-      this.pump();
-      return () => this.abandon(job);
-    });
+    return this.engine.request(body, options);
   }
 
   /** {@link request} as a Promise of the reply's frames; rejects with the same errors. */
   call(body: MessageLike | readonly MessageLike[], options?: RequestOptions): Promise<Buffer[]> {
-    return firstValueFrom(this.request(body, options));
+    return this.engine.call(body, options);
   }
 
   /**
@@ -162,138 +148,10 @@ export class BinaryStarClient {
    * event. Calling it again returns the same promise.
    */
   close(): Promise<void> {
-    if (this.released) return this.released;
-    this.isClosed = true;
-    this.timer?.unsubscribe();
-    const socket = this.socket;
-    this.dropSocket();
-    const failed = this.current ? [this.current, ...this.jobs] : [...this.jobs];
-    this.current = undefined;
-    this.jobs.length = 0;
-    for (const job of failed) this.fail(job, new BinaryStarError("closed", "client was closed before the reply arrived"));
-    this.released = (socket ? socketReleased(socket) : Promise.resolve()).then(() => {
-      this.emit({ type: "close" });
-      this.events.complete();
-    });
-    return this.released;
+    return this.engine.close();
   }
 
-  private pump(): void {
-    if (this.current || this.isClosed) return;
-    const job = this.jobs.shift();
-    if (!job) return;
-    this.current = job;
-    this.send(job);
-  }
-
-  private send(job: Job): void {
-    if (this.current !== job || job.done || this.isClosed) return;
-    job.attempt += 1;
-    job.atServer += 1;
-    const server = SERVERS[this.server];
-    const endpoint = this.endpoints[this.server];
-    // A REQ that lost its reply is stuck waiting, so a timeout drops it and the next attempt opens a fresh one,
-    // connected to one server only; after a reply the socket is kept for the next request.
-    let socket = this.socket;
-    if (!socket) {
-      socket = new Request({ linger: 0, logger: this.logger });
-      socket.connect(endpoint);
-      this.socket = socket;
-    }
-    const sending = socket;
-    sending.send(job.frames).catch((error: unknown) => {
-      if (sending === this.socket) this.fail(job, new BinaryStarError("socket", "could not send the request", { cause: error }));
-    });
-    this.emit({ type: "request-sent", request: job.id, server, endpoint, attempt: job.attempt });
-    this.timer = this.scheduler.schedule(() => this.timedOut(job), job.timeout);
-    sending.receive().then(
-      (reply) => {
-        if (sending !== this.socket || this.current !== job || job.done) return;
-        this.timer?.unsubscribe();
-        this.emit({ type: "reply", request: job.id, server, endpoint, attempt: job.attempt });
-        job.done = true;
-        job.release();
-        this.current = undefined;
-        job.subscriber.next(reply);
-        job.subscriber.complete();
-        this.pump();
-      },
-      // The socket was replaced or closed; whoever did that has settled the job.
-      () => undefined,
-    );
-  }
-
-  private timedOut(job: Job): void {
-    if (this.current !== job || job.done) return;
-    this.dropSocket();
-    const server = SERVERS[this.server];
-    this.emit({ type: "timeout", request: job.id, server, endpoint: this.endpoints[this.server], attempt: job.attempt });
-    if (job.attempt > job.retries) {
-      const error = new BinaryStarError("timeout", `no reply from either server after ${job.attempt} attempt(s) of ${job.timeout} ms`);
-      this.emit({ type: "gave-up", request: job.id, attempts: job.attempt, error });
-      this.fail(job, error);
-      this.pump();
-      return;
-    }
-    if (job.atServer < this.attemptsPerServer) {
-      this.send(job);
-      return;
-    }
-    job.atServer = 0;
-    this.server = this.server === 0 ? 1 : 0;
-    const to = SERVERS[this.server];
-    this.emit({ type: "failover", request: job.id, from: server, to, endpoint: this.endpoints[this.server], settleDelay: this.settleDelay });
-    this.timer = this.scheduler.schedule(() => this.send(job), this.settleDelay);
-  }
-
-  private abandon(job: Job): void {
-    if (job.done) return;
-    job.done = true;
-    job.release();
-    if (this.current !== job) {
-      const at = this.jobs.indexOf(job);
-      if (at >= 0) this.jobs.splice(at, 1);
-      return;
-    }
-    this.emit({ type: "abandoned", request: job.id, attempt: job.attempt });
-    this.timer?.unsubscribe();
-    this.dropSocket();
-    this.current = undefined;
-    this.pump();
-  }
-
-  /** The caller's signal fired: fail now, cancel a pending resend, and free the socket if the request held it. */
-  private aborted(job: Job): void {
-    if (job.done) return;
-    const wasCurrent = this.current === job;
-    const at = this.jobs.indexOf(job);
-    if (at >= 0) this.jobs.splice(at, 1);
-    this.emit({ type: "aborted", request: job.id, attempt: job.attempt });
-    this.fail(job, new BinaryStarError("aborted", `request ${job.id} was aborted`));
-    if (wasCurrent) this.pump();
-  }
-
-  private fail(job: Job, error: BinaryStarError): void {
-    if (job.done) return;
-    job.done = true;
-    job.release();
-    if (this.current === job) {
-      this.timer?.unsubscribe();
-      this.current = undefined;
-      this.dropSocket();
-    }
-    job.subscriber.error(error);
-  }
-
-  private dropSocket(): void {
-    const socket = this.socket;
-    if (!socket) return;
-    this.socket = undefined;
-    socket.close();
-  }
-
-  private emit(event: BinaryStarClientEvent): void {
-    this.logger.debug(event, event.type);
-    this.events.next(event);
+  private target(): Target {
+    return { server: SERVERS[this.server], endpoint: this.endpoints[this.server] };
   }
 }
