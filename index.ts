@@ -8,6 +8,7 @@
  * the sockets from src/: re-exporting both from here keeps the graph acyclic.
  *
  * @packageDocumentation
+ * @module privateer
  */
 export * from "./src";
 export * from "./patterns";

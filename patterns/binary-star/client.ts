@@ -116,6 +116,7 @@ export class BinaryStarClient {
     this.events$ = this.engine.events$;
   }
 
+  /** True once close() has been called; requests made after it fail with reason `closed`. */
   get closed(): boolean {
     return this.engine.closed;
   }

@@ -181,6 +181,7 @@ export class BinaryStar {
     return this.router;
   }
 
+  /** True once close() has been called; a closed server cannot be started again. */
   get closed(): boolean {
     return this.phase === "closed";
   }

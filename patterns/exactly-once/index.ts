@@ -1,8 +1,11 @@
-/*
- * Exactly-once request handling: the store layer and a worker-agnostic
+/**
+ * Exactly-once request handling (`privateer/exactly-once`): the store layer and a worker-agnostic
  * "handle once" function (docs/exactly-once.md). The database stores load
  * their drivers (better-sqlite3, pg) only when opened, so importing this
  * module needs neither.
+ *
+ * @packageDocumentation
+ * @module privateer/exactly-once
  */
 export {
   DEFAULT_TTL_MS,

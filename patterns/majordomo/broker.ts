@@ -45,7 +45,7 @@ export interface MajordomoBrokerOptions extends BrokerEngineOptions {
    * the other broker. Workers do not vote: a worker that talks to a broker
    * which does not serve gets DISCONNECT and moves on. When this broker
    * stops serving (it becomes passive, or is fenced after a stall), it
-   * disconnects its workers and drops its queue ({@link BrokerEngine.reset}).
+   * disconnects its workers and drops its queue (`BrokerEngine.reset` in `privateer/internal`).
    * The pair starts with the first {@link MajordomoBroker.bind}.
    */
   pair?: MajordomoBrokerPairOptions;

@@ -6,6 +6,7 @@
  * not use metrics never load prom-client.
  *
  * @packageDocumentation
+ * @module privateer/metrics
  */
 export {
   PatternMetrics,

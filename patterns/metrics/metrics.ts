@@ -12,6 +12,7 @@ export type MetricsPattern = "majordomo" | "pirate";
 /** What {@link PatternMetrics.observeBroker} needs of a broker: its events and its service table. */
 export interface ObservableBroker {
   readonly events$: Observable<BrokerEvent>;
+  /** Read at each scrape and snapshot: the per-service gauges (queue depth, idle workers) are not carried by events. */
   services(): ServiceStatus[];
 }
 
@@ -72,6 +73,7 @@ export interface PatternMetricsOptions {
 export interface MetricsServer {
   /** `http://host:port/metrics`, with the port resolved. */
   readonly url: string;
+  /** Resolves once the server has closed; open scrape connections are cut, not waited for. */
   close(): Promise<void>;
 }
 

@@ -83,6 +83,7 @@ export class LazyPirateClient {
     this.events$ = this.engine.events$;
   }
 
+  /** True once close() has been called; requests made after it fail with reason `closed`. */
   get closed(): boolean {
     return this.engine.closed;
   }

@@ -49,6 +49,7 @@ export class SimplePirateWorker {
     this.state$ = this.stateSubject.asObservable();
   }
 
+  /** True once close() has been called; serve() then throws `closed`. */
   get closed(): boolean {
     return this.socket.closed;
   }

@@ -36,6 +36,7 @@ export abstract class ReadableSocket extends SocketBase implements Readable {
   get messages$(): Observable<Message> {
     return this.messageStream();
   }
+  /** For `for await`: takes messages from the same queue as `receive()`, and ends the loop, rather than throwing, once the socket closes. */
   [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
     return this.messageIterator();
   }
@@ -52,6 +53,7 @@ export abstract class DuplexSocket extends SocketBase implements Readable, Writa
   get messages$(): Observable<Message> {
     return this.messageStream();
   }
+  /** For `for await`: takes messages from the same queue as `receive()`, and ends the loop, rather than throwing, once the socket closes. */
   [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
     return this.messageIterator();
   }

@@ -38,4 +38,5 @@ export type SocketEvent =
   /** The socket is closed; the last event. */
   | { readonly type: "close" };
 
+/** The `type` tags of {@link SocketEvent}, for filtering `events$` without repeating the list. */
 export type SocketEventType = SocketEvent["type"];

@@ -51,7 +51,7 @@ export interface SocketOptions {
    * property names: 1-255 of `A-Z a-z 0-9 - _ . +`, distinct ignoring case.
    * Values are strings (sent as UTF-8) or bytes. The encoded record (each
    * property: 1 + name + 4 + value bytes) is at most
-   * {@link MAX_METADATA_SIZE} (65,240) bytes, so that READY with the
+   * `MAX_METADATA_SIZE` (65,240) bytes, so that READY with the
    * built-in properties fits the 64 KiB a Privateer peer accepts in a
    * command (ZMTP itself would allow values up to 2^32-1 bytes). Anything
    * else fails with EINVAL when set.

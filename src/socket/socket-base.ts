@@ -233,115 +233,149 @@ export abstract class SocketBase {
 
   // ---- options -----------------------------------------------------------
 
+  /** See {@link SocketOptions.routingId}; `null` when none is set. */
   get routingId(): string | null {
     return this.opts.routingId.length === 0 ? null : this.opts.routingId.toString();
   }
+  /** Throws `EINVAL` for more than 255 bytes or a leading zero byte (ZMTP reserves those for ids a ROUTER generates); applies to connections made afterwards. */
   set routingId(value: string | Buffer | null) {
     const id = value === null ? Buffer.alloc(0) : Buffer.from(value);
     if (id.length > 255) throw new PrivateerError("EINVAL", "routingId is at most 255 bytes");
     if (id.length > 0 && id[0] === 0) throw new PrivateerError("EINVAL", "routingId must not start with a zero byte");
     this.opts.routingId = id;
   }
+  /** See {@link SocketOptions.sendHighWaterMark}. */
   get sendHighWaterMark(): number {
     return this.opts.sendHighWaterMark;
   }
+  /** Throws `EINVAL` for a negative value. As in libzmq, the new mark applies to existing connections too. */
   set sendHighWaterMark(value: number) {
     this.opts.sendHighWaterMark = nonNegative("sendHighWaterMark", value);
     // As libzmq (test_sockopt_hwm): a new mark applies to existing connections too.
     for (const pipe of this.pipes) pipe.sendHighWaterMark = value;
     this.processSends();
   }
+  /** See {@link SocketOptions.receiveHighWaterMark}. */
   get receiveHighWaterMark(): number {
     return this.opts.receiveHighWaterMark;
   }
+  /** Throws `EINVAL` for a negative value. The new mark applies to existing connections too. */
   set receiveHighWaterMark(value: number) {
     this.opts.receiveHighWaterMark = nonNegative("receiveHighWaterMark", value);
     for (const pipe of this.pipes) pipe.receiveHighWaterMark = value;
   }
+  /** See {@link SocketOptions.linger}. */
   get linger(): number {
     return this.opts.linger;
   }
+  /** Throws `EINVAL` below -1, so a typo fails here rather than at the next connection. */
   set linger(value: number) {
     this.opts.linger = atLeast("linger", value, -1);
   }
+  /** See {@link SocketOptions.reconnectInterval}. */
   get reconnectInterval(): number {
     return this.opts.reconnectInterval;
   }
+  /** Throws `EINVAL` below -1, so a typo fails here rather than at the next connection. */
   set reconnectInterval(value: number) {
     this.opts.reconnectInterval = atLeast("reconnectInterval", value, -1);
   }
+  /** See {@link SocketOptions.reconnectMaxInterval}. */
   get reconnectMaxInterval(): number {
     return this.opts.reconnectMaxInterval;
   }
+  /** Throws `EINVAL` for a negative value, so a typo fails here rather than at the next connection. */
   set reconnectMaxInterval(value: number) {
     this.opts.reconnectMaxInterval = nonNegative("reconnectMaxInterval", value);
   }
+  /** See {@link SocketOptions.heartbeatInterval}. */
   get heartbeatInterval(): number {
     return this.opts.heartbeatInterval;
   }
+  /** Throws `EINVAL` for a negative value, so a typo fails here rather than at the next connection. */
   set heartbeatInterval(value: number) {
     this.opts.heartbeatInterval = nonNegative("heartbeatInterval", value);
   }
+  /** See {@link SocketOptions.heartbeatTimeout}. */
   get heartbeatTimeout(): number {
     return this.opts.heartbeatTimeout;
   }
+  /** Throws `EINVAL` below -1, so a typo fails here rather than at the next connection. */
   set heartbeatTimeout(value: number) {
     this.opts.heartbeatTimeout = atLeast("heartbeatTimeout", value, -1);
   }
+  /** See {@link SocketOptions.heartbeatTimeToLive}. */
   get heartbeatTimeToLive(): number {
     return this.opts.heartbeatTimeToLive;
   }
+  /** Throws `EINVAL` for a negative value or above 6553599 ms, the most the 16-bit wire field in tenths of a second carries. */
   set heartbeatTimeToLive(value: number) {
     // The TTL travels as 16 bits of tenths of a second; libzmq refuses what cannot be carried.
     if (value > 6553599) throw new PrivateerError("EINVAL", "heartbeatTimeToLive is at most 6553599 ms");
     this.opts.heartbeatTimeToLive = nonNegative("heartbeatTimeToLive", value);
   }
+  /** See {@link SocketOptions.handshakeInterval}. */
   get handshakeInterval(): number {
     return this.opts.handshakeInterval;
   }
+  /** Throws `EINVAL` for a negative value, so a typo fails here rather than at the next connection. */
   set handshakeInterval(value: number) {
     this.opts.handshakeInterval = nonNegative("handshakeInterval", value);
   }
+  /** See {@link SocketOptions.maxMessageSize}. */
   get maxMessageSize(): number {
     return this.opts.maxMessageSize;
   }
+  /** Throws `EINVAL` below -1, so a typo fails here rather than at the next connection. */
   set maxMessageSize(value: number) {
     this.opts.maxMessageSize = atLeast("maxMessageSize", value, -1);
   }
+  /** See {@link SocketOptions.immediate}. */
   get immediate(): boolean {
     return this.opts.immediate;
   }
+  /** Coerced to a boolean, so a truthy value read from configuration works. */
   set immediate(value: boolean) {
     this.opts.immediate = Boolean(value);
   }
+  /** See {@link SocketOptions.sendTimeout}. */
   get sendTimeout(): number {
     return this.opts.sendTimeout;
   }
+  /** Throws `EINVAL` below -1, so a typo fails here rather than at the next connection. */
   set sendTimeout(value: number) {
     this.opts.sendTimeout = atLeast("sendTimeout", value, -1);
   }
+  /** See {@link SocketOptions.receiveTimeout}. */
   get receiveTimeout(): number {
     return this.opts.receiveTimeout;
   }
+  /** Throws `EINVAL` below -1, so a typo fails here rather than at the next connection. */
   set receiveTimeout(value: number) {
     this.opts.receiveTimeout = atLeast("receiveTimeout", value, -1);
   }
+  /** See {@link SocketOptions.ipv6}. */
   get ipv6(): boolean {
     return this.opts.ipv6;
   }
+  /** Coerced to a boolean, so a truthy value read from configuration works. */
   set ipv6(value: boolean) {
     this.opts.ipv6 = Boolean(value);
   }
+  /** See {@link SocketOptions.backlog}. */
   get backlog(): number {
     return this.opts.backlog;
   }
+  /** Throws `EINVAL` for a negative value, so a typo fails here rather than at the next connection. */
   set backlog(value: number) {
     this.opts.backlog = nonNegative("backlog", value);
   }
 
+  /** See {@link SocketOptions.conflate}. */
   get conflate(): boolean {
     return this.opts.conflate;
   }
+  /** Coerced to a boolean, so a truthy value read from configuration works. */
   set conflate(value: boolean) {
     this.opts.conflate = Boolean(value);
   }
@@ -354,6 +388,7 @@ export abstract class SocketBase {
   get metadata(): Readonly<Record<string, string | Buffer>> {
     return this.opts.metadata;
   }
+  /** Throws `EINVAL` for a name without the `X-` prefix or a record that does not fit a READY command; `null` clears it. */
   set metadata(value: Readonly<Record<string, string | Buffer>> | null) {
     // Validated and encoded once here, so a connection's READY costs no more than a copy.
     const properties = applicationProperties(value);

@@ -40,6 +40,7 @@ export abstract class PublisherBase extends SocketBase {
   get noDrop(): boolean {
     return this.lossless;
   }
+  /** Coerced to a boolean, so a truthy value read from configuration works. */
   set noDrop(value: boolean) {
     this.lossless = Boolean(value);
   }
@@ -48,6 +49,7 @@ export abstract class PublisherBase extends SocketBase {
   get invertMatching(): boolean {
     return this.inverted;
   }
+  /** Coerced to a boolean, so a truthy value read from configuration works. */
   set invertMatching(value: boolean) {
     this.inverted = Boolean(value);
   }

@@ -36,15 +36,19 @@ export class Request extends DuplexSocket {
     this.configure(options);
   }
 
+  /** See {@link RequestOptions.correlate}. */
   get correlate(): boolean {
     return this.isCorrelate;
   }
+  /** Coerced to a boolean, so a truthy value read from configuration works. */
   set correlate(value: boolean) {
     this.isCorrelate = Boolean(value);
   }
+  /** See {@link RequestOptions.relaxed}. */
   get relaxed(): boolean {
     return this.isRelaxed;
   }
+  /** Coerced to a boolean, so a truthy value read from configuration works. */
   set relaxed(value: boolean) {
     this.isRelaxed = Boolean(value);
   }

@@ -33,15 +33,19 @@ export class Router extends DuplexSocket {
     this.configure(options);
   }
 
+  /** See {@link RouterOptions.mandatory}. */
   get mandatory(): boolean {
     return this.isMandatory;
   }
+  /** Coerced to a boolean, so a truthy value read from configuration works. */
   set mandatory(value: boolean) {
     this.isMandatory = Boolean(value);
   }
+  /** See {@link RouterOptions.handover}. */
   get handover(): boolean {
     return this.isHandover;
   }
+  /** Coerced to a boolean, so a truthy value read from configuration works. */
   set handover(value: boolean) {
     this.isHandover = Boolean(value);
   }

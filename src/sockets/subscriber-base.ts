@@ -33,6 +33,7 @@ export abstract class SubscriberBase extends SocketBase {
   get invertMatching(): boolean {
     return this.inverted;
   }
+  /** Coerced to a boolean, so a truthy value read from configuration works. */
   set invertMatching(value: boolean) {
     this.inverted = Boolean(value);
   }

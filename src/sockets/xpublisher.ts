@@ -41,22 +41,28 @@ export class XPublisher extends PublisherBase implements Readable, Writable {
     this.configure(options);
   }
 
+  /** See {@link XPublisherOptions.verbosity}. */
   get verbosity(): null | "allSubs" | "allSubsUnsubs" {
     return this.verbose;
   }
+  /** Applies to subscription messages received from now on. */
   set verbosity(value: null | "allSubs" | "allSubsUnsubs") {
     this.verbose = value;
   }
+  /** See {@link XPublisherOptions.welcomeMessage}; read back as a string. */
   get welcomeMessage(): string | null {
     return this.welcome ? this.welcome.toString() : null;
   }
+  /** `null` turns it off. A Buffer is kept, not copied: to change the message, set a new one. */
   set welcomeMessage(value: string | Buffer | null) {
     this.welcome = value === null ? null : toFrame(value);
   }
 
+  /** See {@link XPublisherOptions.manual}. */
   get manual(): boolean {
     return this.manualMode;
   }
+  /** Coerced to a boolean, so a truthy value read from configuration works. */
   set manual(value: boolean) {
     this.manualMode = Boolean(value);
   }
@@ -83,6 +89,7 @@ export class XPublisher extends PublisherBase implements Readable, Writable {
   get messages$(): Observable<Message> {
     return this.messageStream();
   }
+  /** For `for await`: takes messages from the same queue as `receive()`, and ends the loop, rather than throwing, once the socket closes. */
   [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
     return this.messageIterator();
   }

@@ -26,6 +26,7 @@ export class XSubscriber extends SubscriberBase implements Readable, Writable {
   get messages$(): Observable<Message> {
     return this.messageStream();
   }
+  /** For `for await`: takes messages from the same queue as `receive()`, and ends the loop, rather than throwing, once the socket closes. */
   [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
     return this.messageIterator();
   }
