@@ -10,8 +10,8 @@
  * prints nothing: the orchestrator draws the view.
  */
 import Database from "better-sqlite3";
-import { MajordomoBroker, MajordomoClient, MajordomoWorker } from "../../index";
-import { handleOnce, openSqliteStore } from "../../patterns/exactly-once";
+import { MajordomoBroker, MajordomoClient, MajordomoWorker } from "privateer";
+import { handleOnce, openSqliteStore } from "privateer/exactly-once";
 import { type ChildMessage, type ParentMessage } from "./messages";
 
 /** Pair heartbeat, MDP heartbeat and worker reconnect interval, in ms. */

@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -64,10 +64,34 @@ describe("the HA demo, run", () => {
   beforeAll(async () => {
     outDir = await mkdtemp(path.join(tmpdir(), "privateer-ha-demo-build-"));
     const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
-    const entries = ["main.ts", "child.ts"].map((f) => path.join(ROOT, "examples", "ha-demo", f));
-    const args = [tsc, "--outDir", outDir, "--rootDir", ROOT, "--module", "commonjs", "--moduleResolution", "node", "--target", "ES2022"];
-    args.push("--strict", "--esModuleInterop", "--skipLibCheck", "--types", "node", ...entries);
-    await promisify(execFile)(process.execPath, args, { cwd: ROOT });
+    // The demo imports the package by name, as a user's code would. Its compiled copy is given a package.json
+    // named "privateer" whose exports point at the compiled library beside it, so Node resolves the name by
+    // self-reference, exactly as `npm start` does from dist/ through the repository's own package.json.
+    await writeFile(
+      path.join(outDir, "tsconfig.json"),
+      JSON.stringify({
+        extends: path.join(ROOT, "tsconfig.json"),
+        compilerOptions: {
+          outDir,
+          rootDir: ROOT,
+          noEmit: false,
+          declaration: false,
+          sourceMap: false,
+          types: ["node"],
+          typeRoots: [path.join(ROOT, "node_modules", "@types")],
+        },
+        files: ["main.ts", "child.ts"].map((f) => path.join(ROOT, "examples", "ha-demo", f)),
+        include: [],
+      }),
+    );
+    await writeFile(
+      path.join(outDir, "package.json"),
+      JSON.stringify({
+        name: "privateer",
+        exports: { ".": "./index.js", "./exactly-once": "./patterns/exactly-once/index.js" },
+      }),
+    );
+    await promisify(execFile)(process.execPath, [tsc, "-p", path.join(outDir, "tsconfig.json")], { cwd: ROOT });
   }, 240_000);
 
   afterAll(async () => {
