@@ -9,4 +9,4 @@ export { BinaryStar, GUIDE_ENDPOINTS, type BinaryStarOptions, type BinaryStarReq
 export { BinaryStarClient, type BinaryStarClientOptions } from "./client";
 export type { BinaryStarEndpoints, BinaryStarEvent, BinaryStarEventType, BinaryStarClientEvent, BinaryStarClientEventType } from "./events";
 export { BinaryStarError, type BinaryStarErrorReason } from "./errors";
-export type { BinaryStarRole, BinaryStarState, BinaryStarFsmEvent, SplitBrain } from "./fsm";
+export type { BinaryStarRole, BinaryStarState, BinaryStarFsmEvent, SplitBrain, RejectReason as BinaryStarRejectReason } from "./fsm";

@@ -14,5 +14,4 @@ export {
   type DecodedState,
   type FsmContext as BinaryStarFsmContext,
   type FsmStep as BinaryStarFsmStep,
-  type RejectReason as BinaryStarRejectReason,
 } from "./fsm";
