@@ -17,6 +17,7 @@ import {
 } from "./protocol";
 import { ServiceRegistry, type RequestRecord, type ServiceStatus, type WorkerRecord } from "./service-registry";
 import { errorReplyBody, STATUS } from "./status";
+import { takeRequestId, withRequestId } from "./request-ids";
 
 /** Timing and limits of a broker. */
 export interface BrokerEngineOptions {
@@ -37,9 +38,22 @@ export interface BrokerEngineOptions {
    * clients: a rejected request gets no reply at all (0.2 clients get a 503 error reply).
    */
   maxQueuedRequests?: number;
+  /**
+   * Completed requests (of clients that send request ids) whose final reply is kept, so that a retry of one is
+   * answered without running it again; the least recently used is evicted first. 0 = no cache. Default 10,000.
+   */
+  replyCacheSize?: number;
+  /** ms a cached reply is kept; 0 = until evicted by size. Default 60,000. */
+  replyCacheTtl?: number;
   /** Scheduler for heartbeats and expiry; tests pass a TestScheduler. */
   scheduler?: SchedulerLike;
   logger?: Logger;
+}
+
+/** What the broker knows about a peer once its handshake completed. */
+export interface PeerInfo {
+  /** The peer announced the request-id extension in its READY metadata. */
+  readonly ids?: boolean;
 }
 
 /**
@@ -65,6 +79,14 @@ export class BrokerEngine {
   private readonly events = new Subject<BrokerEvent>();
   /** Open connections per routing id; more than one only while a handed-over connection winds down. */
   private readonly connections = new Map<string, number>();
+  /** Routing ids (hex) of peers that announced the request-id extension. */
+  private readonly idPeers = new Set<string>();
+  /** Requests with a client id, queued or held by a worker, by {@link idKey}: a retry joins the one it finds. */
+  private readonly pending = new Map<string, RequestRecord>();
+  /** Final replies of completed requests by {@link idKey}, least recently used first (Map order). */
+  private readonly replies = new Map<string, { body: Buffer[]; at: number }>();
+  private readonly replyCacheSize: number;
+  private readonly replyCacheTtl: number;
   private ticker?: Subscription;
   private nextRequestId = 0;
   private stopped = false;
@@ -85,6 +107,8 @@ export class BrokerEngine {
     this.liveness = positive("heartbeatLiveness", options.heartbeatLiveness ?? 3);
     this.requestTimeout = nonNegative("requestTimeout", options.requestTimeout ?? 0);
     this.maxQueued = nonNegative("maxQueuedRequests", options.maxQueuedRequests ?? 0);
+    this.replyCacheSize = nonNegative("replyCacheSize", options.replyCacheSize ?? 10_000);
+    this.replyCacheTtl = nonNegative("replyCacheTtl", options.replyCacheTtl ?? 60_000);
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.logger = componentLogger("mdp-broker", {}, options.logger);
     this.events$ = this.events.asObservable();
@@ -110,6 +134,9 @@ export class BrokerEngine {
     }
     this.registry.clear();
     this.connections.clear();
+    this.idPeers.clear();
+    this.pending.clear();
+    this.replies.clear();
     this.events.complete();
   }
 
@@ -138,6 +165,8 @@ export class BrokerEngine {
       dropped.push(...this.registry.service(service.name).queue.removeWhere(() => true));
     }
     this.registry.clear();
+    // The cache stays: a reply in it is a worker's real answer, still right if this broker serves again.
+    this.pending.clear();
     for (const request of dropped.sort((a, b) => a.id - b.id)) {
       request.expiresAt = undefined;
       this.emit({ type: "request-dropped", ...ids(request), reason });
@@ -186,10 +215,16 @@ export class BrokerEngine {
     else this.onWorker(id, key, inbound);
   }
 
-  /** Tells the engine that the ROUTER completed a handshake with the peer `routingId`. */
-  peerConnected(routingId: Buffer): void {
+  /**
+   * Tells the engine that the ROUTER completed a handshake with the peer
+   * `routingId`; `peer.ids` when its READY metadata announced the request-id
+   * extension (only then does the engine read or add id frames for it).
+   */
+  peerConnected(routingId: Buffer, peer: PeerInfo = {}): void {
     const key = routingId.toString("hex");
     this.connections.set(key, (this.connections.get(key) ?? 0) + 1);
+    if (peer.ids) this.idPeers.add(key);
+    else this.idPeers.delete(key);
   }
 
   /**
@@ -209,11 +244,13 @@ export class BrokerEngine {
       return;
     }
     this.connections.delete(key);
+    this.idPeers.delete(key);
     const worker = this.registry.worker(key);
     // Nobody is left to read a DISCONNECT.
     if (worker) this.drop(worker, "connection-lost", false);
     for (const request of this.registry.takeQueuedFrom(key)) {
       request.expiresAt = undefined;
+      this.forget(request);
       this.emit({ type: "request-abandoned", ...ids(request) });
     }
     // A worker already on it may finish (its reply goes nowhere), but must not be replaced if it fails.
@@ -226,6 +263,8 @@ export class BrokerEngine {
 
   private onClient(id: Buffer, key: string, decoded: Decoded<ClientCommand>): void {
     const { command } = decoded;
+    // Only a client that announced the extension has id frames to take off; a plain client's body is all body.
+    const { id: requestId, body } = this.idPeers.has(key) ? takeRequestId(command.body) : { body: command.body };
     const request: RequestRecord = {
       id: ++this.nextRequestId,
       client: id,
@@ -233,21 +272,80 @@ export class BrokerEngine {
       version: decoded.version,
       delimited: decoded.delimited,
       service: command.service,
-      body: command.body,
+      body,
       attempts: 0,
+      ...(requestId === undefined ? {} : { requestId }),
     };
     if (isMmiService(command.service)) {
-      this.reply(request, "final", answerMmi(command.service, command.body, this.registry));
+      this.reply(request, "final", answerMmi(command.service, body, this.registry));
       return;
     }
+    if (requestId !== undefined && this.joinOrReplay(request, requestId)) return;
     const service = this.registry.service(request.service);
     if (this.maxQueued > 0 && service.queue.length >= this.maxQueued) {
       this.emit({ type: "request-rejected", ...ids(request) });
       this.fail(request, STATUS.queueFull, `queue for "${request.service}" is full`);
       return;
     }
+    if (requestId !== undefined) this.pending.set(idKey(request.service, requestId), request);
     this.enqueue(request, false);
     this.dispatch(request.service);
+  }
+
+  /**
+   * A request id seen before is not queued again: if its original is still
+   * queued or held by a worker, the retry takes over the reply (it may come
+   * from a fresh socket, the old one being gone); if it completed recently,
+   * the cached reply answers it. True when the retry was handled so.
+   */
+  private joinOrReplay(retry: RequestRecord, requestId: string): boolean {
+    const key = idKey(retry.service, requestId);
+    const original = this.pending.get(key);
+    if (original) {
+      original.client = retry.client;
+      original.clientKey = retry.clientKey;
+      original.version = retry.version;
+      original.delimited = retry.delimited;
+      original.clientGone = false;
+      this.emit({ type: "request-joined", ...ids(original) });
+      return true;
+    }
+    const cached = this.cachedReply(key);
+    if (!cached) return false;
+    this.emit({ type: "reply-replayed", ...ids(retry) });
+    this.reply(retry, "final", cached);
+    return true;
+  }
+
+  private cachedReply(key: string): Buffer[] | undefined {
+    const entry = this.replies.get(key);
+    if (!entry) return undefined;
+    this.replies.delete(key);
+    if (this.replyCacheTtl > 0 && this.scheduler.now() - entry.at >= this.replyCacheTtl) return undefined;
+    // Map order is insertion order: re-inserting makes it the most recently used.
+    this.replies.set(key, entry);
+    return entry.body;
+  }
+
+  private cacheReply(request: RequestRecord, body: Buffer[]): void {
+    if (request.requestId === undefined || this.replyCacheSize === 0) return;
+    const key = idKey(request.service, request.requestId);
+    const now = this.scheduler.now();
+    this.replies.delete(key);
+    this.replies.set(key, { body, at: now });
+    // Oldest first: drop what exceeds the size, then what has outlived the TTL.
+    for (const [oldest, entry] of this.replies) {
+      const stale = this.replyCacheTtl > 0 && now - entry.at >= this.replyCacheTtl;
+      if (this.replies.size <= this.replyCacheSize && !stale) break;
+      this.replies.delete(oldest);
+    }
+  }
+
+  /** The request is no longer queued nor held: a later retry of its id is a new request (or a cache hit). */
+  private forget(request: RequestRecord): void {
+    if (request.requestId === undefined) return;
+    const key = idKey(request.service, request.requestId);
+    if (this.pending.get(key) === request) this.pending.delete(key);
   }
 
   private enqueue(request: RequestRecord, front: boolean): void {
@@ -294,6 +392,7 @@ export class BrokerEngine {
     const known = service.workers.size > 0;
     for (const request of expired) {
       request.expiresAt = undefined;
+      this.forget(request);
       this.emit({ type: "request-expired", ...ids(request) });
       this.fail(
         request,
@@ -316,7 +415,9 @@ export class BrokerEngine {
   private reply(request: RequestRecord, type: "partial" | "final", body: Buffer[], report = true): void {
     // 0.1 clients cannot receive partial replies: they see only the final one.
     if (type === "partial" && request.version === "0.1") return;
-    const frames = encodeClientCommand(request.version, { type, service: request.service, body }, request.delimited);
+    const carried =
+      request.requestId !== undefined && this.idPeers.has(request.clientKey) ? withRequestId(request.requestId, body) : body;
+    const frames = encodeClientCommand(request.version, { type, service: request.service, body: carried }, request.delimited);
     this.send([request.client, ...frames]);
     if (report) {
       this.emit({ type: "reply-sent", ...ids(request), final: type === "final" });
@@ -378,13 +479,21 @@ export class BrokerEngine {
 
   private onReply(worker: WorkerRecord, type: "partial" | "final", client: Buffer, body: Buffer[]): void {
     const request = worker.request;
-    if (!request || !request.client.equals(client)) {
+    // A worker that speaks the extension echoes the id; one at a time, so the id only confirms what it holds.
+    const echoed = this.idPeers.has(worker.key) ? takeRequestId(body) : { body };
+    if (
+      !request ||
+      !(request.dispatchedClient ?? request.client).equals(client) ||
+      (echoed.id !== undefined && echoed.id !== request.requestId)
+    ) {
       this.drop(worker, "unexpected-reply");
       return;
     }
-    this.reply(request, type, body);
+    this.reply(request, type, echoed.body);
     if (type === "partial") return;
     worker.request = undefined;
+    this.forget(request);
+    this.cacheReply(request, echoed.body);
     this.registry.service(worker.service).idle.push(worker);
     this.dispatch(worker.service);
   }
@@ -398,7 +507,10 @@ export class BrokerEngine {
       request.expiresAt = undefined;
       request.attempts += 1;
       worker.request = request;
-      this.sendWorker(worker, { type: "request", client: request.client, body: request.body });
+      request.dispatchedClient = request.client;
+      const body =
+        request.requestId !== undefined && this.idPeers.has(worker.key) ? withRequestId(request.requestId, request.body) : request.body;
+      this.sendWorker(worker, { type: "request", client: request.client, body });
       this.emit({ type: "request-dispatched", ...ids(request), worker: worker.key, attempt: request.attempts });
     }
     this.registry.prune(service);
@@ -414,6 +526,7 @@ export class BrokerEngine {
     if (reason === "expired") this.emit({ type: "worker-expired", worker: worker.key, service: worker.service });
     else this.emit({ type: "worker-disconnected", worker: worker.key, service: worker.service, reason });
     if (held?.clientGone) {
+      this.forget(held);
       this.emit({ type: "request-abandoned", ...ids(held) });
     } else if (held) {
       this.enqueue(held, true);
@@ -481,5 +594,11 @@ function ids(request: RequestRecord): RequestIds {
     client: request.clientKey,
     trace: `${request.clientKey}:${request.id}`,
     service: request.service,
+    ...(request.requestId === undefined ? {} : { requestId: request.requestId }),
   };
+}
+
+/** Ids are the clients' own, so they are scoped by service: two services may see the same id. */
+function idKey(service: string, requestId: string): string {
+  return `${service}\n${requestId}`;
 }

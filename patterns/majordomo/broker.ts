@@ -5,6 +5,7 @@ import type { BinaryStarRole } from "../binary-star/fsm";
 import { BrokerEngine, type BrokerEngineOptions } from "./broker-engine";
 import type { BrokerEvent } from "./events";
 import { headerVersion } from "./protocol";
+import { announcesIds, EXTENSION_METADATA } from "./request-ids";
 import type { ServiceStatus } from "./service-registry";
 
 /**
@@ -96,6 +97,8 @@ export class MajordomoBroker {
     this.router = new Router({
       sendHighWaterMark: 0,
       ...socket,
+      // Clients and workers add request-id frames only for a broker that announces the extension.
+      metadata: { ...socket?.metadata, ...EXTENSION_METADATA },
       ...(options.logger ? { logger: options.logger } : {}),
     });
     this.linger = linger ?? 100;
@@ -116,7 +119,9 @@ export class MajordomoBroker {
     // The ROUTER names the peer behind each connection, so a worker whose connection drops is
     // removed (and its request requeued) at once rather than after heartbeat expiry.
     this.connections = this.router.events$.subscribe((event) => {
-      if (event.type === "handshake" && event.routingId) this.engine.peerConnected(event.routingId);
+      if (event.type === "handshake" && event.routingId) {
+        this.engine.peerConnected(event.routingId, { ids: announcesIds(event.peer.metadata) });
+      }
       else if (event.type === "disconnect" && event.routingId) {
         // In a pair, the stall check comes first: a thawed broker must reset before a lost worker's request is requeued
         // and dispatched to another.

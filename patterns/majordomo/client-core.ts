@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
 import type { Logger } from "pino";
 import { MajordomoError } from "./errors";
@@ -6,6 +7,7 @@ import { toFrames, type Body } from "./frames";
 import type { LinkFactory, MdpLink } from "./link";
 import { decodeClientCommand, encodeClientCommand, type MdpVersion } from "./protocol";
 import { errorFromReply } from "./status";
+import { takeRequestId, withRequestId } from "./request-ids";
 import { onAbort, resolveRequestOptions, type RequestOptions } from "../shared/request-options";
 
 /** Settings shared by both clients. */
@@ -34,6 +36,12 @@ export interface ClientCoreSettings {
 interface Job {
   /** The client-local request number carried by this request's events and log lines. */
   readonly id: number;
+  /**
+   * The id a broker speaking the request-id extension sees: unique per
+   * client (a random client id and the request number), and the same on
+   * every retry and failover, so the broker and worker can tell a retry.
+   */
+  readonly requestId: string;
   readonly service: string;
   readonly body: Buffer[];
   readonly lane: string;
@@ -71,6 +79,16 @@ export class ClientCore {
   private closed = false;
   private nextId = 0;
   private released?: Promise<void>;
+  /** 64 random bits: request ids of two clients never meet, even across processes. */
+  private readonly clientId = randomBytes(8).toString("hex");
+  /**
+   * Whether the current link's broker is known: until its handshake says
+   * whether it speaks the request-id extension, requests wait in `held`
+   * (a DEALER would queue them until then anyway, so this costs nothing).
+   */
+  private linkReady = false;
+  private linkIds = false;
+  private held: Job[] = [];
 
   constructor(private readonly settings: ClientCoreSettings) {
     this.events$ = this.events.asObservable();
@@ -94,6 +112,7 @@ export class ClientCore {
       const lane = this.settings.lanes === "single" ? "" : service;
       const job: Job = {
         id: ++this.nextId,
+        requestId: `${this.clientId}-${this.nextId}`,
         service,
         body: frames,
         lane,
@@ -141,7 +160,17 @@ export class ClientCore {
 
   private transmit(job: Job): void {
     const link = this.ensureLink();
-    link.send(encodeClientCommand(this.settings.version, { type: "request", service: job.service, body: job.body }));
+    if (!this.linkReady) {
+      this.held.push(job);
+      return;
+    }
+    this.sendOn(link, job);
+  }
+
+  private sendOn(link: MdpLink, job: Job): void {
+    // A plain broker would take the id frames for body, so they go only to one that announced the extension.
+    const body = this.linkIds ? withRequestId(job.requestId, job.body) : job.body;
+    link.send(encodeClientCommand(this.settings.version, { type: "request", service: job.service, body }));
     this.emit({ type: "request-sent", request: job.id, service: job.service, attempt: job.attempts, socket: this.sockets });
   }
 
@@ -211,9 +240,11 @@ export class ClientCore {
       this.settings.logger.debug({ err: error }, "dropping invalid reply");
       return;
     }
+    let replyId: string | undefined;
+    if (this.linkIds) ({ id: replyId, body } = takeRequestId(body));
     const lane = this.settings.lanes === "single" ? "" : service;
     const job = this.lanes.get(lane)?.[0];
-    if (!job || !job.active || job.service !== service) {
+    if (!job || !job.active || job.service !== service || (replyId !== undefined && replyId !== job.requestId)) {
       this.settings.logger.debug({ service }, "dropping reply nobody waits for");
       return;
     }
@@ -281,16 +312,33 @@ export class ClientCore {
       this.emit({ type: "reconnected", socket, cause: this.replacedBecause });
       this.replacedBecause = undefined;
     }
+    // A link that does not announce the extension (a custom transport) is taken as it is: plain MDP at once.
+    this.linkReady = !(link.announcesIds && link.events$);
+    this.linkIds = false;
+    this.held = [];
     this.linkSubscriptions.push(link.messages$.subscribe((frames) => this.onMessage(frames, generation)));
     if (link.events$) {
       this.linkSubscriptions.push(
         link.events$.subscribe((event) => {
+          if (generation !== this.generation) return;
           // A failed connection attempt is not reported: the request's timeout decides when to move on.
-          if (generation === this.generation && event.type !== "unreachable") this.emit({ type: event.type, socket });
+          if (event.type !== "unreachable") this.emit({ type: event.type, socket });
+          if (event.type === "connected") this.onConnected(link, event.ids === true);
+          // The DEALER reconnects on its own, maybe to a restarted broker that speaks no extension: wait to know.
+          else if (event.type === "disconnected") this.linkReady = false;
         }),
       );
     }
     return link;
+  }
+
+  /** The broker is known: send what waited for its handshake, with ids if it speaks the extension. */
+  private onConnected(link: MdpLink, ids: boolean): void {
+    this.linkReady = true;
+    this.linkIds = ids;
+    for (const job of this.held.splice(0)) {
+      if (job.active && !job.done) this.sendOn(link, job);
+    }
   }
 
   /** Closes the current link; the result settles once its socket is released (when the link can tell). */

@@ -39,6 +39,8 @@ export interface RequestIds {
   /** `client:request`: one key, unique per broker, that names the request in every event about it. */
   readonly trace: string;
   readonly service: string;
+  /** The client's own request id, when the client and broker speak the request-id extension. */
+  readonly requestId?: string;
 }
 
 /**
@@ -97,6 +99,13 @@ export type BrokerEvent =
       /** False for a 0.2 PARTIAL, true for the FINAL/REPLY that ends the request. */
       readonly final: boolean;
     })
+  /**
+   * A retry of a request id that is still queued or held by a worker: it was not queued again; the original's
+   * reply goes to `client` (the retry's sender) instead.
+   */
+  | (RequestIds & { readonly type: "request-joined" })
+  /** A retry of a recently completed request id: answered from the broker's reply cache, no worker involved. */
+  | (RequestIds & { readonly type: "reply-replayed" })
   /** A peer sent something that is not MDP; it was dropped. */
   | { readonly type: "protocol-error"; readonly peer: string; readonly message: string };
 
@@ -113,7 +122,18 @@ export type WorkerEvent =
    * endpoint it went to (absent when a custom link factory chose).
    */
   | { readonly type: "ready"; readonly session: number; readonly service: string; readonly attempt: number; readonly broker?: string }
-  | { readonly type: "request"; readonly session: number; readonly client: string }
+  | {
+      readonly type: "request";
+      readonly session: number;
+      readonly client: string;
+      /** The client's request id, when client, broker and worker speak the request-id extension. */
+      readonly requestId?: string;
+    }
+  /**
+   * With `idempotency`: the request id was already recorded in the store, so its recorded reply was sent
+   * and the handler did not run.
+   */
+  | { readonly type: "reply-replayed"; readonly session: number; readonly client: string; readonly requestId: string }
   | { readonly type: "reply"; readonly session: number; readonly client: string; readonly final: boolean }
   /** A reply was discarded because the socket it belonged to was replaced (the broker requeues such requests). */
   | { readonly type: "reply-dropped"; readonly session: number; readonly client: string }

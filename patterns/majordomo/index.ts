@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 export { MajordomoBroker, type MajordomoBrokerOptions, type MajordomoBrokerPairOptions } from "./broker";
-export { MajordomoWorker, type MajordomoWorkerOptions } from "./worker";
+export { MajordomoWorker, type MajordomoWorkerOptions, type ServeOptions } from "./worker";
 export type { MajordomoRequest, RequestHandler } from "./worker-session";
 export { MajordomoClient } from "./client";
 export { MajordomoAsyncClient } from "./async-client";

@@ -24,3 +24,14 @@ export {
   type Decoded,
   type Inbound,
 } from "./protocol";
+export {
+  EXTENSION_PROPERTY,
+  IDS_EXTENSION,
+  EXTENSION_METADATA,
+  ID_TAG,
+  MAX_ID_LENGTH,
+  announcesIds,
+  withRequestId,
+  takeRequestId,
+} from "./request-ids";
+export type { PeerInfo as BrokerPeerInfo } from "./broker-engine";

@@ -2,13 +2,21 @@ import { filter, map, type Observable } from "rxjs";
 import type { Logger } from "pino";
 import { Dealer, type SocketOptions } from "../../src";
 import { socketReleased } from "../shared/released";
+import { announcesIds, EXTENSION_METADATA } from "./request-ids";
 
 /**
  * A change in a link's connection to the broker: the handshake completed,
  * an established connection was lost, or an attempt to connect failed
  * (nothing listens there: a broker of a pair that is down).
  */
-export type LinkEvent = { readonly type: "connected" } | { readonly type: "disconnected" } | { readonly type: "unreachable" };
+export type LinkEvent =
+  | {
+      readonly type: "connected";
+      /** The broker announced the request-id extension in its READY metadata (see request-ids.ts). */
+      readonly ids?: boolean;
+    }
+  | { readonly type: "disconnected" }
+  | { readonly type: "unreachable" };
 
 /**
  * One connection to a broker, as the worker and clients use it. The worker
@@ -20,6 +28,14 @@ export interface MdpLink {
   readonly messages$: Observable<Buffer[]>;
   /** Handshakes with the broker and losses of the connection, when the transport can tell. */
   readonly events$?: Observable<LinkEvent>;
+  /**
+   * True when the link announces the request-id extension to the broker and
+   * its `connected` events say whether the broker announced it too (as
+   * {@link dealerLink} does). A client then holds its requests until that
+   * handshake, so that it knows whether to add id frames. Unset: the link
+   * speaks plain MDP only.
+   */
+  readonly announcesIds?: boolean;
   /** Queues frames for the broker; never throws (failures are logged). */
   send(frames: Buffer[]): void;
   /**
@@ -53,19 +69,29 @@ export interface DealerLinkOptions {
   logger?: Logger;
 }
 
-/** A link over a fresh DEALER connected to `endpoint`. */
+/**
+ * A link over a fresh DEALER connected to `endpoint`. The DEALER announces
+ * the request-id extension in its READY metadata, and each `connected`
+ * event says whether the broker announced it too.
+ */
 export function dealerLink(endpoint: string, options: DealerLinkOptions = {}): MdpLink {
   const logger = options.logger;
-  const dealer = new Dealer({ ...options.socket, ...(logger ? { logger } : {}) });
+  const dealer = new Dealer({
+    ...options.socket,
+    metadata: { ...options.socket?.metadata, ...EXTENSION_METADATA },
+    ...(logger ? { logger } : {}),
+  });
   dealer.connect(endpoint);
   return {
+    announcesIds: true,
     messages$: dealer.messages$,
     events$: dealer.events$.pipe(
       filter((event) => event.type === "handshake" || event.type === "disconnect" || event.type === "connect:delay"),
       map(
-        (event): LinkEvent => ({
-          type: event.type === "handshake" ? "connected" : event.type === "disconnect" ? "disconnected" : "unreachable",
-        }),
+        (event): LinkEvent =>
+          event.type === "handshake"
+            ? { type: "connected", ids: announcesIds(event.peer.metadata) }
+            : { type: event.type === "disconnect" ? "disconnected" : "unreachable" },
       ),
     ),
     send(frames) {

@@ -17,12 +17,23 @@ export interface WorkerRecord {
 /** A client request held by the broker: waiting in a service queue or held by exactly one worker. */
 export interface RequestRecord {
   readonly id: number;
-  readonly client: Buffer;
-  readonly clientKey: string;
-  readonly version: MdpVersion;
-  readonly delimited: boolean;
+  /**
+   * Who gets the reply. Not readonly: a retry of the same request id (often
+   * on a fresh socket after a timeout or failover) takes the reply over.
+   */
+  client: Buffer;
+  clientKey: string;
+  version: MdpVersion;
+  delimited: boolean;
   readonly service: string;
+  /** The client's request id (the request-id extension), kept across its retries. */
+  readonly requestId?: string;
   readonly body: Buffer[];
+  /**
+   * The client address the worker holding it was given: its reply names that
+   * one, even after a retry moved `client` to a fresh socket.
+   */
+  dispatchedClient?: Buffer;
   /** How many times it was handed to a worker. */
   attempts: number;
   /** When it expires if still queued (scheduler time); unset once a worker has it. */

@@ -1,19 +1,34 @@
-import { from, interval, isObservable, Observable, of, type SchedulerLike, type Subscription, timer } from "rxjs";
+import { from, interval, lastValueFrom, isObservable, Observable, of, type SchedulerLike, type Subscription, timer } from "rxjs";
 import type { Logger } from "pino";
 import type { WorkerEvent } from "./events";
 import { toFrames, type Body } from "./frames";
 import type { LinkFactory, MdpLink } from "./link";
 import { decodeWorkerCommand, encodeWorkerCommand, type MdpVersion, type WorkerCommand } from "./protocol";
 import { errorReplyBody, STATUS } from "./status";
+import { takeRequestId, withRequestId } from "./request-ids";
+import { handleOnce } from "../exactly-once/handle-once";
+import type { IdempotencyStore } from "../exactly-once/store";
 
 /** One request as a worker's handler sees it. */
-export interface MajordomoRequest {
+export interface MajordomoRequest<Tx = unknown> {
   /** The service the worker registered. */
   readonly service: string;
   /** The client's address as the broker gave it (opaque). */
   readonly client: Buffer;
   /** The request body frames. */
   readonly body: Buffer[];
+  /**
+   * The client's request id, the same on each of its retries: set when the
+   * client, the broker and this worker all speak the request-id extension
+   * (Privateer peers over tcp or ipc); undefined for a plain MDP client.
+   */
+  readonly id?: string;
+  /**
+   * With `serve(handler, { idempotency: store })` and an `id`: the store's
+   * open transaction. Write the handler's own effects through it, so they
+   * commit together with the record of the id and its reply, or not at all.
+   */
+  readonly tx?: Tx;
 }
 
 /**
@@ -21,7 +36,7 @@ export interface MajordomoRequest {
  * several (0.2 sends each as a PARTIAL and the last as the FINAL; 0.1 sends
  * only the last as the REPLY). A failure is answered with an error reply.
  */
-export type RequestHandler = (request: MajordomoRequest) => Body | PromiseLike<Body> | Observable<Body>;
+export type RequestHandler<Tx = unknown> = (request: MajordomoRequest<Tx>) => Body | PromiseLike<Body> | Observable<Body>;
 
 /** Settings a session needs; the worker fills in defaults. */
 export interface SessionSettings {
@@ -37,6 +52,8 @@ export interface SessionSettings {
   /** Brokers taken in turn, one per (re)connect; more than one for a broker pair. Empty: the factory decides. */
   readonly endpoints: readonly string[];
   readonly handler: RequestHandler;
+  /** Makes requests with an id exactly-once (see `ServeOptions.idempotency`). */
+  readonly idempotency?: IdempotencyStore<unknown>;
   readonly emit: (event: WorkerEvent) => void;
 }
 
@@ -67,6 +84,8 @@ export class WorkerSession {
   private failures = 0;
   /** Set by drain() while a request is in progress: called once the session holds none. */
   private onIdle?: () => void;
+  /** The current link's broker announced the request-id extension: its REQUESTs may carry id frames. */
+  private brokerIds = false;
 
   constructor(private readonly settings: SessionSettings) {
     this.liveness = settings.liveness;
@@ -112,6 +131,13 @@ export class WorkerSession {
     const link = settings.linkFactory(endpoint);
     this.link = link;
     this.linkSubscription = link.messages$.subscribe((frames) => this.onMessage(frames, generation));
+    this.brokerIds = false;
+    if (link.events$) {
+      const known = link.events$.subscribe((event) => {
+        if (generation === this.generation && event.type === "connected") this.brokerIds = event.ids === true;
+      });
+      this.linkSubscription.add(known);
+    }
     if (this.rotates() && link.events$) {
       // One broker of a pair being down is no reason to wait for liveness to run out: the other one may serve.
       const lost = link.events$.subscribe((event) => {
@@ -196,10 +222,13 @@ export class WorkerSession {
     this.heard = true;
     this.liveness = settings.liveness;
     switch (command.type) {
-      case "request":
+      case "request": {
         this.failures = 0;
-        this.onRequest(command.client, command.body, generation);
+        // Only a broker that announced the extension adds id frames; from any other, the body is all body.
+        const { id, body } = this.brokerIds ? takeRequestId(command.body) : { id: undefined, body: command.body };
+        this.onRequest(command.client, body, generation, id);
         return;
+      }
       case "disconnect":
         settings.emit({ type: "disconnect-received", session: settings.index });
         if (this.rotates()) {
@@ -217,14 +246,16 @@ export class WorkerSession {
     }
   }
 
-  private onRequest(client: Buffer, body: Buffer[], generation: number): void {
+  private onRequest(client: Buffer, body: Buffer[], generation: number, id?: string): void {
     const { settings } = this;
     const clientKey = client.toString("hex");
     if (this.busy) {
       settings.emit({ type: "protocol-error", session: settings.index, message: "REQUEST while busy" });
       return;
     }
-    settings.emit({ type: "request", session: settings.index, client: clientKey });
+    settings.emit({ type: "request", session: settings.index, client: clientKey, ...(id === undefined ? {} : { requestId: id }) });
+    // The id goes back with each reply, so the broker can check that the reply is for the request it holds.
+    const tagged = (reply: Buffer[]): Buffer[] => (id === undefined ? reply : withRequestId(id, reply));
     const busy: Busy = { client, generation };
     this.busy = busy;
     let held: Buffer[] | undefined;
@@ -234,16 +265,24 @@ export class WorkerSession {
       // One request, one final reply: whatever ended it (completion, error, a value that cannot be
       // encoded), the handler's stream must stop, or an endless one runs for the worker's life.
       busy.subscription?.unsubscribe();
-      this.send({ type: "final", client, body: reply });
+      this.send({ type: "final", client, body: tagged(reply) });
       settings.emit({ type: "reply", session: settings.index, client: clientKey, final: true });
       // Draining: DISCONNECT follows the reply at once, so no further REQUEST is taken on this socket.
       this.idle();
     };
-    const subscription = resultOf(settings.handler, { service: settings.service, client, body }).subscribe({
+    const request: MajordomoRequest = { service: settings.service, client, body, ...(id === undefined ? {} : { id }) };
+    const store = settings.idempotency;
+    const source =
+      store && id !== undefined
+        ? onceResult(store, settings.handler, request, id, () =>
+            settings.emit({ type: "reply-replayed", session: settings.index, client: clientKey, requestId: id }),
+          )
+        : resultOf(settings.handler, request);
+    const subscription = source.subscribe({
       next: (value) => {
         if (this.busy !== busy) return;
         if (held && settings.version === "0.2") {
-          this.send({ type: "partial", client, body: held });
+          this.send({ type: "partial", client, body: tagged(held) });
           settings.emit({ type: "reply", session: settings.index, client: clientKey, final: false });
         }
         try {
@@ -292,6 +331,31 @@ export class WorkerSession {
   private send(command: WorkerCommand): void {
     this.link?.send(encodeWorkerCommand(this.settings.version, command));
   }
+}
+
+/**
+ * Runs the handler at most once per request id through the store: inside
+ * the store's transaction, with `tx` on the request. Only the final reply is
+ * recorded, and sent: a replay could not reproduce partial replies, so the
+ * first delivery sends none either (a handler's Observable is run to its
+ * last value). A handler that fails rolls back, records nothing, and is
+ * answered with an error reply; a retry runs it again.
+ */
+function onceResult(
+  store: IdempotencyStore<unknown>,
+  handler: RequestHandler,
+  request: MajordomoRequest,
+  id: string,
+  onReplay: () => void,
+): Observable<Body> {
+  const run = (tx: unknown): Promise<Buffer[]> =>
+    lastValueFrom(resultOf(handler, { ...request, tx }), { defaultValue: [] as Body }).then(toFrames);
+  return from(
+    handleOnce(store, { id, body: request.body }, (_body, context) => run(context.tx)).then((outcome) => {
+      if (outcome.replayed) onReplay();
+      return outcome.reply;
+    }),
+  );
 }
 
 /** Runs the handler and turns whatever it returns (value, Promise, Observable, or a throw) into an Observable. */

@@ -9,6 +9,22 @@ import { isMmiService } from "./mmi";
 import { positive } from "./options";
 import type { MdpVersion } from "./protocol";
 import { WorkerSession, type RequestHandler } from "./worker-session";
+import type { IdempotencyStore } from "../exactly-once/store";
+
+/** Options of {@link MajordomoWorker.serve}. */
+export interface ServeOptions<Tx> {
+  /**
+   * Makes requests that carry a client's request id exactly-once
+   * (docs/exactly-once.md): the handler runs inside the store's transaction
+   * (`request.tx`), and the reply is recorded under the id in the same
+   * commit; a redelivered id gets the recorded reply without the handler
+   * running again. Share one store (SQLite file, PostgreSQL database) among
+   * every worker of the service, so a request requeued to another worker is
+   * recognised too. Requests without an id (plain MDP clients) run as without
+   * a store. Only the final reply is sent for a request with an id.
+   */
+  readonly idempotency?: IdempotencyStore<Tx>;
+}
 
 /** Options of a {@link MajordomoWorker}. */
 export interface MajordomoWorkerOptions {
@@ -99,8 +115,11 @@ export class MajordomoWorker {
     return this.stateSubject.value;
   }
 
-  /** Connects every socket and answers requests with `handler` until close(). Call once. */
-  serve(handler: RequestHandler): void {
+  /**
+   * Connects every socket and answers requests with `handler` until close(). Call once.
+   * With `options.idempotency`, see {@link ServeOptions}.
+   */
+  serve<Tx = unknown>(handler: RequestHandler<Tx>, options: ServeOptions<Tx> = {}): void {
     if (this.isClosed) throw new PrivateerError("EBADF", "worker is closed");
     if (this.sessions.length > 0) throw new PrivateerError("EFSM", "worker is already serving");
     const o = this.options;
@@ -122,7 +141,9 @@ export class MajordomoWorker {
           logger: this.logger,
           linkFactory,
           endpoints: this.endpoints,
-          handler,
+          // The session does not look into `tx`; it passes the store's transaction from the store to the handler.
+          handler: handler as RequestHandler,
+          ...(options.idempotency ? { idempotency: options.idempotency as IdempotencyStore<unknown> } : {}),
           emit: (event) => this.emit(event),
         }),
       );
