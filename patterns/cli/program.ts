@@ -7,7 +7,8 @@ import { ParanoidPirateQueue, ParanoidPirateWorker, type PirateHandler } from ".
 import { PrivateerError } from "../../src";
 import { PatternMetrics, serveMetrics, type MetricsServer } from "../metrics";
 import { applyConfig, readConfig } from "./config";
-import { runDemo } from "./demo";
+import { ExactlyOnceError } from "../exactly-once";
+import { runHaDemo, type HaDemoSettings } from "./ha-demo/main";
 import { cliLogger, exitOnSignal, integer, loadHandler, LOG_LEVELS, type LogFormat, type LogLevel } from "./runtime";
 
 /** What every command takes. */
@@ -33,6 +34,15 @@ const ms = (value: string) => {
     throw new InvalidArgumentError((error as Error).message);
   }
 };
+
+/** An integer option with a floor, e.g. `--workers` (at least 2). */
+function atLeast(min: number): (value: string) => number {
+  return (value) => {
+    const n = ms(value);
+    if (n < min) throw new InvalidArgumentError(`must be at least ${min}`);
+    return n;
+  };
+}
 
 /** An option with its `PRIVATEER_…` environment variable. */
 function option(flags: string, description: string, env: string): Option {
@@ -139,8 +149,16 @@ export function buildProgram(io: ProgramIo, done: (outcome: Outcome) => void): C
     .action(async (o: CommonOptions & ClientFlags & { json?: boolean }) => done(await services(o, io)));
 
   common(program.command("demo"))
-    .description("a Majordomo broker, two workers and a client in this process, over 127.0.0.1, then exit")
-    .action(async (o: CommonOptions) => done(await runDemo(io.stdout, logger(o, "silent"))));
+    .description(
+      "a Binary Star broker pair, workers with an exactly-once SQLite store and clients, each in its own process on 127.0.0.1, " +
+        "under faults (kill -9, failover, SIGSTOP); exits 1 if a request was lost or executed twice",
+    )
+    .addOption(option("--duration <s>", "seconds of load (startup and the final drain not counted)", "DURATION").argParser(atLeast(1)).default(30))
+    .addOption(option("--workers <n>", "worker processes (at least 2: one is killed while another serves)", "WORKERS").argParser(atLeast(2)).default(4))
+    .addOption(option("--clients <n>", "clients, each keeping one request in flight", "CLIENTS").argParser(atLeast(1)).default(8))
+    .addOption(option("--no-faults", "the same load without the faults", "NO_FAULTS"))
+    .addOption(option("--no-dedup", "negative control: workers skip the exactly-once store, so faults make requests run twice", "NO_DEDUP"))
+    .action(async (o: CommonOptions & DemoFlags) => done(await demo(o, io)));
 
   return program;
 }
@@ -358,5 +376,27 @@ async function services(o: CommonOptions & ClientFlags & { json?: boolean }, io:
     return 1;
   } finally {
     await client.close();
+  }
+}
+
+interface DemoFlags {
+  duration: number;
+  workers: number;
+  clients: number;
+  faults: boolean;
+  dedup: boolean;
+}
+
+async function demo(o: CommonOptions & DemoFlags, io: ProgramIo): Promise<Outcome> {
+  const settings: HaDemoSettings = { duration: o.duration, workers: o.workers, clients: o.clients, faults: o.faults, dedup: o.dedup };
+  try {
+    return await runHaDemo(settings);
+  } catch (error) {
+    // better-sqlite3 is an optional peer dependency; its message names the install command.
+    if (error instanceof ExactlyOnceError && error.reason === "driver-missing") {
+      io.stderr(`privateer demo: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
   }
 }

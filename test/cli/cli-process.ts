@@ -8,6 +8,8 @@ import { promisify } from "node:util";
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const FIXTURES = path.join(__dirname, "fixtures");
 const ENTRY = path.join(ROOT, "patterns", "cli", "main.ts");
+/** Forked by `privateer demo` rather than imported, so tsc must be given it as an entry too. */
+const DEMO_CHILD = path.join(ROOT, "patterns", "cli", "ha-demo", "child.ts");
 
 /** One JSON log line of the CLI (pino): level, msg and the bound fields. */
 export type LogRecord = { level: number; msg: string } & Record<string, unknown>;
@@ -21,7 +23,7 @@ export async function compileCli(): Promise<string> {
   const outDir = await mkdtemp(path.join(tmpdir(), "privateer-cli-"));
   const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
   const args = [tsc, "--outDir", outDir, "--rootDir", ROOT, "--module", "commonjs", "--moduleResolution", "node", "--target", "ES2022"];
-  args.push("--strict", "--esModuleInterop", "--skipLibCheck", "--types", "node", ENTRY);
+  args.push("--strict", "--esModuleInterop", "--skipLibCheck", "--types", "node", ENTRY, DEMO_CHILD);
   await promisify(execFile)(process.execPath, args, { cwd: ROOT });
   return outDir;
 }

@@ -61,7 +61,7 @@ describe("--help", () => {
     ["worker", ["--module", "--service", "--protocol", "--connect", "PRIVATEER_MODULE"]],
     ["call", ["<service>", "[body...]", "--broker", "--timeout", "PRIVATEER_BROKER"]],
     ["services", ["--broker", "--json"]],
-    ["demo", ["--log-level"]],
+    ["demo", ["--duration", "--workers", "--clients", "--no-faults", "--no-dedup", "PRIVATEER_DURATION"]],
   ])("privateer %s --help exits 0 and lists its options", async (command, expected) => {
     const { code, stdout } = await runCli(outDir, [command, "--help"]);
     expect(code).toBe(0);
@@ -346,14 +346,33 @@ describe("logs without the optional pino-pretty", () => {
   });
 });
 
+// The demo's full run (faults, failover, the exactly-once verdict and its negative control) is test/cli/ha-demo.test.ts.
 describe("demo", () => {
-  it("runs a broker, workers and a client in one process and exits 0", async () => {
-    const { code, stdout } = await runCli(outDir, ["demo"]);
-    expect(code).toBe(0);
-    expect(stdout).toMatch(/^broker bound to tcp:\/\/127\.0\.0\.1:\d+$/m);
-    expect(stdout).toContain(`echo("hello") -> "hello"`);
-    expect(stdout).toContain(`upper("hello") -> "HELLO"`);
-    expect(stdout).toContain(`mmi.service("nobody") -> 404`);
+  let modules: string;
+  beforeAll(() => {
+    // The project's node_modules less better-sqlite3, the demo's optional peer dependency.
+    modules = mkdtempSync(path.join(tmpdir(), "privateer-cli-modules-"));
+    const real = path.join(ROOT, "node_modules");
+    for (const entry of readdirSync(real)) {
+      if (entry !== "better-sqlite3") symlinkSync(path.join(real, entry), path.join(modules, entry));
+    }
+  });
+  afterAll(() => rmSync(modules, { recursive: true, force: true }));
+
+  it("without better-sqlite3, names the install command and exits 2 before starting anything", async () => {
+    const { code, stdout, stderr } = await runCli(outDir, ["demo", "--duration", "1"], { NODE_PATH: modules });
+    expect(stderr).toContain("privateer demo needs the optional dependency better-sqlite3: npm install better-sqlite3@12");
+    expect(stdout).toBe("");
+    expect(code).toBe(2);
+  });
+
+  it("refuses fewer than two workers, or a zero duration, as usage errors", async () => {
+    for (const args of [["--workers", "1"], ["--duration", "0"]]) {
+      const { code, stdout, stderr } = await runCli(outDir, ["demo", ...args]);
+      expect(stderr).toMatch(/error: option '--(workers|duration) <\w+>' argument '\d' is invalid\. must be at least [12]/);
+      expect(stdout).toBe("");
+      expect(code).toBe(1);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * `npm start`: Majordomo on a Binary Star broker pair, under faults, with
+ * `privateer demo` (and `npm start`): Majordomo on a Binary Star broker pair, under faults, with
  * exactly-once handling, each part in its own process on 127.0.0.1.
  *
  * Starts a broker pair, a pool of workers (sharing one SQLite exactly-once
@@ -9,7 +9,7 @@
  * At the end it checks every request against the workers' ledger (one row
  * per committed execution) and exits 1 if any was lost or executed twice.
  *
- *   node dist/examples/ha-demo/main.js [--duration 30] [--workers 4] [--clients 8] [--no-faults] [--no-dedup]
+ *   privateer demo [--duration 30] [--workers 4] [--clients 8] [--no-faults] [--no-dedup]
  *
  * --no-dedup runs the workers without the exactly-once store (a negative
  * control: faults then make some requests run twice, and the run fails).
@@ -19,8 +19,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
+import { loadDriver } from "../../exactly-once/store";
 import { exitCode, judge, summaryLines, type Verdict } from "./check";
 import { LEDGER_DDL, type ChildMessage, type ParentMessage } from "./messages";
 
@@ -42,38 +42,13 @@ export interface HaDemoSettings {
 
 type Settings = HaDemoSettings;
 
-/** Reads the flags; prints usage and exits on --help, exits 2 on a bad value. */
-export function parseHaDemoArgs(args: string[]): HaDemoSettings {
-  const { values } = parseArgs({
-    args,
-    options: {
-      duration: { type: "string", default: "30" },
-      workers: { type: "string", default: "4" },
-      clients: { type: "string", default: "8" },
-      "no-faults": { type: "boolean", default: false },
-      "no-dedup": { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout.write("usage: npm start -- [--duration S] [--workers N] [--clients N] [--no-faults] [--no-dedup]\n");
-    process.exit(0);
-  }
-  const count = (name: string, text: string, min: number): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) {
-      process.stderr.write(`--${name} must be an integer >= ${min} (got ${text})\n`);
-      process.exit(2);
-    }
-    return n;
-  };
-  return {
-    duration: count("duration", values.duration, 1),
-    workers: count("workers", values.workers, 2),
-    clients: count("clients", values.clients, 1),
-    faults: !values["no-faults"],
-    dedup: !values["no-dedup"],
-  };
+/**
+ * better-sqlite3 is an optional peer dependency: loaded when a run starts,
+ * not when the CLI loads this module, so the other commands work without it.
+ * Throws ExactlyOnceError "driver-missing" (naming the install command) if absent.
+ */
+function sqlite(): typeof BetterSqlite3 {
+  return loadDriver<typeof BetterSqlite3>("better-sqlite3", "privateer demo");
 }
 
 function freePort(): Promise<number> {
@@ -340,12 +315,12 @@ class Demo {
     ];
   }
 
-  private ledger?: Database.Database;
+  private ledger?: BetterSqlite3.Database;
 
   /** Ids with more than one ledger row so far (read-only, beside the workers' writes: WAL lets it). */
   private executedTwiceSoFar(): number {
     try {
-      this.ledger ??= new Database(this.db, { readonly: true, fileMustExist: true });
+      this.ledger ??= new (sqlite())(this.db, { readonly: true, fileMustExist: true });
       const row = this.ledger.prepare("SELECT COUNT(*) AS n FROM (SELECT id FROM ledger GROUP BY id HAVING COUNT(*) > 1)").get() as { n: number };
       return row.n;
     } catch {
@@ -381,7 +356,7 @@ class Demo {
   async run(): Promise<Verdict> {
     const [pf, pp, bf, bp] = (await Promise.all([freePort(), freePort(), freePort(), freePort()])).map((p) => `tcp://127.0.0.1:${p}`);
     this.endpoints = { pf: pf!, pp: pp!, bf: bf!, bp: bp! };
-    const setup = new Database(this.db);
+    const setup = new (sqlite())(this.db);
     setup.pragma("journal_mode = WAL");
     setup.exec(LEDGER_DDL);
     setup.close();
@@ -423,7 +398,7 @@ class Demo {
     this.ledger?.close();
     for (const child of [this.clients, ...this.workers.map((w) => w.child), this.brokers.primary, this.brokers.backup]) child?.kill("SIGKILL");
     const executions = new Map<string, number>();
-    const ledger = new Database(this.db, { readonly: true });
+    const ledger = new (sqlite())(this.db, { readonly: true });
     for (const row of ledger.prepare("SELECT id, COUNT(*) AS n FROM ledger GROUP BY id").all() as Array<{ id: string; n: number }>) executions.set(row.id, row.n);
     ledger.close();
     rmSync(this.folder, { recursive: true, force: true });
@@ -448,6 +423,8 @@ class Demo {
  * request was lost or executed twice (or nothing was answered), else 0.
  */
 export async function runHaDemo(settings: HaDemoSettings): Promise<0 | 1> {
+  // Before any process is started or folder made: a missing driver is a setup error, not a failed run.
+  sqlite();
   const demo = new Demo(settings);
   const interrupt = () => demo.abort();
   process.once("SIGINT", interrupt);
@@ -459,5 +436,3 @@ export async function runHaDemo(settings: HaDemoSettings): Promise<0 | 1> {
     process.off("SIGINT", interrupt);
   }
 }
-
-if (require.main === module) void runHaDemo(parseHaDemoArgs(process.argv.slice(2))).then((code) => process.exit(code));

@@ -1,5 +1,5 @@
 /**
- * The processes of the HA demo (examples/ha-demo/main.ts), one per run of
+ * The processes of the HA demo (patterns/cli/ha-demo/main.ts, `privateer demo`), one per run of
  * this file; the first argument picks the part:
  *
  *   broker primary|backup --frontend E --pub E --sub E
@@ -10,8 +10,8 @@
  * prints nothing: the orchestrator draws the view.
  */
 import Database from "better-sqlite3";
-import { MajordomoBroker, MajordomoClient, MajordomoWorker } from "privateer";
-import { handleOnce, openSqliteStore } from "privateer/exactly-once";
+import { MajordomoBroker, MajordomoClient, MajordomoWorker } from "../../majordomo";
+import { handleOnce, openSqliteStore } from "../../exactly-once";
 import { type ChildMessage, type ParentMessage } from "./messages";
 
 /** Pair heartbeat, MDP heartbeat and worker reconnect interval, in ms. */
@@ -121,4 +121,4 @@ const part = process.argv[2];
 if (part === "broker") void broker(process.argv[3] === "backup" ? "backup" : "primary");
 else if (part === "worker") worker(process.argv[3] ?? "w?");
 else if (part === "clients") clients(Number(process.argv[3] ?? "1"));
-else throw new Error(`examples/ha-demo/child: unknown part ${String(part)}`);
+else throw new Error(`ha-demo/child: unknown part ${String(part)}`);

@@ -1,11 +1,6 @@
-import { execFile, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
-import { promisify } from "node:util";
-import { exitCode, judge, summaryLines, type RunRecord } from "../../examples/ha-demo/check";
-
-const ROOT = path.resolve(__dirname, "..", "..");
+import { spawn } from "node:child_process";
+import { exitCode, judge, summaryLines, type RunRecord } from "../../patterns/cli/ha-demo/check";
+import { cliEnv, cliMain, compileCli, removeCompiled, ROOT } from "./cli-process";
 
 function record(parts: Partial<RunRecord> & { executions: Map<string, number> }): RunRecord {
   const sent = parts.sent ?? new Set(parts.executions.keys());
@@ -55,56 +50,25 @@ describe("the HA demo's verdict", () => {
 });
 
 /**
- * The demo itself, compiled (with what it imports) into a temporary folder,
- * run as `npm start` runs it, for a short duration with faults on.
+ * The demo itself: the CLI compiled (with the demo's child) into a temporary
+ * folder and run as `privateer demo`, what `npm start` runs, for a short
+ * duration with faults on.
  */
-describe("the HA demo, run", () => {
+describe("privateer demo, run", () => {
   let outDir: string;
 
   beforeAll(async () => {
-    outDir = await mkdtemp(path.join(tmpdir(), "privateer-ha-demo-build-"));
-    const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
-    // The demo imports the package by name, as a user's code would. Its compiled copy is given a package.json
-    // named "privateer" whose exports point at the compiled library beside it, so Node resolves the name by
-    // self-reference, exactly as `npm start` does from dist/ through the repository's own package.json.
-    await writeFile(
-      path.join(outDir, "tsconfig.json"),
-      JSON.stringify({
-        extends: path.join(ROOT, "tsconfig.json"),
-        compilerOptions: {
-          outDir,
-          rootDir: ROOT,
-          noEmit: false,
-          declaration: false,
-          sourceMap: false,
-          types: ["node"],
-          typeRoots: [path.join(ROOT, "node_modules", "@types")],
-        },
-        files: ["main.ts", "child.ts"].map((f) => path.join(ROOT, "examples", "ha-demo", f)),
-        include: [],
-      }),
-    );
-    await writeFile(
-      path.join(outDir, "package.json"),
-      JSON.stringify({
-        name: "privateer",
-        exports: { ".": "./index.js", "./exactly-once": "./patterns/exactly-once/index.js" },
-      }),
-    );
-    await promisify(execFile)(process.execPath, [tsc, "-p", path.join(outDir, "tsconfig.json")], { cwd: ROOT });
+    outDir = await compileCli();
   }, 240_000);
 
   afterAll(async () => {
-    await rm(outDir, { recursive: true, force: true });
+    if (outDir !== undefined) await removeCompiled(outDir);
   });
 
   function runDemo(args: string[]): Promise<{ code: number | null; out: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(outDir, "examples", "ha-demo", "main.js"), ...args], {
-        // The compiled files live outside the project: point require() at its node_modules.
-        env: { ...process.env, NODE_PATH: path.join(ROOT, "node_modules") },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+      // cliEnv points require() at the project's node_modules (better-sqlite3) and drops the host's PRIVATEER_*.
+      const child = spawn(process.execPath, [cliMain(outDir), "demo", ...args], { cwd: ROOT, env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] });
       let out = "";
       child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
       child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
