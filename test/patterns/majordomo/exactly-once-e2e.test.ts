@@ -143,6 +143,35 @@ describe("request ids end to end (tcp)", () => {
     expect(await run.replayed).toEqual(expect.objectContaining({ type: "reply-replayed", requestId: run.ledger[0]!.split(":")[0] }));
   }, 30_000);
 
+  it("the id survives a failover: a retry to another broker reaches a worker that replays the first broker's commit", async () => {
+    const one = await startBroker(tracker);
+    const two = await startBroker(tracker);
+    const store = tracker.track(new MemoryStore());
+    const ledger: string[] = [];
+    const calls = { count: 0 };
+    let died!: () => void;
+    const aDied = new Promise<void>((resolve) => (died = resolve));
+    const a = tracker.track(
+      new MajordomoWorker({ broker: one.endpoint, service: "pay", linkFactory: (ep) => dyingBeforeReply(ep ?? one.endpoint, died) }),
+    );
+    let ready = nextBrokerEvents(one.broker, "worker-ready");
+    a.serve(ledgerHandler(ledger, calls), { idempotency: store });
+    await ready;
+    const b = tracker.track(new MajordomoWorker({ broker: two.endpoint, service: "pay" }));
+    const replayed = nextWorkerEvent(b, "reply-replayed");
+    ready = nextBrokerEvents(two.broker, "worker-ready");
+    b.serve(ledgerHandler(ledger, calls), { idempotency: store });
+    await ready;
+    // The first broker has nobody left to give the request to; the client's timeout sends the retry to the second.
+    const client = tracker.track(new MajordomoClient({ broker: [one.endpoint, two.endpoint], timeout: 3000, retries: 1 }));
+    const reply = await client.call("pay", "7");
+    await aDied;
+    expect(reply.map(String)).toEqual(["done 7"]);
+    expect(calls.count).toBe(1);
+    expect(ledger).toHaveLength(1);
+    expect(await replayed).toEqual(expect.objectContaining({ requestId: ledger[0]!.split(":")[0] }));
+  }, 30_000);
+
   it("negative control: the same crash without the idempotency store runs the handler twice (two ledger rows)", async () => {
     const run = await killedAfterCommit(false);
     expect(run.reply).toEqual(["done 10"]);
