@@ -5,7 +5,7 @@
  * and message queues routinely hold thousands of entries, so every queue on a
  * hot path uses this instead.
  */
-export class Queue<T> {
+export class Queue<T> implements Iterable<T> {
   private items: (T | undefined)[];
   private head = 0;
   private count = 0;
@@ -45,6 +45,26 @@ export class Queue<T> {
 
   peek(): T | undefined {
     return this.count === 0 ? undefined : this.items[this.head];
+  }
+
+  /** The items from front to back, without taking them. */
+  *[Symbol.iterator](): Iterator<T> {
+    for (let i = 0; i < this.count; i++) yield this.items[(this.head + i) & (this.items.length - 1)]!;
+  }
+
+  /** Takes out every item `test` accepts, in queue order, in one pass; the rest keep their order. */
+  removeWhere(test: (item: T) => boolean): T[] {
+    const removed: T[] = [];
+    const mask = this.items.length - 1;
+    let kept = 0;
+    for (let i = 0; i < this.count; i++) {
+      const item = this.items[(this.head + i) & mask]!;
+      if (test(item)) removed.push(item);
+      else this.items[(this.head + kept++) & mask] = item;
+    }
+    for (let i = kept; i < this.count; i++) this.items[(this.head + i) & mask] = undefined;
+    this.count = kept;
+    return removed;
   }
 
   /** Removes every item and returns them in order. */

@@ -88,4 +88,29 @@ describe("Queue", () => {
       { numRuns: 300 },
     );
   });
+  it("iterates front to back and removeWhere keeps the order of both parts, on a wrapped ring, like an array", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 40 }),
+        fc.array(fc.integer({ min: 0, max: 99 }), { maxLength: 200 }),
+        fc.integer({ min: 1, max: 7 }),
+        (offset, items, divisor) => {
+          const queue = new Queue<number>(4);
+          // Wrap the ring first, so indices cross the end of the buffer.
+          for (let i = 0; i < offset; i++) queue.push(-1);
+          for (let i = 0; i < offset; i++) queue.shift();
+          for (const item of items) queue.push(item);
+          expect([...queue]).toEqual(items);
+          const removed = queue.removeWhere((item) => item % divisor === 0);
+          expect(removed).toEqual(items.filter((item) => item % divisor === 0));
+          expect([...queue]).toEqual(items.filter((item) => item % divisor !== 0));
+          expect(queue.length).toBe(items.length - removed.length);
+          // The queue still works as a queue afterwards.
+          queue.push(1000);
+          queue.unshift(-1000);
+          expect(queue.drain()).toEqual([-1000, ...items.filter((item) => item % divisor !== 0), 1000]);
+        },
+      ),
+    );
+  });
 });
