@@ -2,6 +2,7 @@ import type { Role } from "../harness/role";
 import type { Scenario } from "../harness/scenario";
 import * as binaryStar from "./binary-star-failover";
 import * as dealerRouter from "./dealer-router-echo";
+import * as exactlyOnceCost from "./exactly-once-cost";
 import * as idle from "./idle-connections";
 import * as inproc from "./inproc-push-pull";
 import * as majordomo from "./majordomo";
@@ -21,6 +22,7 @@ export const scenarios: readonly Scenario[] = [
   stalled.scenario,
   ...majordomo.scenarios,
   ...binaryStar.scenarios,
+  ...exactlyOnceCost.scenarios,
 ];
 
 /** Every role a Node peer can play; the C peer implements the same names. */
@@ -34,4 +36,5 @@ export const roles: Readonly<Record<string, Role>> = {
   ...stalled.roles,
   ...majordomo.roles,
   ...binaryStar.roles,
+  ...exactlyOnceCost.roles,
 };
