@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { Queue } from "../../src/util/queue";
 import { Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
 import type { Logger } from "pino";
 import { MajordomoError } from "./errors";
@@ -26,11 +27,25 @@ export interface ClientCoreSettings {
   readonly endpoints: readonly string[];
   /**
    * "single": one request at a time on the socket (REQ-like). "service": one
-   * request at a time per service. MDP replies carry only the service name,
-   * so two requests to one service in flight on one socket could not be told
-   * apart.
+   * request at a time per service with a plain broker, whose replies carry
+   * only the service name (two requests to one service in flight on one
+   * socket could not be told apart); with a broker that echoes request ids,
+   * up to `maxInFlight` at once.
    */
   readonly lanes: "single" | "service";
+  /**
+   * With "service" lanes and a broker that speaks the request-id extension,
+   * replies are matched by id, so lanes no longer serialise: up to this many
+   * requests (over all services) are in flight at once, the rest wait in
+   * call order. Ignored otherwise.
+   */
+  readonly maxInFlight: number;
+}
+
+/** The requests of one lane: those waiting their turn (call order) and those sent. */
+interface Lane {
+  readonly waiting: Queue<Job>;
+  readonly active: Set<Job>;
 }
 
 interface Job {
@@ -58,18 +73,22 @@ interface Job {
 
 /**
  * Request bookkeeping for both clients: lanes of waiting requests, a timer
- * per request in flight, and Lazy Pirate recovery. Whenever a reply can no
- * longer be trusted to belong to the request at the head of its lane (a
- * timeout, or a request abandoned mid-flight), the socket is replaced and
- * the requests still in flight are resent on the new one, so a late reply
- * can never be taken for another request's.
+ * per request in flight, and Lazy Pirate recovery. A reply with an id is
+ * matched to the request with that id; one without (a plain broker) to the
+ * one request in flight in its lane. Whenever a reply can no longer be
+ * trusted to belong to that request (a timeout, or a request abandoned
+ * mid-flight), the socket is replaced and the requests still in flight are
+ * resent on the new one, so a late reply can never be taken for another
+ * request's.
  */
 export class ClientCore {
   /** What the client does; completes after `{ type: "close" }`. */
   readonly events$: Observable<MajordomoClientEvent>;
 
   private readonly events = new Subject<MajordomoClientEvent>();
-  private readonly lanes = new Map<string, Job[]>();
+  private readonly lanes = new Map<string, Lane>();
+  /** Every request in flight, by request id: how a reply carrying an id finds its request. */
+  private readonly inFlight = new Map<string, Job>();
   private link?: MdpLink;
   private linkSubscriptions: Subscription[] = [];
   private generation = 0;
@@ -129,10 +148,13 @@ export class ClientCore {
         return undefined;
       }
       job.release = onAbort(settings.signal, () => this.aborted(job));
-      const queue = this.lanes.get(lane) ?? [];
-      this.lanes.set(lane, queue);
-      queue.push(job);
-      if (queue.length === 1) this.start(job);
+      let queue = this.lanes.get(lane);
+      if (!queue) {
+        queue = { waiting: new Queue<Job>(), active: new Set<Job>() };
+        this.lanes.set(lane, queue);
+      }
+      queue.waiting.push(job);
+      this.pumpLane(queue);
       return () => this.abandon(job);
     });
   }
@@ -141,8 +163,9 @@ export class ClientCore {
   close(): Promise<void> {
     if (this.released) return this.released;
     this.closed = true;
-    const jobs = [...this.lanes.values()].flat();
+    const jobs = [...this.lanes.values()].flatMap((lane) => [...lane.active, ...lane.waiting]);
     this.lanes.clear();
+    this.inFlight.clear();
     for (const job of jobs) this.finish(job, new MajordomoError("closed", "client was closed"));
     this.released = Promise.resolve(this.dropLink()).then(() => {
       this.emit({ type: "close" });
@@ -151,8 +174,30 @@ export class ClientCore {
     return this.released;
   }
 
+  /** Whether every request may be in flight at once: the link's broker matches replies to requests by id. */
+  private pipelining(): boolean {
+    return this.settings.lanes === "service" && this.link !== undefined && this.linkReady && this.linkIds;
+  }
+
+  /** Starts what a lane may start now: every waiting request up to `maxInFlight` when pipelining, else its head once the lane is idle. */
+  private pumpLane(lane: Lane): void {
+    if (this.closed) return;
+    if (this.pipelining()) {
+      while (lane.waiting.length > 0 && this.inFlight.size < this.settings.maxInFlight) this.start(lane.waiting.shift()!);
+    } else if (lane.active.size === 0 && lane.waiting.length > 0) {
+      this.start(lane.waiting.shift()!);
+    }
+  }
+
+  /** A request left, or the link learnt it may pipeline: any lane may have room now (`maxInFlight` is over all lanes). */
+  private pump(): void {
+    for (const lane of this.lanes.values()) this.pumpLane(lane);
+  }
+
   private start(job: Job): void {
     job.active = true;
+    this.lanes.get(job.lane)?.active.add(job);
+    this.inFlight.set(job.requestId, job);
     job.attempts += 1;
     this.transmit(job);
     this.arm(job);
@@ -197,7 +242,7 @@ export class ClientCore {
     }
     this.replaceLink("timeout");
     if (!giveUp) this.arm(job);
-    else this.startNext(job.lane);
+    else this.pump();
   }
 
   private abandon(job: Job): void {
@@ -210,7 +255,7 @@ export class ClientCore {
     this.emit({ type: "abandoned", request: job.id, service: job.service });
     if (wasActive && !this.closed) {
       this.replaceLink("abandoned");
-      this.startNext(job.lane);
+      this.pump();
     }
   }
 
@@ -223,7 +268,7 @@ export class ClientCore {
     this.finish(job, new MajordomoError("aborted", `request ${job.id} to "${job.service}" was aborted`));
     if (wasActive && !this.closed) {
       this.replaceLink("aborted");
-      this.startNext(job.lane);
+      this.pump();
     }
   }
 
@@ -242,9 +287,8 @@ export class ClientCore {
     }
     let replyId: string | undefined;
     if (this.linkIds) ({ id: replyId, body } = takeRequestId(body));
-    const lane = this.settings.lanes === "single" ? "" : service;
-    const job = this.lanes.get(lane)?.[0];
-    if (!job || !job.active || job.service !== service || (replyId !== undefined && replyId !== job.requestId)) {
+    const job = this.matchReply(service, replyId);
+    if (!job) {
       this.settings.logger.debug({ service }, "dropping reply nobody waits for");
       return;
     }
@@ -253,7 +297,7 @@ export class ClientCore {
       this.remove(job);
       this.emit({ type: "error-reply", request: job.id, service, error: failure });
       this.finish(job, failure);
-      this.startNext(lane);
+      this.pump();
       return;
     }
     this.emit({ type: "reply", request: job.id, service, attempt: job.attempts, final: type === "final" });
@@ -264,7 +308,24 @@ export class ClientCore {
     }
     this.remove(job);
     this.finish(job);
-    this.startNext(lane);
+    this.pump();
+  }
+
+  /**
+   * The request a reply answers: the one with the reply's id, or, for a
+   * reply without one (a plain broker), the one request in flight in the
+   * service's lane. Undefined when no request waits for it, or when the
+   * reply could belong to several.
+   */
+  private matchReply(service: string, replyId: string | undefined): Job | undefined {
+    if (replyId !== undefined) {
+      const job = this.inFlight.get(replyId);
+      return job?.service === service ? job : undefined;
+    }
+    const lane = this.lanes.get(this.settings.lanes === "single" ? "" : service);
+    if (!lane || lane.active.size !== 1) return undefined;
+    const [job] = lane.active;
+    return job?.service === service ? job : undefined;
   }
 
   private finish(job: Job, error?: Error): void {
@@ -276,17 +337,15 @@ export class ClientCore {
   }
 
   private remove(job: Job): void {
-    job.active = false;
-    const queue = this.lanes.get(job.lane);
-    if (!queue) return;
-    const at = queue.indexOf(job);
-    if (at >= 0) queue.splice(at, 1);
-    if (queue.length === 0) this.lanes.delete(job.lane);
-  }
-
-  private startNext(lane: string): void {
-    const next = this.lanes.get(lane)?.[0];
-    if (next && !next.active && !this.closed) this.start(next);
+    const lane = this.lanes.get(job.lane);
+    if (job.active) {
+      job.active = false;
+      this.inFlight.delete(job.requestId);
+      lane?.active.delete(job);
+    } else {
+      lane?.waiting.removeWhere((waiting) => waiting === job);
+    }
+    if (lane && lane.active.size === 0 && lane.waiting.length === 0) this.lanes.delete(job.lane);
   }
 
   /** Lazy Pirate: a fresh socket, and every request still in flight sent again on it. */
@@ -294,10 +353,8 @@ export class ClientCore {
     this.dropLink();
     if (this.closed) return;
     this.replacedBecause = cause;
-    for (const queue of this.lanes.values()) {
-      const head = queue[0];
-      if (head?.active) this.transmit(head);
-    }
+    // Each keeps its id, so a broker that already has it joins the resend to the original.
+    for (const job of this.inFlight.values()) this.transmit(job);
   }
 
   private ensureLink(): MdpLink {
@@ -336,9 +393,34 @@ export class ClientCore {
   private onConnected(link: MdpLink, ids: boolean): void {
     this.linkReady = true;
     this.linkIds = ids;
-    for (const job of this.held.splice(0)) {
+    const held = this.held.splice(0);
+    if (!ids) this.unpipeline(held);
+    for (const job of held) {
       if (job.active && !job.done) this.sendOn(link, job);
     }
+    // A broker that speaks ids lets every waiting request out at once.
+    if (ids) this.pump();
+  }
+
+  /**
+   * The new link's broker speaks plain MDP, so its replies cannot be told
+   * apart within a lane: of the requests in flight in each lane (pipelined
+   * on an earlier link) the oldest stays in flight and the others go back
+   * to the front of the lane, unsent, in call order.
+   */
+  private unpipeline(held: Job[]): void {
+    for (const lane of this.lanes.values()) {
+      if (lane.active.size <= 1) continue;
+      const [, ...later] = [...lane.active].sort((a, b) => a.id - b.id);
+      for (const job of later.reverse()) {
+        job.active = false;
+        job.timer?.unsubscribe();
+        lane.active.delete(job);
+        this.inFlight.delete(job.requestId);
+        lane.waiting.unshift(job);
+      }
+    }
+    for (let i = held.length - 1; i >= 0; i--) if (!held[i]!.active) held.splice(i, 1);
   }
 
   /** Closes the current link; the result settles once its socket is released (when the link can tell). */

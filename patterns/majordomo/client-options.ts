@@ -33,7 +33,22 @@ export interface MajordomoClientOptions {
   logger?: Logger;
   /** Makes the connection (a fresh one after each timeout); defaults to a new DEALER to `broker`. */
   linkFactory?: LinkFactory;
+  /**
+   * MajordomoAsyncClient only: when the broker speaks the request-id
+   * extension (a Privateer broker), at most this many requests are in
+   * flight at once, over all services; the others wait in call order.
+   * Default 1000. MajordomoClient always has one in flight, and with a
+   * plain MDP broker the async client has one per service.
+   */
+  maxInFlight?: number;
 }
+
+/**
+ * Enough to keep a broker and a few workers busy (the benchmark's 100 in
+ * flight is within it) while bounding what one client can pile onto a
+ * broker's queues and resend after a timeout.
+ */
+const DEFAULT_MAX_IN_FLIGHT = 1000;
 
 /** Builds the request engine shared by both client classes. */
 export function createClientCore(options: MajordomoClientOptions, lanes: "single" | "service", name: string): ClientCore {
@@ -55,6 +70,7 @@ export function createClientCore(options: MajordomoClientOptions, lanes: "single
     linkFactory,
     endpoints,
     lanes,
+    maxInFlight: positive("maxInFlight", options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
   });
 }
 
