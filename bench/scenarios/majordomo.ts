@@ -49,9 +49,8 @@ export const roles: Record<string, Role> = {
   },
   /**
    * A raw DEALER speaking MDP 0.2 that keeps `inflight` requests outstanding,
-   * as dealer-flight does for the direct echo. MajordomoAsyncClient would
-   * send requests to one service one at a time (MDP replies carry no request
-   * id), which would measure the client's serialisation, not the broker.
+   * as dealer-flight does for the direct echo: the broker's cost without any
+   * client library (mdp-async-flight measures MajordomoAsyncClient).
    */
   "mdp-flight": async (ctx) => {
     const { encodeClientCommand, decodeClientCommand } = await majordomo();
@@ -89,6 +88,60 @@ export const roles: Record<string, Role> = {
       ctx.emit("result", { ...result });
     } finally {
       dog.stop();
+    }
+  },
+  /**
+   * One MajordomoAsyncClient keeping `inflight` requests to one service
+   * outstanding: the broker echoes request ids, so the client pipelines
+   * them and matches each reply to its request. Each completed request
+   * starts the next; a failed one (error reply, timeout) fails the run.
+   */
+  "mdp-async-flight": async (ctx) => {
+    const { MajordomoAsyncClient } = await majordomo();
+    const inflight = ctx.num("inflight");
+    const client = new MajordomoAsyncClient({ broker: ctx.str("endpoint"), timeout: 30_000, retries: 0, maxInFlight: inflight });
+    const dog = new Watchdog(ctx.num("stall"), "mdp-async-flight");
+    const expect = ctx.num("expect");
+    const body = payload(ctx.num("size"));
+    // Completions not yet taken by the window loop, and the loop's wait for the next one.
+    const ready: number[] = [];
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    const issue = (): void => {
+      client.call(SERVICE, body).then(
+        (frames) => {
+          try {
+            if (!frames[0]?.equals(body)) throw new Error(`unexpected reply: ${frames.map((f) => f.toString()).join(" | ")}`);
+            ready.push(checkedSize(frames, expect, "mdp-async-flight"));
+            issue();
+          } catch (error) {
+            failure = error as Error;
+          }
+          wake?.();
+        },
+        (error: unknown) => {
+          failure = error instanceof Error ? error : new Error(String(error));
+          wake?.();
+        },
+      );
+    };
+    const exchange = async (): Promise<number> => {
+      while (ready.length === 0 && !failure) await new Promise<void>((resolve) => (wake = resolve));
+      if (failure) throw failure;
+      dog.tick();
+      return ready.shift()!;
+    };
+    try {
+      for (let i = 0; i < inflight; i++) issue();
+      const result = await exchangeWindow(exchange, {
+        warmupMs: ctx.num("warmup"),
+        windowMs: ctx.num("window"),
+        max: ctx.num("max"),
+      });
+      ctx.emit("result", { ...result });
+    } finally {
+      dog.stop();
+      await client.close();
     }
   },
   /**
@@ -170,11 +223,23 @@ async function brokered(ctx: RunContext, t: Timing, colocated: boolean): Promise
   return perSec;
 }
 
+/** One MajordomoAsyncClient with IN_FLIGHT requests pipelined, the workers in a process of their own. */
+async function asyncClient(ctx: RunContext, t: Timing): Promise<number> {
+  const broker = ctx.peer("mdp-broker", { workers: WORKERS, colocated: 0, limit: t.peerLimitMs });
+  const endpoint = String((await broker.next("ready", START_TIMEOUT_MS)).endpoint);
+  const workers = ctx.peer("mdp-workers", { endpoint, workers: WORKERS, limit: t.peerLimitMs });
+  await broker.next("serving", START_TIMEOUT_MS);
+  const client = ctx.peer("mdp-async-flight", flightParams(endpoint, t));
+  const perSec = await rate(client, t);
+  await Promise.all([client.stop(), workers.stop(), broker.stop()]);
+  return perSec;
+}
+
 function flightParams(endpoint: string, t: Timing): Record<string, number | string> {
   return { endpoint, size: SIZE, expect: SIZE, inflight: IN_FLIGHT, warmup: t.warmupMs, window: t.windowMs, max: 50_000_000, stall: t.stallMs };
 }
 
-/** The order of the three runs reverses between rounds, so none always meets a machine fresh from another. */
+/** The order of the four runs reverses between rounds, so none always meets a machine fresh from another. */
 let runs = 0;
 
 export const echo: Scenario = {
@@ -186,6 +251,8 @@ export const echo: Scenario = {
     ratio: { label: "broker / direct", unit: "x" },
     colocatedPerSec: { label: "broker with the workers in its process", unit: "msg/s" },
     colocatedRatio: { label: "broker (workers in its process) / direct", unit: "x" },
+    asyncClientPerSec: { label: `one MajordomoAsyncClient, ${IN_FLIGHT} in flight to one service`, unit: "msg/s" },
+    asyncClientRatio: { label: "MajordomoAsyncClient / direct", unit: "x" },
   },
   target: {
     kind: "limit",
@@ -197,16 +264,23 @@ export const echo: Scenario = {
   inTable: true,
   async measure(ctx) {
     const t = timing(ctx.quick);
-    const steps = [() => direct(ctx, t), () => brokered(ctx, t, false), () => brokered(ctx, t, true)];
+    const steps = [() => direct(ctx, t), () => brokered(ctx, t, false), () => brokered(ctx, t, true), () => asyncClient(ctx, t)];
     const reversed = runs++ % 2 === 1;
     if (reversed) steps.reverse();
     const figures: number[] = [];
     for (const step of steps) figures.push(await step());
     if (reversed) figures.reverse();
-    const [straight, viaBroker, colocated] = figures as [number, number, number];
+    const [straight, viaBroker, colocated, viaClient] = figures as [number, number, number, number];
     return {
       value: viaBroker,
-      extra: { directPerSec: straight, ratio: viaBroker / straight, colocatedPerSec: colocated, colocatedRatio: colocated / straight },
+      extra: {
+        directPerSec: straight,
+        ratio: viaBroker / straight,
+        colocatedPerSec: colocated,
+        colocatedRatio: colocated / straight,
+        asyncClientPerSec: viaClient,
+        asyncClientRatio: viaClient / straight,
+      },
     };
   },
 };
