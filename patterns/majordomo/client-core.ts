@@ -76,8 +76,8 @@ interface Job {
  * per request in flight, and Lazy Pirate recovery. A reply with an id is
  * matched to the request with that id; one without (a plain broker) to the
  * one request in flight in its lane. Whenever a reply can no longer be
- * trusted to belong to that request (a timeout, or a request abandoned
- * mid-flight), the socket is replaced and the requests still in flight are
+ * trusted to belong to that request (a timeout, or, without ids, a request
+ * abandoned mid-flight), the socket is replaced and the requests still in flight are
  * resent on the new one, so a late reply can never be taken for another
  * request's.
  */
@@ -174,9 +174,18 @@ export class ClientCore {
     return this.released;
   }
 
+  /**
+   * Whether replies on the current link are matched by id: then a late
+   * reply to a request that was given up is dropped (no request has its
+   * id), and the socket need not be replaced to keep it from another.
+   */
+  private idsMatched(): boolean {
+    return this.link !== undefined && this.linkReady && this.linkIds;
+  }
+
   /** Whether every request may be in flight at once: the link's broker matches replies to requests by id. */
   private pipelining(): boolean {
-    return this.settings.lanes === "service" && this.link !== undefined && this.linkReady && this.linkIds;
+    return this.settings.lanes === "service" && this.idsMatched();
   }
 
   /** Starts what a lane may start now: every waiting request up to `maxInFlight` when pipelining, else its head once the lane is idle. */
@@ -254,7 +263,7 @@ export class ClientCore {
     this.remove(job);
     this.emit({ type: "abandoned", request: job.id, service: job.service });
     if (wasActive && !this.closed) {
-      this.replaceLink("abandoned");
+      if (!this.idsMatched()) this.replaceLink("abandoned");
       this.pump();
     }
   }
@@ -267,7 +276,7 @@ export class ClientCore {
     this.emit({ type: "aborted", request: job.id, service: job.service });
     this.finish(job, new MajordomoError("aborted", `request ${job.id} to "${job.service}" was aborted`));
     if (wasActive && !this.closed) {
-      this.replaceLink("aborted");
+      if (!this.idsMatched()) this.replaceLink("aborted");
       this.pump();
     }
   }
