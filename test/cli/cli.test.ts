@@ -409,7 +409,9 @@ describe("metrics", () => {
     const client = new MajordomoAsyncClient({ broker: endpoint, timeout: 5000, retries: 0 });
     clients.push(client);
     const N = 7;
-    await Promise.all(Array.from({ length: N }, (_, i) => client.call("echo", `${i}`)));
+    // One after another: this broker queues at most one request per service (--max-queued 1), and the async
+    // client pipelines concurrent calls to a broker that speaks request ids.
+    for (let i = 0; i < N; i++) await client.call("echo", `${i}`);
     // Latency is measured from receipt to the final reply: a handler that takes 300 ms lands in the (0.25, 0.5] bucket.
     await startWorker(broker, endpoint, "delayed", { DELAY_MS: "300" });
     await client.call("delayed", "x");
