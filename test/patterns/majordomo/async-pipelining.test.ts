@@ -22,7 +22,7 @@ import {
   type MdpLink,
 } from "privateer/internal";
 import { takeRequestId, withRequestId } from "../../../patterns/majordomo/request-ids";
-import { nextBrokerEvents, startBroker, Tracker } from "./e2e";
+import { startBroker, Tracker } from "./e2e";
 import { compileChildren, NodePeers, removeCompiled } from "./node-peers";
 import { b, FakeLink, virtualClock } from "./virtual";
 
@@ -329,25 +329,39 @@ describe("MajordomoAsyncClient pipelining over tcp", () => {
     });
   });
 
-  it("one request timing out does not fail the others in flight to the same service", async () => {
+  it("one request timing out does not fail the others in flight to the same service, and none runs twice", async () => {
     const { broker, endpoint } = await startBroker(tracker);
     const peak = peakOutstanding(broker, "echo");
-    const resent = nextBrokerEvents(broker, "request-joined");
     const worker = tracker.track(new MajordomoWorker({ broker: endpoint, service: "echo", concurrency: 4, socket: { linger: 0 } }));
-    // "hang" is never answered: it holds one worker slot for good. The others take 30 ms each on the other three
-    // slots, so most are still in flight (queued or held) when "hang" times out and the client replaces its socket.
+    // "hang" is never answered: it holds one worker slot for good. The others wait at a gate that opens only once
+    // "hang" has timed out, so they are certainly in flight (three held by the worker, the rest queued) when the
+    // client replaces its socket, however late a loaded machine fires the 300 ms timer.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const runs = new Map<string, number>();
     worker.serve(async ({ body }) => {
-      if (String(body[0]) === "hang") return new Promise<never>(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      return [`echo:${String(body[0])}`];
+      const text = String(body[0]);
+      runs.set(text, (runs.get(text) ?? 0) + 1);
+      if (text === "hang") return new Promise<never>(() => undefined);
+      await gate;
+      return [`echo:${text}`];
     });
     const client = tracker.track(new MajordomoAsyncClient({ broker: endpoint, timeout: 30000 }));
+    const resentOnNewSocket = new Set<number>();
+    client.events$.subscribe((event) => {
+      if (event.type === "request-sent" && event.socket > 1) resentOnNewSocket.add(event.request);
+    });
     const hang = client.call("echo", "hang", { timeout: 300, retries: 0 });
     const others = Promise.all(Array.from({ length: 50 }, (_, i) => client.call("echo", `req-${i}`).then((f) => String(f[0]))));
     await expect(hang).rejects.toMatchObject({ reason: "timeout" });
+    open();
     expect(await others).toEqual(Array.from({ length: 50 }, (_, i) => `echo:req-${i}`));
     expect(peak()).toBeGreaterThan(1);
-    // The timeout did hit requests in flight: their resends on the new socket were joined to the originals.
-    await resent;
+    // The timeout replaced the socket with all 50 still in flight, so every one of them was sent again ...
+    expect(resentOnNewSocket.size).toBe(50);
+    // ... and yet each ran once: the three the worker held were joined or answered from the reply cache, and
+    // the queued ones the broker dropped with the old socket ran only on their resend.
+    expect([...runs.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+    expect(runs.size).toBe(51);
   });
 });
