@@ -3,7 +3,7 @@ import type { ClientCore } from "./client-core";
 import { createClientCore, serviceAvailable, type MajordomoClientOptions } from "./client-options";
 import type { MajordomoClientEvent } from "./events";
 import type { Body } from "./frames";
-import type { RequestOptions } from "../shared/request-options";
+import type { MajordomoRequestOptions } from "./request-ids";
 
 /**
  * What both Majordomo clients offer; they differ only in how many requests
@@ -31,10 +31,11 @@ export abstract class MajordomoClientBase {
    * MajordomoError on timeout after every retry, on an error reply from the
    * broker or worker (e.g. `service-unavailable`), when `options.signal`
    * fires (reason "aborted"), or when the client closes. `options` override
-   * the client's `timeout` and `retries` for this request. Unsubscribing
+   * the client's `timeout` and `retries` for this request, and `options.id`
+   * sets its request id (see {@link MajordomoRequestOptions.id}). Unsubscribing
    * abandons the request.
    */
-  request(service: string, body: Body, options?: RequestOptions): Observable<Buffer[]> {
+  request(service: string, body: Body, options?: MajordomoRequestOptions): Observable<Buffer[]> {
     return this.core.request(service, body, options);
   }
 
@@ -42,7 +43,7 @@ export abstract class MajordomoClientBase {
    * {@link request} as a Promise of the final reply's frames (the last one
    * MDP delivered). Rejects with the same MajordomoErrors.
    */
-  call(service: string, body: Body, options?: RequestOptions): Promise<Buffer[]> {
+  call(service: string, body: Body, options?: MajordomoRequestOptions): Promise<Buffer[]> {
     return lastValueFrom(this.request(service, body, options));
   }
 

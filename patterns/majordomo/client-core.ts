@@ -8,8 +8,9 @@ import { toFrames, type Body } from "./frames";
 import type { LinkFactory, MdpLink } from "./link";
 import { decodeClientCommand, encodeClientCommand, type MdpVersion } from "./protocol";
 import { errorFromReply } from "./status";
-import { takeRequestId, withRequestId } from "./request-ids";
-import { onAbort, resolveRequestOptions, type RequestOptions } from "../shared/request-options";
+import { checkRequestId, takeRequestId, withRequestId, type MajordomoRequestOptions } from "./request-ids";
+import { onAbort, resolveRequestOptions } from "../shared/request-options";
+import { PrivateerError } from "../../src";
 
 /** Settings shared by both clients. */
 export interface ClientCoreSettings {
@@ -100,6 +101,8 @@ export class ClientCore {
   private released?: Promise<void>;
   /** 64 random bits: request ids of two clients never meet, even across processes. */
   private readonly clientId = randomBytes(8).toString("hex");
+  /** The request ids of the requests not yet settled (waiting or in flight), so a caller's id cannot be used twice at once. */
+  private readonly liveIds = new Set<string>();
   /**
    * Whether the current link's broker is known: until its handshake says
    * whether it speaks the request-id extension, requests wait in `held`
@@ -113,9 +116,10 @@ export class ClientCore {
     this.events$ = this.events.asObservable();
   }
 
-  request(service: string, body: Body, options?: RequestOptions): Observable<Buffer[]> {
+  request(service: string, body: Body, options?: MajordomoRequestOptions): Observable<Buffer[]> {
     // Validated here, so a bad option throws at the call rather than inside a subscription.
     const settings = resolveRequestOptions(options, this.settings);
+    const givenId = options?.id === undefined ? undefined : checkRequestId(options.id);
     return new Observable<Buffer[]>((subscriber) => {
       if (this.closed) {
         subscriber.error(new MajordomoError("closed", "client is closed"));
@@ -128,10 +132,15 @@ export class ClientCore {
         subscriber.error(error);
         return undefined;
       }
+      if (givenId !== undefined && this.liveIds.has(givenId)) {
+        // Two requests under one id would share one reply at the broker and one record in the worker's store.
+        subscriber.error(new PrivateerError("EINVAL", `request id "${givenId}" is already in use by a request of this client`));
+        return undefined;
+      }
       const lane = this.settings.lanes === "single" ? "" : service;
       const job: Job = {
         id: ++this.nextId,
-        requestId: `${this.clientId}-${this.nextId}`,
+        requestId: givenId ?? `${this.clientId}-${this.nextId}`,
         service,
         body: frames,
         lane,
@@ -153,6 +162,7 @@ export class ClientCore {
         queue = { waiting: new Queue<Job>(), active: new Set<Job>() };
         this.lanes.set(lane, queue);
       }
+      this.liveIds.add(job.requestId);
       queue.waiting.push(job);
       this.pumpLane(queue);
       return () => this.abandon(job);
@@ -257,6 +267,7 @@ export class ClientCore {
   private abandon(job: Job): void {
     if (job.done) return;
     job.done = true;
+    this.liveIds.delete(job.requestId);
     job.timer?.unsubscribe();
     job.release();
     const wasActive = job.active;
@@ -339,6 +350,7 @@ export class ClientCore {
 
   private finish(job: Job, error?: Error): void {
     job.done = true;
+    this.liveIds.delete(job.requestId);
     job.timer?.unsubscribe();
     job.release();
     if (error) job.subscriber.error(error);

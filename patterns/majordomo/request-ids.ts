@@ -1,4 +1,6 @@
+import { PrivateerError } from "../../src";
 import type { Metadata } from "../../src/codec/metadata";
+import type { RequestOptions } from "../shared/request-options";
 
 /**
  * The Privateer request-id extension to MDP (issue #9), version 1. See
@@ -54,4 +56,31 @@ export function takeRequestId(body: readonly Buffer[]): { id?: string; body: Buf
   const [tag, id, ...rest] = body;
   if (!tag || !id || !tag.equals(ID_TAG) || id.length === 0 || id.length > MAX_ID_LENGTH) return { body: [...body] };
   return { id: id.toString(), body: rest };
+}
+
+/** Per-request options of the Majordomo clients: {@link RequestOptions} plus the request's id. */
+export interface MajordomoRequestOptions extends RequestOptions {
+  /**
+   * The request's id on the wire (1 to 255 UTF-8 bytes), instead of one the
+   * client makes up. Give one when the request must keep its identity beyond
+   * this client object: an application that restarts and sends its
+   * unfinished requests again under the same ids gets, for those already
+   * handled, the recorded reply (from the broker's reply cache or the
+   * worker's idempotency store) instead of a second execution. Ids must be
+   * unique per service across every client of the service: two requests
+   * with one id are one request. A request whose id is still in use by an
+   * unsettled request of the same client fails with code EINVAL. Only sent
+   * to a broker that speaks the extension (docs/exactly-once.md); a plain
+   * MDP broker never sees it.
+   */
+  id?: string;
+}
+
+/** Validates a caller's request id; throws PrivateerError EINVAL when it cannot travel as one. */
+export function checkRequestId(id: string): string {
+  const length = typeof id === "string" ? Buffer.byteLength(id) : 0;
+  if (length === 0 || length > MAX_ID_LENGTH) {
+    throw new PrivateerError("EINVAL", `request id must be a string of 1 to ${MAX_ID_LENGTH} UTF-8 bytes (got ${typeof id === "string" ? `${length} bytes` : typeof id})`);
+  }
+  return id;
 }
