@@ -23,7 +23,8 @@ type Container = ReturnType<ContainerRuntimeClient["container"]["getById"]>;
 export const PROJECT_DIR = join(__dirname, "..", "..");
 /** The compiled entry scripts (see chaos/tsconfig.json). */
 export const NODES_DIR = join(PROJECT_DIR, "chaos", "build", "chaos", "nodes");
-const IMAGE = "privateer-chaos:1";
+/** The image every chaos container runs (built by {@link buildImage}). */
+export const IMAGE = "privateer-chaos:1";
 /** Inside the containers; the host side is a per-scenario temp folder. */
 const EFFECTS_MOUNT = "/chaos-effects";
 
@@ -245,7 +246,7 @@ export class Cluster {
     this.logs.push(log);
     const started = await new GenericContainer(IMAGE)
       .withNetworkMode("host")
-      .withBindMounts(hostMounts(this.effectsDir))
+      .withBindMounts(hostMounts([{ source: this.effectsDir, target: EFFECTS_MOUNT }]))
       .withEnvironment({ ...environment, CHAOS_NAME: name })
       .withCommand([process.execPath, script])
       .withLabels({ "privateer.chaos.run": this.options.runId, "privateer.chaos.node": name })
@@ -268,14 +269,22 @@ export class Cluster {
   }
 }
 
+/** A bind mount of a host folder into a chaos container. */
+export interface Mount {
+  source: string;
+  target: string;
+  mode: "ro" | "rw";
+}
+
 /**
  * The container sees the host's Node and libraries read-only, the project
- * read-only at its own path, and one writable folder for effects. Nothing
- * else: a worker has no way to touch the test's bookkeeping but its own file.
+ * read-only at its own path, and the given folders writable (the effects
+ * folder here, an exactly-once run's folder in docker-launcher.ts). Nothing
+ * else: a node has no way to touch the test's bookkeeping but what it is given.
  */
-function hostMounts(effectsDir: string): Array<{ source: string; target: string; mode: "ro" | "rw" }> {
+export function hostMounts(writable: ReadonlyArray<{ source: string; target: string }>): Mount[] {
   const system = ["/usr", "/lib", "/lib64", "/etc"].filter((path) => existsSync(path));
-  const mounts: Array<{ source: string; target: string; mode: "ro" | "rw" }> = system.map((path) => ({
+  const mounts: Mount[] = system.map((path) => ({
     source: path,
     target: path,
     mode: "ro",
@@ -286,7 +295,7 @@ function hostMounts(effectsDir: string): Array<{ source: string; target: string;
     mounts.push({ source: nodeDir, target: nodeDir, mode: "ro" });
   }
   mounts.push({ source: PROJECT_DIR, target: PROJECT_DIR, mode: "ro" });
-  mounts.push({ source: effectsDir, target: EFFECTS_MOUNT, mode: "rw" });
+  for (const { source, target } of writable) mounts.push({ source, target, mode: "rw" });
   return mounts;
 }
 
