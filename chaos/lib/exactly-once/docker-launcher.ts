@@ -193,7 +193,8 @@ export class DockerLauncher implements Launcher {
       "--label",
       `privateer.chaos.node=${spec.name}`,
       ...mounts.flatMap((m) => ["--volume", `${m.source}:${m.target}:${m.mode}`]),
-      ...Object.entries(spec.env).flatMap(([key, value]) => ["--env", `${key}=${value}`]),
+      // Quiet as the process launcher's nodes are, unless the spec says otherwise.
+      ...Object.entries({ LOG_LEVEL: "silent", ...spec.env }).flatMap(([key, value]) => ["--env", `${key}=${value}`]),
       IMAGE,
       process.execPath,
       join(NODES_DIR, spec.script),
