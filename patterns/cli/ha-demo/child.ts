@@ -11,7 +11,7 @@
  */
 import Database from "better-sqlite3";
 import { MajordomoBroker, MajordomoClient, MajordomoWorker } from "../../majordomo";
-import { handleOnce, openSqliteStore } from "../../exactly-once";
+import { openSqliteStore } from "../../exactly-once";
 import { type ChildMessage, type ParentMessage } from "./messages";
 
 /** Pair heartbeat, MDP heartbeat and worker reconnect interval, in ms. */
@@ -57,6 +57,8 @@ function worker(name: string): void {
   });
   worker.events$.subscribe((event) => {
     if (event.type === "ready") report({ type: "worker-ready", worker: name });
+    // A redelivered id (a client's resend after a failover or a lost reply) answered from the store.
+    if (event.type === "reply-replayed") report({ type: "replayed", worker: name, id: event.requestId });
   });
   // The work: record the execution in the ledger, then take 5-25 ms (a
   // stand-in for real work, and the window in which a kill lands mid-request).
@@ -70,13 +72,17 @@ function worker(name: string): void {
     return [Buffer.from(id), Buffer.from(name)];
   };
   if (dedup) {
+    // The request id travels beside the body (the client's `id` option, carried by the broker); the worker
+    // runs the handler inside the store's transaction and records the reply under the id in the same commit.
     const store = openSqliteStore({ path });
-    worker.serve(async ({ body }) => {
-      const id = String(body[0]);
-      const { reply, replayed } = await handleOnce(store, { id, body }, (_body, { tx }) => work(id, tx));
-      if (replayed) report({ type: "replayed", worker: name, id });
-      return reply;
-    });
+    worker.serve(
+      ({ id, tx }) => {
+        // Requests without an id would bypass the store; every client of the demo gives one.
+        if (id === undefined || tx === undefined) throw new Error("ha-demo: a request arrived without a request id");
+        return work(id, tx);
+      },
+      { idempotency: store },
+    );
   } else {
     // Negative control: the same work with no idempotency record, each ledger row committed on its own.
     const db = new Database(path, { timeout: 30_000 });
@@ -103,7 +109,9 @@ function clients(count: number): void {
       const id = current;
       report({ type: "sent", id });
       try {
-        const reply = await client.call("work", [id]);
+        // The id goes twice: as the request's id (what the store deduplicates on) and in the body, so
+        // the reply (which echoes the body's id) shows that it answers this request and no other.
+        const reply = await client.call("work", [id], { id });
         report({ type: "answered", id, replyId: String(reply[0]) });
       } catch (error) {
         report({ type: "failed", id, error: error instanceof Error ? error.message : String(error) });
