@@ -73,6 +73,14 @@ export async function throughputChart(points: readonly ThroughputPoint[], captio
       },
     },
   };
+  return renderSvg(spec);
+}
+
+/**
+ * Renders any Vega-Lite spec to SVG, headless, so every chart in the project
+ * (the benchmarks', the chaos reports') comes out of the same renderer.
+ */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
   try {
     return await view.toSVG();
