@@ -121,6 +121,8 @@ class EoRun {
   private readonly progress: AckCounter;
   private lastKilled: { broker?: string; client?: string } = {};
   private lastPaused?: string;
+  /** The event counts just before the latest fault, the baseline of the await-event steps after it. */
+  private beforeFault?: Record<string, number>;
   private ports!: EoPorts;
 
   constructor(
@@ -195,7 +197,9 @@ class EoRun {
         return;
       }
       case "await-event": {
-        const before = this.countEvents()[step.type] ?? 0;
+        // Counted from just before the preceding fault: a container's kill returns only once the engine saw it
+        // exit, and the event it provoked (a requeue, a takeover) has often been printed by then.
+        const before = (this.beforeFault ?? this.countEvents())[step.type] ?? 0;
         const want = before + (step.count ?? 1);
         const met = await this.until(() => (this.countEvents()[step.type] ?? 0) >= want, step.timeoutMs, step.type, false);
         this.log(`${this.scenario.name}: ${met ? "saw" : "gave up waiting for"} ${step.type}`);
@@ -205,6 +209,7 @@ class EoRun {
         await sleep(step.ms);
         return;
       case "fault":
+        this.beforeFault = this.countEvents();
         await this.fault(step.fault, step.target);
         return;
     }
