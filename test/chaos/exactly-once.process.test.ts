@@ -10,7 +10,7 @@
  * CHAOS_REQUESTS lowers the 10,000 requests per scenario for a quick local
  * run (refused under CI=true); CHAOS_SEED changes the schedules' seed;
  * CHAOS_WRITE_REPORTS=1 writes the reports to chaos/reports/exactly-once-process
- * instead of a temporary folder.
+ * instead of a temporary folder; CHAOS_KEEP_RUNS=1 keeps every node's output.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -74,7 +74,9 @@ beforeAll(() => {
 
 afterAll(() => {
   if (summaries.length > 0) writeSummary(REPORT_DIR, summaries);
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  // CHAOS_KEEP_RUNS=1 keeps the client logs, the ledger and each node's output for a post-mortem.
+  if (process.env.CHAOS_KEEP_RUNS === "1") console.log(`run folders kept in ${workDir}`);
+  else if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
 describe("exactly-once under process faults (SQLite store)", () => {

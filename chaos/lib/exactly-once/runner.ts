@@ -8,7 +8,7 @@
  * networking) and every file lives in the run folder, which the nodes see at
  * `nodeRunDir` (the same path for processes; the bind mount's for containers).
  */
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePorts } from "../cluster";
@@ -166,6 +166,7 @@ class EoRun {
 
     const hungClients = await this.awaitClients(deadline);
     const endedAt = Date.now();
+    this.writeNodeLogs();
     // The nodes go before the ledger is read: no worker may still be writing, and SQLite's WAL is then quiet.
     await this.launcher.removeAll();
     this.live.clear();
@@ -201,7 +202,13 @@ class EoRun {
         // exit, and the event it provoked (a requeue, a takeover) has often been printed by then.
         const before = (this.beforeFault ?? this.countEvents())[step.type] ?? 0;
         const want = before + (step.count ?? 1);
-        const met = await this.until(() => (this.countEvents()[step.type] ?? 0) >= want, step.timeoutMs, step.type, false);
+        // Once the clients are done nothing more will happen: waiting on would only stretch the run.
+        const met = await this.until(
+          () => (this.countEvents()[step.type] ?? 0) >= want || this.clientsDone(),
+          Math.min(step.timeoutMs, deadline - Date.now()),
+          step.type,
+          false,
+        );
         this.log(`${this.scenario.name}: ${met ? "saw" : "gave up waiting for"} ${step.type}`);
         return;
       }
@@ -234,6 +241,8 @@ class EoRun {
         }
         if (kind === "kill-client") {
           detail = `after ${this.progress.acksOf(this.logPath(name))} acks of its own`;
+          // Then the kill hit nothing: the schedule came too late for this run's speed, and the report says so.
+          if (this.exitedClients.has(name)) detail += ", when it had already finished";
           this.lastKilled.client = name;
         }
         await handle.kill();
@@ -319,7 +328,18 @@ class EoRun {
     return BROKERS.find((name) => this.live.has(name) && this.brokerState(name) === "active");
   }
 
-  /** Counts the JSON event lines of every node started, by type. */
+  /** Every node's stdout into `<runDir>/<name>.log` (incarnations after one another), for a post-mortem. */
+  private writeNodeLogs(): void {
+    const byName = new Map<string, string[]>();
+    for (const handle of this.handles) byName.set(handle.name, [...(byName.get(handle.name) ?? []), ...handle.lines()]);
+    for (const [name, lines] of byName) writeFileSync(join(this.options.runDir, `${name}.log`), lines.map((l) => `${l}\n`).join(""));
+  }
+
+  /**
+   * Counts the JSON event lines of every node started, by type, plus
+   * `replayed`: the broker's reply-cache answers (`reply-replayed`) and the
+   * workers' store answers (`worker-reply-replayed`) together.
+   */
   private countEvents(): Record<string, number> {
     const counts: Record<string, number> = {};
     for (const handle of this.handles) {
@@ -328,6 +348,8 @@ class EoRun {
         if (typeof type === "string") counts[type] = (counts[type] ?? 0) + 1;
       }
     }
+    // Derived: a resent request answered without running again, by either layer that remembers replies.
+    counts.replayed = (counts["reply-replayed"] ?? 0) + (counts["worker-reply-replayed"] ?? 0);
     return counts;
   }
 

@@ -150,13 +150,13 @@ export const EO_SCENARIOS: readonly EoScenario[] = [
   {
     name: "kill-client-restart",
     description: "kill -9 a client mid-run and restart it as incarnation 2 with the same ids",
-    expectation: { maxFailed: 0, evidence: { "reply-replayed": 1 } },
+    expectation: { maxFailed: 0, evidence: { replayed: 1 } },
     schedule: (random, layout) => killClient(random, layout, 0.3),
   },
   {
     name: "combined",
     description: "kill a worker, kill the active broker, pause a worker, kill and restart a client, in sequence",
-    expectation: { maxFailed: 0, evidence: { "request-requeued": 2, takeover: 1, "reply-replayed": 1 } },
+    expectation: { maxFailed: 0, evidence: { "request-requeued": 2, takeover: 1, replayed: 1 } },
     schedule: (random, layout) => {
       const killed = worker(random, layout);
       return [
