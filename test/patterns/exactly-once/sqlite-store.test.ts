@@ -1,10 +1,11 @@
 import BetterSqlite3 from "better-sqlite3";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { openSqliteStore, type SqliteStore, type SqliteTransaction } from "../../../patterns/exactly-once";
+import type { SqliteDurability } from "../../../patterns/exactly-once/sqlite-store";
 import { describeStoreContract, runDuplicates } from "./contract";
 
 const FIXTURES = join(__dirname, "fixtures");
@@ -177,6 +178,156 @@ describe("SqliteStore across connections and processes", () => {
     ).rejects.toMatchObject({ reason: "transaction-ended", code: "EFSM" });
     // Nothing was recorded, so the id is still new.
     expect((await store.execute("self-commit", () => [])).replayed).toBe(false);
+  });
+});
+
+describe("SqliteStore durability", () => {
+  let db: ReturnType<typeof freshDatabase>;
+  beforeEach(() => {
+    db = freshDatabase();
+  });
+  afterEach(() => db.remove());
+
+  /** The `synchronous` level of the store's own connection, read inside its transaction. */
+  async function level(options: { durability?: SqliteDurability }): Promise<number> {
+    const store = openSqliteStore({ path: db.path, ...options });
+    try {
+      // A fresh id per call: a replay would answer with the level of an earlier store.
+      const outcome = await store.execute(`level-${options.durability ?? "default"}`, (tx) => [Buffer.from(String(tx.pragma("synchronous", { simple: true })))]);
+      return Number(outcome.reply[0]!.toString());
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('runs "process-crash" (the default) with synchronous=NORMAL and "power-loss" with FULL', async () => {
+    expect(await level({})).toBe(1);
+    expect(await level({ durability: "process-crash" })).toBe(1);
+    expect(await level({ durability: "power-loss" })).toBe(2);
+  });
+
+  it("refuses an unknown durability", () => {
+    expect(() => openSqliteStore({ path: db.path, durability: "eventually" as SqliteDurability })).toThrow(
+      expect.objectContaining({ reason: "invalid", code: "EINVAL" }),
+    );
+  });
+
+  /** Starts the durability fixture, waits for its "committed <level>" line, then kills it with SIGKILL. */
+  async function commitThenKill(durability: SqliteDurability, mode: "store" | "ack-before-commit"): Promise<number> {
+    const child = spawn(process.execPath, ["-r", join(FIXTURES, "ts-register.js"), join(FIXTURES, "durability.fixture.ts"), db.path, durability, mode]);
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, signal) => resolve(signal)));
+    const line = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next();
+    if (line.done) throw new Error(`the child ended early: ${stderr}`);
+    child.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+    const [word, synchronous] = (line.value as string).split(" ");
+    expect(word).toBe("committed");
+    return Number(synchronous);
+  }
+
+  it.each<SqliteDurability>(["process-crash", "power-loss"])(
+    "keeps a record (and its effect) committed in %s mode by a process that is then killed with SIGKILL",
+    async (durability) => {
+      expect(await commitThenKill(durability, "store")).toBe(durability === "process-crash" ? 1 : 2);
+      const store = openSqliteStore({ path: db.path });
+      try {
+        const outcome = await store.execute("kept", () => [Buffer.from("handled again")]);
+        expect(outcome.replayed).toBe(true);
+        expect(outcome.reply[0]!.toString()).toMatch(/^kept by \d+$/);
+        expect(effectCounts(db.effects).get("kept")).toBe(1);
+      } finally {
+        await store.close();
+      }
+    },
+    30_000,
+  );
+
+  it("catches, with the same check, a process that acknowledged before its commit (negative control)", async () => {
+    expect(await commitThenKill("process-crash", "ack-before-commit")).toBe(1);
+    const store = openSqliteStore({ path: db.path });
+    try {
+      const outcome = await store.execute("kept", (tx) => {
+        writeEffect(tx, "kept");
+        return [Buffer.from("handled again")];
+      });
+      // Nothing survived: the acknowledged request runs a second time.
+      expect(outcome).toEqual({ reply: [Buffer.from("handled again")], replayed: false });
+      expect(effectCounts(db.effects).get("kept")).toBe(1);
+    } finally {
+      await store.close();
+    }
+  }, 30_000);
+});
+
+describe("SqliteStore stores on one file in one process", () => {
+  let db: ReturnType<typeof freshDatabase>;
+  beforeEach(() => {
+    db = freshDatabase();
+  });
+  afterEach(() => db.remove());
+
+  /**
+   * Store `a` runs a handler that waits for `release`; store `b`, with no
+   * patience for a lock (busyTimeoutMs 0), gets another id meanwhile.
+   */
+  async function overlap(bPath: string): Promise<{ bStartedBeforeRelease: boolean; b: PromiseSettledResult<unknown> }> {
+    const a = openSqliteStore({ path: db.path });
+    const b = openSqliteStore({ path: bPath, busyTimeoutMs: 0 });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let isReleased = false;
+    let bStartedBeforeRelease = false;
+    try {
+      let aStarted!: () => void;
+      const started = new Promise<void>((resolve) => (aStarted = resolve));
+      const first = a.execute("a", async (tx) => {
+        aStarted();
+        await released;
+        writeEffect(tx, "a");
+        return [];
+      });
+      await started;
+      // Settled at once, so that a rejection is observed while `a` still holds the lock.
+      const second = Promise.allSettled([
+        b.execute("b", (tx) => {
+          bStartedBeforeRelease = !isReleased;
+          writeEffect(tx, "b");
+          return [];
+        }),
+      ]);
+      // Let b's attempt run (and fail, if it goes to the file lock) while a holds the lock.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      isReleased = true;
+      release();
+      await first;
+      const [settled] = await second;
+      return { bStartedBeforeRelease, b: settled! };
+    } finally {
+      release();
+      await Promise.all([a.close(), b.close()]);
+    }
+  }
+
+  it("queue behind each other in memory instead of failing on the file's lock", async () => {
+    const { bStartedBeforeRelease, b } = await overlap(db.path);
+    expect(b.status).toBe("fulfilled");
+    expect(bStartedBeforeRelease).toBe(false);
+    expect(effectCounts(db.effects)).toEqual(new Map([["a", 1], ["b", 1]]));
+  });
+
+  it("fail on the lock with the same check when the file is opened through another name (negative control)", async () => {
+    // A link to the folder: the same file, but a different path, so the stores do not share a queue.
+    const link = join(dirname(dirname(db.path)), `${dirname(db.path).split("/").pop()}-link`);
+    symlinkSync(dirname(db.path), link);
+    try {
+      const { b } = await overlap(join(link, "once.db"));
+      expect(b).toMatchObject({ status: "rejected", reason: { reason: "busy" } });
+      expect(effectCounts(db.effects).get("b")).toBeUndefined();
+    } finally {
+      rmSync(link, { force: true });
+    }
   });
 });
 
