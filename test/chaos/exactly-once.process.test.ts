@@ -86,14 +86,18 @@ describe("exactly-once under process faults (SQLite store)", () => {
       async () => {
         const began = Date.now();
         const seed = BASE_SEED + index;
-        const run = await runEoScenario(new ProcessLauncher(), scenario, options(seed, join(workDir, scenario.name)));
+        const phases: string[] = [];
+        const log = (message: string): void => void phases.push(`+${Date.now() - began} ms ${message}`);
+        const run = await runEoScenario(new ProcessLauncher(), scenario, options(seed, join(workDir, scenario.name), { log }));
+        log("nodes removed, ledger read");
         const verdict = checkRun(run, scenario.expectation);
         const { summary } = await writeReport(REPORT_DIR, run, verdict, {
           expectation: scenario.expectation,
           details: { requests, seed },
         });
+        log("report written");
         summaries.push(summary);
-        console.log(describeRun(run, verdict, Date.now() - began));
+        console.log(`${describeRun(run, verdict, Date.now() - began)}\n  ${phases.join("\n  ")}`);
         // The violations themselves are the failure message.
         expect(verdict.violations).toEqual([]);
         expect(verdict.ok).toBe(true);

@@ -43,7 +43,8 @@ export interface EoTiming {
 export const DEFAULT_EO_TIMING: EoTiming = {
   heartbeatMs: 250,
   liveness: 3,
-  pairHeartbeatMs: 250,
+  // A 1 s peer window: a broker starved of CPU for half a second on a loaded machine must not fence itself.
+  pairHeartbeatMs: 500,
   reconnectMs: 250,
   clientTimeoutMs: 2_000,
   // 30 attempts of 2 s: a minute, far beyond any fault of the schedules, so failed must stay 0.
@@ -150,12 +151,17 @@ class EoRun {
 
     await Promise.all(BROKERS.map((name) => this.start(this.brokerSpec(name))));
     await this.until(() => this.activeBroker() !== undefined, 20_000, "the pair to elect an active broker");
-    // Workers one by one: each creates the ledger table, and three at once only wait on each other's lock.
-    for (let i = 1; i <= this.workers; i++) await this.start(this.workerSpec(`worker-${i}`));
-
+    this.log(`${this.scenario.name}: pair up, ${this.activeBroker()} active`);
+    // Workers and clients all at once (starting a node takes a second or more on a loaded machine): each worker
+    // creates the ledger table if missing, SQLite's busy timeout (PostgreSQL's retry) sorts that out, and requests
+    // sent before the first worker is ready wait in the broker's queue.
     const startedAt = Date.now();
     const deadline = startedAt + (this.options.deadlineMs ?? 180_000);
-    await Promise.all(this.clientNames().map((name) => this.start(this.clientSpec(name))));
+    await Promise.all([
+      ...Array.from({ length: this.workers }, (_, i) => this.start(this.workerSpec(`worker-${i + 1}`))),
+      ...this.clientNames().map((name) => this.start(this.clientSpec(name))),
+    ]);
+    this.log(`${this.scenario.name}: ${this.workers} workers and ${this.clients} clients ready`);
 
     const random = new Random(this.options.seed);
     const steps = this.scenario.schedule(random, { workers: this.workers, clients: this.clients });
@@ -166,6 +172,7 @@ class EoRun {
 
     const hungClients = await this.awaitClients(deadline);
     const endedAt = Date.now();
+    this.log(`${this.scenario.name}: clients ${hungClients.length === 0 ? "done" : `hung: ${hungClients.join(", ")}`}`);
     this.writeNodeLogs();
     // The nodes go before the ledger is read: no worker may still be writing, and SQLite's WAL is then quiet.
     await this.launcher.removeAll();
