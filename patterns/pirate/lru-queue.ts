@@ -2,6 +2,7 @@ import { asyncScheduler, BehaviorSubject, Observable, Subject, type SchedulerLik
 import type { Logger } from "pino";
 import { Router } from "../../src";
 import { componentLogger } from "../../src";
+import { Queue } from "../../src/util/queue";
 import { PirateError } from "./errors";
 import type { PirateQueueEvent } from "./events";
 import { idText } from "./ppp";
@@ -20,8 +21,11 @@ export interface PirateQueueOptions {
   backend?: string;
   /**
    * Requests held while no worker is idle; when full, new requests are
-   * dropped (and reported) so a flood cannot exhaust memory. 0 = unbounded.
-   * Default 1000.
+   * dropped (and reported as `request-dropped`; the client learns of it only
+   * by its timeout) so a flood cannot exhaust memory. 0 = unbounded, the
+   * default, as the guide's queues and the Majordomo broker: a burst larger
+   * than any fixed bound would otherwise be dropped silently while workers
+   * are merely busy.
    */
   maxQueuedRequests?: number;
   /** Parent logger. Default: silent. */
@@ -69,7 +73,7 @@ export abstract class LruQueue {
   protected readonly logger: Logger;
 
   private readonly events = new Subject<PirateQueueEvent>();
-  private readonly pending: PendingRequest[] = [];
+  private readonly pending = new Queue<PendingRequest>();
   /** The request each busy worker was given, by worker key, so its reply event names the request. */
   private readonly assigned = new Map<string, number>();
   private nextRequest = 0;
@@ -83,7 +87,7 @@ export abstract class LruQueue {
   protected constructor(component: string, liveness: number, options: PirateQueueOptions) {
     this.frontendAddress = options.frontend ?? "tcp://*:5555";
     this.backendAddress = options.backend ?? "tcp://*:5556";
-    this.maxQueued = nonNegative("maxQueuedRequests", options.maxQueuedRequests ?? 1000);
+    this.maxQueued = nonNegative("maxQueuedRequests", options.maxQueuedRequests ?? 0);
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.logger = componentLogger(component, {}, options.logger);
     this.pool = new WorkerPool(liveness);
@@ -161,7 +165,7 @@ export abstract class LruQueue {
     if (this.released) return this.released;
     this.stateSubject.next("closed");
     for (const subscription of this.subscriptions) subscription.unsubscribe();
-    this.pending.length = 0;
+    this.pending.clear();
     const released = Promise.all([socketReleased(this.frontend), socketReleased(this.backend)]);
     this.frontend.close();
     this.backend.close();

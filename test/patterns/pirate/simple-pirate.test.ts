@@ -1,5 +1,5 @@
 import { filter, firstValueFrom, type Observable } from "rxjs";
-import { Request } from "../../../src";
+import { Dealer, Request } from "../../../src";
 import { LazyPirateClient, SimplePirateQueue, SimplePirateWorker, type PirateQueueEvent } from "../../../patterns";
 import { closeAll } from "../../helpers/endpoints";
 
@@ -119,6 +119,33 @@ describe("Simple Pirate queue", () => {
       expect((await dropped).queued).toBe(1);
     } finally {
       closeAll(...clients);
+    }
+  });
+
+  it("by default queues a burst of 1,500 requests while no worker is idle, drops none, and serves them in order", async () => {
+    const dealer = new Dealer();
+    try {
+      dealer.connect(queue.frontendEndpoint!);
+      const events: string[] = [];
+      let queued = 0;
+      const allQueued = new Promise<void>((resolve) =>
+        queue.events$.subscribe((event) => {
+          events.push(event.type);
+          // A drop ends the wait too, so a bounded default fails on the assertion below rather than by timeout.
+          if ((event.type === "request-queued" && ++queued === 1500) || event.type === "request-dropped") resolve();
+        }),
+      );
+      for (let i = 0; i < 1500; i++) await dealer.send(["", `r${i}`]);
+      await allQueued;
+      expect(events.filter((type) => type === "request-dropped")).toHaveLength(0);
+      const worker = new SimplePirateWorker(queue.backendEndpoint!);
+      workers.push(worker);
+      worker.serve(([body]) => [body!]);
+      const bodies: string[] = [];
+      for (let i = 0; i < 1500; i++) bodies.push(String((await dealer.receive())[1]));
+      expect(bodies).toEqual(Array.from({ length: 1500 }, (_, i) => `r${i}`));
+    } finally {
+      closeAll(dealer);
     }
   });
 
