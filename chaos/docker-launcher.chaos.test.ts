@@ -7,7 +7,7 @@
  * no container behind. Skipped without Docker, never under CI=true.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { firstValueFrom } from "rxjs";
@@ -110,7 +110,9 @@ suite("DockerLauncher (exactly-once chaos suite)", () => {
     expect(await worker.exited).toBeNull();
     expect(containersOfRun()).toEqual([]);
     await launcher.removeAll(); // twice is fine
-    expect(existsSync(join(runDir, "containers"))).toBe(true);
+    // Each container's output was teed to its own file, named after the container.
+    const brokerLog = readdirSync(join(runDir, "containers")).find((file) => file.endsWith("-broker-1.log"));
+    expect(readFileSync(join(runDir, "containers", brokerLog ?? "missing"), "utf8")).toMatch(/^READY broker broker /m);
   }, 120_000);
 
   it("rejects a start when the node exits before READY, and says why", async () => {
