@@ -14,6 +14,12 @@
  *   a plain SQLite connection to CHAOS_DB, committed at once, so a request
  *   that is executed again after a fault leaves two rows.
  *
+ * Around each execution the worker prints `BEGIN <id>` (once its ledger row
+ * is written, committed or not) and `END <id>` (the reply about to leave):
+ * plain lines, not events, from which the runner tells whether a worker it
+ * paused was in the middle of a request. Writes to a pipe are synchronous in
+ * Node on Linux, so a line printed before SIGSTOP is already in the pipe.
+ *
  * The id is the application's (the request body), which the client also
  * sends as the request id on the wire. Events a fault provokes are printed as
  * JSON lines with `worker-` in front of the worker event's type
@@ -66,6 +72,13 @@ async function main(): Promise<void> {
   });
   worker.events$.subscribe((event) => report(name, event));
   let close: () => Promise<void> = () => Promise.resolve();
+  // The rest of the handler once the row is written: the work, then the reply.
+  const work = async (id: string): Promise<string> => {
+    process.stdout.write(`BEGIN ${id}\n`);
+    await sleep(workMs);
+    process.stdout.write(`END ${id}\n`);
+    return `ok:${id}`;
+  };
 
   if (store === "sqlite") {
     const path = required("CHAOS_DB");
@@ -78,8 +91,7 @@ async function main(): Promise<void> {
       async (request) => {
         const id = idOf(request);
         insert(request.tx!, id);
-        await sleep(workMs);
-        return `ok:${id}`;
+        return work(id);
       },
       { idempotency },
     );
@@ -95,8 +107,7 @@ async function main(): Promise<void> {
       async (request) => {
         const id = idOf(request);
         await request.tx!.query("INSERT INTO ledger (id, worker, at) VALUES ($1, $2, $3)", [id, name, Date.now()]);
-        await sleep(workMs);
-        return `ok:${id}`;
+        return work(id);
       },
       { idempotency },
     );
@@ -108,8 +119,7 @@ async function main(): Promise<void> {
       const id = idOf(request);
       // Committed on its own, before the reply: the effect of an at-least-once handler.
       insert.run(id, name, Date.now());
-      await sleep(workMs);
-      return `ok:${id}`;
+      return work(id);
     });
     close = async () => {
       db.close();

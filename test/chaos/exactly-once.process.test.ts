@@ -124,6 +124,11 @@ describe("negative control: the same fault without the idempotency store", () =>
       console.log(`control ${describeRun(run, verdict, Date.now() - began)}`);
       expect(verdict.ok).toBe(false);
       expect(verdict.counts.duplicated).toBeGreaterThan(0);
+      // The duplicate is the very request the worker was frozen in: it ran there and again on the worker it was requeued to.
+      const paused = run.faults.find((fault) => fault.kind === "pause-worker");
+      const id = /^mid-request: (\S+)/.exec(paused?.detail ?? "")?.[1];
+      expect(id).toBeDefined();
+      expect(run.ledger.filter((row) => row.id === id).length).toBeGreaterThanOrEqual(2);
       expect(verdict.violations.join("\n")).toMatch(/dup|twice|more than one/i);
     },
     SCENARIO_TIMEOUT_MS,

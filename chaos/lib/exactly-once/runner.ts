@@ -246,6 +246,8 @@ class EoRun {
           detail = `${this.brokerState(name)} when killed`;
           this.lastKilled.broker = name;
         }
+        // "Mid-request" made sure: frozen at a moment it had written its row and not yet replied, then killed.
+        if (kind === "kill-worker") detail = await this.freezeMidRequest(handle);
         if (kind === "kill-client") {
           detail = `after ${this.progress.acksOf(this.logPath(name))} acks of its own`;
           // Then the kill hit nothing: the schedule came too late for this run's speed, and the report says so.
@@ -260,8 +262,12 @@ class EoRun {
       case "pause-broker": {
         const handle = this.live.get(name);
         if (!handle) return;
-        if (kind === "pause-broker") detail = `${this.brokerState(name)} when paused`;
-        await handle.pause();
+        if (kind === "pause-broker") {
+          detail = `${this.brokerState(name)} when paused`;
+          await handle.pause();
+        } else {
+          detail = await this.freezeMidRequest(handle);
+        }
         this.lastPaused = name;
         break;
       }
@@ -282,6 +288,26 @@ class EoRun {
     // Recorded once the signal was delivered (or the node restarted).
     this.faults.push({ kind, target: name, at: Date.now(), ...(detail === undefined ? {} : { detail }) });
     this.log(`${this.scenario.name}: ${kind} ${name}${detail ? ` (${detail})` : ""}`);
+  }
+
+  /**
+   * Pauses a worker at a moment it is in the middle of a request: its ledger
+   * row written (committed or not) and its reply not yet sent, as its last
+   * `BEGIN`/`END` line says once it is frozen. Between requests, it is thawed
+   * and tried again a little later, up to 50 times. Leaves it paused; returns
+   * the fault's detail.
+   */
+  private async freezeMidRequest(handle: NodeHandle): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      await handle.pause();
+      // Lines printed before the stop are in the pipe already; give the reader a moment to take them in.
+      await sleep(100);
+      const last = lastTrace(handle.lines());
+      if (last?.startsWith("BEGIN ")) return `mid-request: ${last.slice("BEGIN ".length)} (attempt ${attempt})`;
+      if (attempt >= 50) return `not seen mid-request in ${attempt} attempts (last: ${last ?? "nothing"})`;
+      await handle.resume();
+      await sleep(10 + attempt * 5);
+    }
   }
 
   private resolve(target: EoTarget): string | undefined {
@@ -528,6 +554,15 @@ function readClientLines(path: string): ClientLine[] {
     }
   }
   return lines;
+}
+
+/** A worker's last `BEGIN <id>` or `END <id>` line (see chaos/nodes/eo-worker.ts). */
+function lastTrace(lines: readonly string[]): string | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (line.startsWith("BEGIN ") || line.startsWith("END ")) return line;
+  }
+  return undefined;
 }
 
 function parseEvent(line: string): Record<string, unknown> | undefined {
