@@ -12,6 +12,7 @@
  * CHAOS_WRITE_REPORTS=1 writes the reports to chaos/reports/exactly-once-process
  * instead of a temporary folder; CHAOS_KEEP_RUNS=1 keeps every node's output.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,7 +46,16 @@ const REPORT_DIR =
     : mkdtempSync(join(tmpdir(), "eo-process-report-"));
 const SCENARIO_TIMEOUT_MS = 240_000;
 
+/** The commit the nodes were built from, `-dirty` with uncommitted changes, for the reports. */
+function commit(): string | undefined {
+  const head = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: PROJECT_DIR, encoding: "utf8" });
+  if (head.status !== 0) return undefined;
+  const dirty = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: PROJECT_DIR, encoding: "utf8" });
+  return `${head.stdout.trim()}${dirty.stdout.trim() === "" ? "" : "-dirty"}`;
+}
+
 let requests = FULL;
+let built: string | undefined;
 let workDir = "";
 const summaries: ScenarioSummary[] = [];
 
@@ -67,6 +77,7 @@ function options(seed: number, dir: string, extra: Partial<EoRunOptions> = {}): 
 
 beforeAll(() => {
   requests = requestsPerScenario();
+  built = commit();
   workDir = mkdtempSync(join(tmpdir(), "eo-process-"));
   const { ms, diagnostics } = compileNodes(["eo-broker.js", "eo-worker.js", "eo-client.js"]);
   console.log(`compiled the chaos nodes in ${ms} ms${diagnostics ? `\n${diagnostics}` : ""}`);
@@ -93,7 +104,8 @@ describe("exactly-once under process faults (SQLite store)", () => {
         const verdict = checkRun(run, scenario.expectation);
         const { summary } = await writeReport(REPORT_DIR, run, verdict, {
           expectation: scenario.expectation,
-          details: { requests, seed },
+          ...(built === undefined ? {} : { commit: built }),
+          details: { requests, seed, workMs: 1, workers: run.workers.length },
         });
         log("report written");
         summaries.push(summary);

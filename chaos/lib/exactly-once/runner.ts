@@ -275,9 +275,13 @@ class EoRun {
       case "resume-broker":
         await this.live.get(name)?.resume();
         break;
-      case "restart-broker":
+      case "restart-broker": {
         await this.start(this.specs.get(name)!);
+        // Done once it has heard its peer and settled: the schedule's next fault must not race its first state.
+        const settled = await this.until(() => ["active", "passive"].includes(this.brokerState(name)), 20_000, "state", false);
+        detail = settled ? `came back ${this.brokerState(name)}` : `still ${this.brokerState(name)} after 20 s`;
         break;
+      }
       case "restart-client": {
         const incarnation = (this.incarnations.get(name) ?? 1) + 1;
         await this.start(this.clientSpec(name, incarnation));
