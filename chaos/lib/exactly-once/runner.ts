@@ -304,8 +304,12 @@ class EoRun {
   private async freezeMidRequest(handle: NodeHandle): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       await handle.pause();
-      // Lines printed before the stop are in the pipe already; give the reader a moment to take them in.
-      await sleep(100);
+      // What it printed before the stop is on its way (a process's pipe at once, a container's log stream a little
+      // later): read on until its output stays the same for 100 ms.
+      for (let settled = 0, seen = -1; settled < 10 && handle.lines().length !== seen; settled++) {
+        seen = handle.lines().length;
+        await sleep(100);
+      }
       const last = lastTrace(handle.lines());
       if (last?.startsWith("BEGIN ")) return `mid-request: ${last.slice("BEGIN ".length)} (attempt ${attempt})`;
       if (attempt >= 50) return `not seen mid-request in ${attempt} attempts (last: ${last ?? "nothing"})`;
