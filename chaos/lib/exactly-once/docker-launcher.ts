@@ -188,6 +188,9 @@ export class DockerLauncher implements Launcher {
       container,
       "--network",
       "host",
+      // The attached CLI streams the output to us, and we tee it to a file; the engine need not log it a second time.
+      "--log-driver",
+      "none",
       "--label",
       `${RUN_LABEL}=${this.options.runId}`,
       "--label",
