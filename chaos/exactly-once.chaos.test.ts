@@ -17,8 +17,9 @@
  * CHAOS_REQUESTS lowers the request count for a quick local run (refused under
  * CI=true); CHAOS_SEED changes the schedules' base seed (scenario i uses
  * seed + i); CHAOS_KEEP=1 keeps the run folders (databases, client logs,
- * container logs); CHAOS_VERBOSE=1 logs the schedule as it runs. One
- * scenario: add `-t <name>`.
+ * container logs); CHAOS_VERBOSE=1 prints the schedule's steps as they
+ * run (they are printed after each scenario anyway). One scenario: add
+ * `-t <name>`.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -62,6 +63,21 @@ function commit(): string {
   } catch {
     return "unknown";
   }
+}
+
+/**
+ * The runner's progress lines with their offset from the scenario's start
+ * (pair up, nodes ready, each fault, clients done), printed after the run so
+ * the log shows where a scenario's time went; as they happen with CHAOS_VERBOSE=1.
+ */
+function phaseLog(began: number): { phases: string[]; log: (message: string) => void } {
+  const phases: string[] = [];
+  const log = (message: string): void => {
+    const line = `+${Date.now() - began} ms ${message}`;
+    phases.push(line);
+    if (process.env.CHAOS_VERBOSE === "1") console.log(line);
+  };
+  return { phases, log };
 }
 
 /** One line per scenario for the log, with the figures docs/chaos.md quotes. */
@@ -111,8 +127,9 @@ describeIfPeer(DOCKER)("exactly-once under container faults", () => {
     const runDir = join(workDir, label);
     const launcher = new DockerLauncher({ runId: `eo-${process.pid}-${label}-${began}`, runDir });
     launchers.push(launcher);
-    const log = process.env.CHAOS_VERBOSE === "1" ? (message: string) => console.log(`${new Date().toISOString()} ${message}`) : undefined;
-    const run = await runEoScenario(launcher, scenario, { requests, seed, runDir, ...extra, ...(log ? { log } : {}) });
+    const { phases, log } = phaseLog(began);
+    const run = await runEoScenario(launcher, scenario, { requests, seed, runDir, ...extra, log });
+    log("nodes removed, ledger read");
     const verdict = checkRun(run, scenario.expectation);
     const wallMs = Date.now() - began;
     // The Postgres run writes its files under its own name, beside the SQLite run of the same scenario.
@@ -120,10 +137,11 @@ describeIfPeer(DOCKER)("exactly-once under container faults", () => {
     const { summary } = await writeReport(REPORT_DIR, named, verdict, {
       commit: sha,
       expectation: scenario.expectation,
-      details: { requests, seed, wallMs, containers: launcher.started().length },
+      details: { requests, seed, wallMs, containers: launcher.started().length, workMs: 1, workers: run.workers.length },
     });
+    log("report written");
     summaries.push(summary);
-    console.log(describeRun(named, verdict, wallMs));
+    console.log(`${describeRun(named, verdict, wallMs)}\n  ${phases.join("\n  ")}`);
 
     // The violations themselves are the failure message.
     expect(verdict.violations).toEqual([]);
@@ -158,7 +176,8 @@ describeIfPeer(DOCKER)("exactly-once under container faults", () => {
         // The duplicate comes from the one requeued request, not from volume: 2,000 requests are plenty.
         const control = Math.min(requests, 2_000);
         const seed = BASE_SEED + EO_SCENARIOS.indexOf(scenario);
-        const run = await runEoScenario(launcher, scenario, { requests: control, seed, runDir, store: "sqlite", idempotency: false });
+        const { phases, log } = phaseLog(began);
+        const run = await runEoScenario(launcher, scenario, { requests: control, seed, runDir, store: "sqlite", idempotency: false, log });
         const verdict = checkRun(run, scenario.expectation);
         const named: RunRecord = { ...run, scenario: `negative-control-no-store-${run.scenario}` };
         // Its own files, left out of the index: the index lists the runs that must pass.
@@ -167,10 +186,15 @@ describeIfPeer(DOCKER)("exactly-once under container faults", () => {
           expectation: scenario.expectation,
           details: { requests: control, seed, wallMs: Date.now() - began, idempotencyStore: false },
         });
-        console.log(describeRun(named, verdict, Date.now() - began));
+        console.log(`${describeRun(named, verdict, Date.now() - began)}\n  ${phases.join("\n  ")}`);
 
         expect(verdict.ok).toBe(false);
         expect(verdict.counts.duplicated).toBeGreaterThan(0);
+        // The duplicate is the very request the worker was frozen in: it ran there and again where it was requeued.
+        const paused = run.faults.find((fault) => fault.kind === "pause-worker");
+        const frozenIn = /^mid-request: (\S+)/.exec(paused?.detail ?? "")?.[1];
+        expect(frozenIn).toBeDefined();
+        expect(run.ledger.filter((row) => row.id === frozenIn).length).toBeGreaterThanOrEqual(2);
         expect(verdict.violations.join("\n")).toMatch(/dup|twice|more than one/i);
       },
       SCENARIO_TIMEOUT_MS,
