@@ -116,10 +116,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
  * handlers short, or use more files (or PostgreSQL) for more throughput.
  *
  * Stores opened on the same path in one process share that queue, so they
- * never wait for each other's lock through the file (and one process with
- * several worker sockets on one store is the cheapest way to run many
- * workers on one file). So a handler must not call `execute` on a store of
- * its own file: that call would wait for the handler's own transaction.
+ * never wait for each other's lock through the file. So a handler must not
+ * call `execute` on a store of its own file: that call would wait for the
+ * handler's own transaction.
  *
  * Waiting for another process's lock: SQLite offers no wake-up when a lock
  * is released, only retries, and the lock is usually held for a fraction of
