@@ -19,6 +19,6 @@ export {
   type StoreOptions,
 } from "./store";
 export { MemoryStore, MemoryTransaction } from "./memory-store";
-export { openSqliteStore, SqliteStore, type SqliteStoreOptions, type SqliteTransaction } from "./sqlite-store";
+export { openSqliteStore, SqliteStore, type SqliteDurability, type SqliteStoreOptions, type SqliteTransaction } from "./sqlite-store";
 export { openPostgresStore, PostgresStore, type PostgresStoreOptions, type PostgresTransaction } from "./postgres-store";
 export { handleOnce, type HandleOnceOptions, type OnceContext, type OnceHandler } from "./handle-once";
