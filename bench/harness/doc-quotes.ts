@@ -28,7 +28,8 @@ export function resultsBlock(doc: string): string | undefined {
  *  - a ratio written as the tables write them, with two decimals ("7.80x"),
  *    quotes the current results and must appear in the block; figures from
  *    other runs are written otherwise ("8.1x in an earlier run", "about 0.3x");
- *  - every benchmark whose verdict is **missed** has a section headed
+ *  - every benchmark with a **missed** verdict (its own or a side target's
+ *    row, which repeats its title) has a section headed
  *    "## Missed target: <its title> (needs ...; measured <figure>)", where
  *    the figure is one of that benchmark's cells in the block, and no other
  *    benchmark has such a heading.

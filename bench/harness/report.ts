@@ -36,6 +36,10 @@ function verdict(result: ScenarioResult): string {
   return result.met ? "met" : "**missed**";
 }
 
+function sideVerdict(met: boolean | undefined): string {
+  return met === undefined ? "n/a" : met ? "met" : "**missed**";
+}
+
 export function machineLine(report: RunReport): string {
   const m = report.machine;
   return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}`;
@@ -64,6 +68,9 @@ export function consoleReport(report: RunReport): string {
         ? "absolute target"
         : `privateer/zeromq.js ${formatRatio(r.ratio["zeromq.js"])}, privateer/libzmq ${formatRatio(r.ratio.libzmq)}`;
     lines.push(`  ${ratios}${r.target ? `   target ${r.target.text}: ${r.met === undefined ? "n/a" : r.met ? "MET" : "MISSED"}` : ""}`);
+    for (const t of r.sideTargets ?? []) {
+      lines.push(`  ${r.extras[t.figure]?.label ?? t.figure}   target ${t.text}: ${t.met === undefined ? "n/a" : t.met ? "MET" : "MISSED"}`);
+    }
     for (const [impl, u] of Object.entries(r.unreported)) {
       if (u && r.impls.includes(impl as ImplName)) lines.push(`  ${impl}: ${u.fields.join(", ")} not reported (${u.why})`);
     }
@@ -91,6 +98,12 @@ export function markdownReport(report: RunReport, chartPath: string): string {
     // An absolute bound is the point of a limit target; a ratio of, say, JS heap to a C library's would mislead.
     const ratios = r.target?.kind === "limit" ? ["-", "-"] : [formatRatio(r.ratio["zeromq.js"]), formatRatio(r.ratio.libzmq)];
     out.push(`| ${r.title} | ${r.metric.label} | ${r.target?.text ?? ""} | ${cells.join(" | ")} | ${ratios.join(" | ")} | ${verdict(r)} |`);
+    // A side target's row names the same benchmark, so its "Missed target" section in the docs is the scenario's.
+    for (const t of r.sideTargets ?? []) {
+      const extra = r.extras[t.figure];
+      const sideCells = IMPLS.map((impl) => formatValue(r.summary[impl]?.extra[t.figure], extra?.unit ?? ""));
+      out.push(`| ${r.title} | ${extra?.label ?? t.figure} | ${t.text} | ${sideCells.join(" | ")} | - | - | ${sideVerdict(t.met)} |`);
+    }
   }
   out.push("");
   out.push(`![throughput by message size](${chartPath})`);

@@ -2,7 +2,7 @@ import { measurementProblem } from "./checks";
 import type { ImplName } from "./lib";
 import { PeerProcess } from "./peer-process";
 import { encodeParams, type Params } from "./protocol";
-import type { Measurement, RunContext, Scenario, Summary, Unreported } from "./scenario";
+import type { Measurement, RunContext, Scenario, SideTarget, Summary, Unreported } from "./scenario";
 import { median } from "./stats";
 
 /**
@@ -55,6 +55,8 @@ export interface ScenarioResult {
   metric: Scenario["metric"];
   extras: NonNullable<Scenario["extras"]>;
   target?: { kind: "ratio" | "limit"; text: string };
+  /** Present only for scenarios that declare side targets; `met` is undefined when Privateer has no figure. */
+  sideTargets?: { figure: string; text: string; met?: boolean }[];
   chartSize?: number;
   inTable: boolean;
   rounds: number;
@@ -185,6 +187,10 @@ function summarise(
   samples: Partial<Record<ImplName, Measurement[]>>,
   errors: string[],
 ): ScenarioResult {
+  for (const t of scenario.sideTargets ?? []) {
+    // A misspelt figure would otherwise show as a verdict of "n/a" in every run.
+    if (!(t.figure in (scenario.extras ?? {}))) errors.push(`side target "${t.text}" names ${t.figure}, which is not one of the scenario's extras`);
+  }
   const summary: Partial<Record<ImplName, Summary>> = {};
   for (const [impl, list] of Object.entries(samples) as [ImplName, Measurement[]][]) {
     const extra: Record<string, number> = {};
@@ -205,6 +211,9 @@ function summarise(
     metric: scenario.metric,
     extras: scenario.extras ?? {},
     target: scenario.target && { kind: scenario.target.kind, text: scenario.target.text },
+    ...(scenario.sideTargets && {
+      sideTargets: scenario.sideTargets.map((t) => ({ figure: t.figure, text: t.text, met: sideTargetMet(t, summary.privateer) })),
+    }),
     chartSize: scenario.chartSize,
     inTable: scenario.inTable,
     rounds,
@@ -229,4 +238,10 @@ function targetMet(
   const r = ratio["zeromq.js"];
   if (r === undefined) return undefined;
   return (target.atLeast === undefined || r >= target.atLeast) && (target.atMost === undefined || r <= target.atMost);
+}
+
+function sideTargetMet(target: SideTarget, privateer: Summary | undefined): boolean | undefined {
+  const value = privateer?.extra[target.figure];
+  if (value === undefined || !Number.isFinite(value)) return undefined;
+  return (target.atLeast === undefined || value >= target.atLeast) && (target.atMost === undefined || value <= target.atMost);
 }

@@ -25,6 +25,22 @@ export type Target =
   | { readonly kind: "ratio"; readonly text: string; readonly atLeast?: number; readonly atMost?: number }
   | { readonly kind: "limit"; readonly text: string; met(privateer: Summary): boolean };
 
+/**
+ * A further goal on one of a scenario's side figures (a key of its
+ * `extras`), checked on Privateer's median of that figure. It gets a verdict
+ * of its own: a row under the scenario's in the results table, and a line in
+ * the console report. Figures of one run (say, a client against a raw socket
+ * through the same broker) can so each have their goal without one verdict
+ * hiding the other.
+ */
+export interface SideTarget {
+  /** The key of `extras` the bound applies to. */
+  readonly figure: string;
+  readonly text: string;
+  readonly atLeast?: number;
+  readonly atMost?: number;
+}
+
 export interface Unreported {
   readonly fields: readonly string[];
   readonly why: string;
@@ -47,6 +63,8 @@ export interface Scenario {
   /** Labels and units of `Measurement.extra` fields, in display order. */
   readonly extras?: Readonly<Record<string, { readonly label: string; readonly unit: string }>>;
   readonly target?: Target;
+  /** Goals on side figures, each with its own verdict (see SideTarget). */
+  readonly sideTargets?: readonly SideTarget[];
   readonly impls: readonly ImplName[];
   /**
    * Figures an implementation cannot report ("value" for the headline, or

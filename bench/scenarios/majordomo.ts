@@ -259,6 +259,8 @@ export const echo: Scenario = {
     text: ">= 0.5x direct DEALER/ROUTER echo (same run)",
     met: (p) => (p.extra.ratio ?? 0) >= 0.5,
   },
+  // Issue 9: one pipelining client should cost about what a raw socket does; 0.9 is how close "approaches" must get.
+  sideTargets: [{ figure: "asyncClientRatio", text: ">= 0.9x raw DEALER client through the broker (same run)", atLeast: 0.9 }],
   impls: ["privateer"],
   rounds: { full: 3, quick: 1 },
   inTable: true,
