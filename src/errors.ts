@@ -59,7 +59,13 @@ export type ProtocolErrorReason =
   | "heartbeat-timeout"
   | "duplicate-routing-id"
   | "exclusive-peer"
-  | "truncated";
+  | "truncated"
+  /** PLAIN/CURVE: both peers act as servers, or both as clients. */
+  | "role-mismatch"
+  /** The ZAP handler (or, on a client, the server) refused the credentials; see {@link AuthenticationError}. */
+  | "authentication-failed"
+  /** A server mechanism that needs ZAP found no handler bound on `inproc://zeromq.zap.01`. */
+  | "no-zap-handler";
 
 /** A peer sent something ZMTP forbids, or could not complete a handshake with us. */
 export class ProtocolError extends PrivateerError {
@@ -68,5 +74,20 @@ export class ProtocolError extends PrivateerError {
   constructor(reason: ProtocolErrorReason, message: string, options?: { cause?: unknown }) {
     super("EPROTO", message, options);
     this.reason = reason;
+  }
+}
+
+/**
+ * The peer's credentials were refused (reason `authentication-failed`):
+ * on a server by its ZAP handler, on a client as the server's ERROR said.
+ * `status` is the ZAP status code: 300 (temporary), 400 (denied), 500
+ * (handler error). Never carries the credentials themselves.
+ */
+export class AuthenticationError extends ProtocolError {
+  readonly status: number;
+
+  constructor(status: number, message: string, options?: { cause?: unknown }) {
+    super("authentication-failed", message, options);
+    this.status = status;
   }
 }

@@ -29,3 +29,11 @@ export type { SocketType } from "./engine/socket-type";
 export type { Metadata } from "./codec/metadata";
 export { PrivateerError, ProtocolError, type ErrorCode, type ProtocolErrorReason } from "./errors";
 export { componentLogger, setLogger, type Logger } from "./log";
+export { AuthenticationError } from "./errors";
+export {
+  zapAuthenticator,
+  type ZapAuthenticator,
+  type ZapAuthRequest,
+  type ZapDecision,
+  type ZapOutcome,
+} from "./security/zap-authenticator";

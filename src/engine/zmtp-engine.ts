@@ -2,13 +2,16 @@ import type { Duplex } from "node:stream";
 import { asyncScheduler, type SchedulerLike, type Subscription } from "rxjs";
 import type { Logger } from "pino";
 // Direct module imports: CommonJS re-export getters of a barrel file cost time on the per-frame path.
-import { decodeCommand, encodeCommand } from "../codec/command";
+import { decodeCommand, encodeCommand, type Command } from "../codec/command";
 import { FrameFlags, type Message } from "../codec/frame";
 import { FrameDecoder } from "../codec/frame-decoder";
 import { FrameEncoder } from "../codec/frame-encoder";
 import { checkGreetingPrefix, decodeGreeting, encodeGreeting, GREETING_SIZE } from "../codec/greeting";
 import { ProtocolError, type ProtocolErrorReason } from "../errors";
 import { HeartbeatTimer } from "./heartbeat-timer";
+import { createMechanism, type Mechanism, type MechanismStep, type SecurityConfig, type ZapReply, type ZapRequest } from "./mechanism";
+import { decodeHandshakeCommand } from "./mechanism/handshake-command";
+import { askZap } from "./mechanism/zap-client";
 import type { PeerInfo } from "./peer";
 import { isCompatible, isPublisherType, isSocketType, isSubscriberType, sendsIdentity, type SocketType } from "./socket-type";
 
@@ -31,6 +34,10 @@ export interface EngineOptions {
   readonly heartbeatTimeToLive: number;
   /** ms to complete the handshake; 0 = no limit. */
   readonly handshakeInterval: number;
+  /** Security mechanism and role; NULL when absent. */
+  readonly security?: SecurityConfig;
+  /** Answers ZAP requests of a server mechanism; default: the handler on `inproc://zeromq.zap.01`. */
+  readonly zap?: (request: ZapRequest, signal: AbortSignal) => Promise<ZapReply | undefined>;
   readonly scheduler?: SchedulerLike;
   readonly logger: Logger;
 }
@@ -63,7 +70,8 @@ const SUBSCRIBE = 1;
 const CANCEL = 0;
 
 /**
- * One ZMTP 3.x connection with the NULL mechanism: greeting, READY exchange,
+ * One ZMTP 3.x connection: greeting, the security mechanism's handshake (NULL or PLAIN, see
+ * ./mechanism), socket-type check,
  * socket-type check, message framing and heartbeats, over any byte stream.
  *
  * The engine never queues messages itself: it pulls from an
@@ -84,6 +92,9 @@ export class ZmtpEngine {
   private flushScheduled = false;
   private source?: OutboundSource;
   private peerInfo?: PeerInfo;
+  private readonly mechanism: Mechanism;
+  /** Cancels a ZAP request still waiting when the connection closes. */
+  private zapAbort?: AbortController;
   private readonly scheduler: SchedulerLike;
   private readonly logger: Logger;
   private readonly onFrame = (flags: number, body: Buffer) => this.frame(flags, body);
@@ -105,8 +116,20 @@ export class ZmtpEngine {
     stream.on("error", (error: Error) => this.close(error));
     stream.on("close", () => this.close(this.truncation()));
 
-    // RFC 37: with NULL the as-server field MUST be zero (libzmq sends zero too); it only matters to PLAIN/CURVE.
-    this.encoder.raw(encodeGreeting({ major: 3, minor: 1, mechanism: "NULL", asServer: false }));
+    // Built-ins first, then the application's, as libzmq orders them.
+    const properties = new Map<string, Buffer>([["Socket-Type", Buffer.from(options.socketType, "ascii")]]);
+    if (sendsIdentity(options.socketType)) properties.set("Identity", options.routingId ?? Buffer.alloc(0));
+    for (const [name, value] of options.metadata ?? []) properties.set(name, value);
+    const remote = (stream as { remoteAddress?: unknown }).remoteAddress;
+    this.mechanism = createMechanism(
+      options.security ?? { mechanism: "NULL" },
+      properties,
+      options.routingId ?? Buffer.alloc(0),
+      typeof remote === "string" ? remote : "",
+    );
+    this.encoder.raw(
+      encodeGreeting({ major: 3, minor: 1, mechanism: this.mechanism.name, asServer: this.mechanism.asServer }),
+    );
     this.writeBatch();
     if (options.handshakeInterval > 0) {
       this.handshakeTimer = this.scheduler.schedule(
@@ -167,11 +190,16 @@ export class ZmtpEngine {
     this.phase = Phase.Closed;
     this.heartbeat?.stop();
     this.handshakeTimer?.unsubscribe();
+    this.zapAbort?.abort();
     this.frames = [];
     // Tell the peer why, unless it is the one that left or complained.
     const peerStillThere = !this.stream.destroyed && !this.stream.readableEnded && this.stream.writable;
+    // An authentication refusal was already told, by the mechanism's own ERROR (the ZAP status, as libzmq sends it).
     const explain =
-      error instanceof ProtocolError && error.reason !== "peer-error" && error.reason !== "truncated";
+      error instanceof ProtocolError &&
+      error.reason !== "peer-error" &&
+      error.reason !== "truncated" &&
+      error.reason !== "authentication-failed";
     if (explain && speaksZmtp3 && peerStillThere) {
       // Best effort (libzmq peers log the reason): end() lets the write finish, the timer
       // bounds how long a peer that stopped reading can hold the socket open.
@@ -226,20 +254,71 @@ export class ZmtpEngine {
 
   private greetingReceived(): void {
     const greeting = decodeGreeting(this.greeting);
-    if (greeting.mechanism !== "NULL") {
+    const ours = this.mechanism.name;
+    if (greeting.mechanism !== ours) {
       throw new ProtocolError(
         "mechanism-mismatch",
-        `peer uses security mechanism ${greeting.mechanism}; this socket uses NULL`,
+        `peer uses security mechanism ${greeting.mechanism}; this socket uses ${ours}`,
       );
+    }
+    // PLAIN and CURVE need one server and one client. libzmq 4.3 sends as-server 0 even as a server and
+    // ignores the flag, so only two peers that both claim the server role are a sure mismatch here; two
+    // clients are caught by the mechanism when a HELLO arrives instead of WELCOME.
+    if (ours !== "NULL" && greeting.asServer && this.mechanism.asServer) {
+      throw new ProtocolError("role-mismatch", `both peers are ${ours} servers`);
     }
     this.peerMinor = greeting.major > 3 ? 1 : greeting.minor;
     this.phase = Phase.Ready;
-    // Built-ins first, then the application's, as libzmq orders them.
-    const properties = new Map<string, Buffer>([["Socket-Type", Buffer.from(this.options.socketType, "ascii")]]);
-    if (sendsIdentity(this.options.socketType)) properties.set("Identity", this.options.routingId ?? Buffer.alloc(0));
-    for (const [name, value] of this.options.metadata ?? []) properties.set(name, value);
-    this.encoder.command(encodeCommand({ name: "READY", metadata: properties }));
+    this.step(this.mechanism.start());
+  }
+
+  /** Performs what the mechanism decided: writes its commands, then waits, asks ZAP, finishes or fails. */
+  private step(next: MechanismStep): void {
+    if (this.phase === Phase.Closed) return;
+    this.sendCommands(next.send);
+    switch (next.status) {
+      case "handshaking":
+        return;
+      case "error":
+        throw next.error;
+      case "zap":
+        this.consultZap(next.request);
+        return;
+      case "ready":
+        this.handshaken(next.metadata);
+        return;
+    }
+  }
+
+  private sendCommands(commands: readonly Command[]): void {
+    if (commands.length === 0) return;
+    for (const command of commands) this.encoder.command(encodeCommand(command));
     this.writeBatch();
+  }
+
+  /** Asks the ZAP handler; the reply arrives outside any stream callback, so failures close here. */
+  private consultZap(request: ZapRequest): void {
+    const abort = new AbortController();
+    this.zapAbort = abort;
+    const ask = this.options.zap ?? askZap;
+    ask(request, abort.signal).then(
+      (reply) => this.zapAnswered(reply),
+      (error: unknown) => {
+        this.logger.debug({ err: error }, "ZAP request failed");
+        // A handler we could not reach counts as an internal error (ZAP status 500), never as an allow.
+        this.zapAnswered({ statusCode: "500", statusText: "ZAP request failed", userId: "", metadata: new Map() });
+      },
+    );
+  }
+
+  private zapAnswered(reply: ZapReply | undefined): void {
+    if (this.phase === Phase.Closed) return;
+    this.zapAbort = undefined;
+    try {
+      this.step(this.mechanism.zapReply(reply));
+    } catch (error) {
+      this.close(error instanceof ProtocolError ? error : new ProtocolError("bad-command", "internal error after ZAP", { cause: error }));
+    }
   }
 
   private frame(flags: number, body: Buffer): void {
@@ -258,32 +337,40 @@ export class ZmtpEngine {
   }
 
   private command(body: Buffer): void {
-    const command = decodeCommand(body);
+    const command = this.phase === Phase.Ready ? decodeHandshakeCommand(body, this.mechanism.name) : decodeCommand(body);
     if (this.phase === Phase.Ready) {
-      if (command.name === "ERROR") throw new ProtocolError("peer-error", `peer refused the handshake: ${command.reason}`);
-      if (command.name !== "READY") throw new ProtocolError("unexpected-command", `expected READY, got ${command.name}`);
-      const type = command.metadata.get("socket-type")?.toString("ascii");
-      if (type === undefined) throw new ProtocolError("missing-socket-type", "READY has no Socket-Type property");
-      if (!isSocketType(type) || !isCompatible(this.options.socketType, type)) {
-        throw new ProtocolError(
-          "incompatible-socket-type",
-          `a ${this.options.socketType} socket cannot talk to a ${type} socket`,
-        );
-      }
-      this.peerInfo = {
-        socketType: type,
-        routingId: command.metadata.get("identity") ?? Buffer.alloc(0),
-        metadata: command.metadata,
-        protocol: this.peerMinor >= 1 ? "ZMTP/3.1" : "ZMTP/3.0",
-      };
-      this.handshakeTimer?.unsubscribe();
-      const refusal = this.handler.handshake(this.peerInfo);
-      if (refusal) throw refusal;
-      this.phase = Phase.Active;
-      this.startHeartbeat();
-      if (this.source) this.pull(this.source);
+      if (this.zapAbort) throw new ProtocolError("unexpected-command", `${commandName(command)} while the server consults ZAP`);
+      this.step(this.mechanism.receive(command));
       return;
     }
+    this.activeCommand(command);
+  }
+
+  /** The mechanism accepted the peer: check its socket type and go active. */
+  private handshaken(metadata: PeerInfo["metadata"]): void {
+    const type = metadata.get("socket-type")?.toString("ascii");
+    if (type === undefined) throw new ProtocolError("missing-socket-type", "READY has no Socket-Type property");
+    if (!isSocketType(type) || !isCompatible(this.options.socketType, type)) {
+      throw new ProtocolError(
+        "incompatible-socket-type",
+        `a ${this.options.socketType} socket cannot talk to a ${type} socket`,
+      );
+    }
+    this.peerInfo = {
+      socketType: type,
+      routingId: metadata.get("identity") ?? Buffer.alloc(0),
+      metadata,
+      protocol: this.peerMinor >= 1 ? "ZMTP/3.1" : "ZMTP/3.0",
+    };
+    this.handshakeTimer?.unsubscribe();
+    const refusal = this.handler.handshake(this.peerInfo);
+    if (refusal) throw refusal;
+    this.phase = Phase.Active;
+    this.startHeartbeat();
+    if (this.source) this.pull(this.source);
+  }
+
+  private activeCommand(command: Command): void {
     switch (command.name) {
       case "PING":
         this.heartbeat?.peerTtl(command.ttl * 100);
@@ -363,6 +450,10 @@ export class ZmtpEngine {
     for (const piece of pieces) this.stream.write(piece);
     this.stream.uncork();
   }
+}
+
+function commandName(command: Command): string {
+  return command.name === "UNKNOWN" ? command.commandName : command.name;
 }
 
 function isSubscription(frame: Buffer): boolean {

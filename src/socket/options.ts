@@ -64,6 +64,27 @@ export interface SocketOptions {
    * and a ROUTER through `peerMetadata(routingId)`. Default: none.
    */
   metadata?: Readonly<Record<string, string | Buffer>> | null;
+  /**
+   * Act as PLAIN server (ZMQ_PLAIN_SERVER): accept PLAIN clients, checking
+   * their credentials with the ZAP handler bound on `inproc://zeromq.zap.01`.
+   * With no handler bound every client is refused, as in libzmq 4.3.
+   * `false` returns the socket to NULL. Default false. See docs/security.md.
+   */
+  plainServer?: boolean;
+  /**
+   * PLAIN client user name, at most 255 bytes (ZMQ_PLAIN_USERNAME). Setting
+   * it (or `plainPassword`) makes the socket a PLAIN client; `null` returns
+   * it to NULL. Default null.
+   */
+  plainUsername?: string | null;
+  /**
+   * PLAIN client password, at most 255 bytes (ZMQ_PLAIN_PASSWORD). Travels
+   * in clear text: use PLAIN only on a network you trust. Never logged.
+   * Default null.
+   */
+  plainPassword?: string | null;
+  /** ZAP domain sent in every ZAP request of this server socket (ZMQ_ZAP_DOMAIN). Default "". */
+  zapDomain?: string;
 }
 
 /** Construction-only settings that are not ZeroMQ options. */
@@ -97,6 +118,12 @@ export interface ResolvedOptions {
   metadata: Readonly<Record<string, string | Buffer>>;
   /** The same properties as READY sends them, in the record's order. */
   metadataProperties: readonly (readonly [string, Buffer])[];
+  /** Security mechanism, as the last of the PLAIN options set decides (as in libzmq). */
+  mechanism: "NULL" | "PLAIN";
+  plainServer: boolean;
+  plainUsername: Buffer | null;
+  plainPassword: Buffer | null;
+  zapDomain: string;
 }
 
 export function defaultOptions(): ResolvedOptions {
@@ -120,6 +147,11 @@ export function defaultOptions(): ResolvedOptions {
     conflate: false,
     metadata: Object.freeze({}),
     metadataProperties: [],
+    mechanism: "NULL",
+    plainServer: false,
+    plainUsername: null,
+    plainPassword: null,
+    zapDomain: "",
   };
 }
 

@@ -3,6 +3,8 @@ import type { Logger } from "pino";
 import type { Message } from "../codec/frame";
 import { PrivateerError, type ProtocolError } from "../errors";
 import type { EngineOptions } from "../engine/zmtp-engine";
+import type { SecurityConfig } from "../engine/mechanism";
+import { PLAIN_CREDENTIAL_MAX } from "../engine/mechanism/plain";
 import type { PeerInfo } from "../engine/peer";
 import type { SocketType } from "../engine/socket-type";
 import { componentLogger } from "../log";
@@ -400,6 +402,49 @@ export abstract class SocketBase {
     );
   }
 
+  /** See {@link SocketOptions.plainServer}. */
+  get plainServer(): boolean {
+    return this.opts.mechanism === "PLAIN" && this.opts.plainServer;
+  }
+  /** `true` makes the socket a PLAIN server, `false` returns it to NULL (libzmq's rules). */
+  set plainServer(value: boolean) {
+    this.opts.plainServer = Boolean(value);
+    this.opts.mechanism = this.opts.plainServer ? "PLAIN" : "NULL";
+  }
+  /** See {@link SocketOptions.plainUsername}. */
+  get plainUsername(): string | null {
+    return this.opts.plainUsername?.toString() ?? null;
+  }
+  /** Makes the socket a PLAIN client; `null` returns it to NULL. Throws `EINVAL` above 255 bytes. */
+  set plainUsername(value: string | null) {
+    this.opts.plainUsername = plainCredential("plainUsername", value);
+    this.becomePlainClient(this.opts.plainUsername !== null);
+  }
+  /** See {@link SocketOptions.plainPassword}. */
+  get plainPassword(): string | null {
+    return this.opts.plainPassword?.toString() ?? null;
+  }
+  /** Makes the socket a PLAIN client; `null` returns it to NULL. Throws `EINVAL` above 255 bytes. */
+  set plainPassword(value: string | null) {
+    this.opts.plainPassword = plainCredential("plainPassword", value);
+    this.becomePlainClient(this.opts.plainPassword !== null);
+  }
+  /** See {@link SocketOptions.zapDomain}. */
+  get zapDomain(): string {
+    return this.opts.zapDomain;
+  }
+  /** Throws `EINVAL` above 255 bytes, libzmq's limit. */
+  set zapDomain(value: string) {
+    const domain = String(value ?? "");
+    if (Buffer.byteLength(domain) > 255) throw new PrivateerError("EINVAL", "zapDomain is at most 255 bytes");
+    this.opts.zapDomain = domain;
+  }
+
+  private becomePlainClient(set: boolean): void {
+    this.opts.plainServer = false;
+    this.opts.mechanism = set ? "PLAIN" : "NULL";
+  }
+
   // ---- sending and receiving (exposed by the capability subclasses) -----
 
   protected sendMessage(value: MessageLike | readonly MessageLike[]): Promise<void> {
@@ -635,6 +680,7 @@ export abstract class SocketBase {
       heartbeatTimeout: o.heartbeatTimeout,
       heartbeatTimeToLive: o.heartbeatTimeToLive,
       handshakeInterval: o.handshakeInterval,
+      security: securityConfig(o),
       scheduler: this.scheduler,
       logger: this.logger,
     };
@@ -724,4 +770,24 @@ function nonNegative(name: string, value: number): number {
 function atLeast(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new PrivateerError("EINVAL", `${name} must be an integer >= ${min}`);
   return value;
+}
+
+/** A PLAIN credential option: `null` clears it; the value itself never goes into the error. */
+function plainCredential(name: string, value: string | null | undefined): Buffer | null {
+  if (value === null || value === undefined) return null;
+  const bytes = Buffer.from(String(value), "utf8");
+  if (bytes.length > PLAIN_CREDENTIAL_MAX) throw new PrivateerError("EINVAL", `${name} is at most ${PLAIN_CREDENTIAL_MAX} bytes`);
+  return bytes;
+}
+
+/** The mechanism each new connection uses, from the options current at its start. */
+function securityConfig(o: ResolvedOptions): SecurityConfig {
+  if (o.mechanism === "NULL") return { mechanism: "NULL" };
+  if (o.plainServer) return { mechanism: "PLAIN", server: true, zapDomain: o.zapDomain };
+  return {
+    mechanism: "PLAIN",
+    server: false,
+    username: o.plainUsername ?? Buffer.alloc(0),
+    password: o.plainPassword ?? Buffer.alloc(0),
+  };
 }

@@ -136,6 +136,11 @@ function join(name: string, binder: BoundName, pending: PendingConnect): void {
   bindPipe.attach(bindLink, bindPeer);
 }
 
+/** Whether some socket of this process is bound on `inproc://name` now (ZAP asks before it sends a request). */
+export function isInprocBound(name: string): boolean {
+  return bound.has(name);
+}
+
 /** In-process transport: pipes joined directly, messages passed by reference. */
 export const inprocTransport: Transport = {
   async bind(endpoint: Endpoint, host: TransportHost): Promise<Binding> {
