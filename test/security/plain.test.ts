@@ -181,3 +181,46 @@ it("the authenticator reports each decision without the password", async () => {
   expect(denied).toMatchObject({ status: 400, userId: "" });
   expect(JSON.stringify([allowed, denied])).not.toContain(PASSWORD);
 });
+
+it("debug logs of an allowed and a denied handshake never contain the password", async () => {
+  const { default: pino } = await import("pino");
+  const lines: string[] = [];
+  const logger = pino({ level: "trace" }, { write: (line: string) => void lines.push(line) });
+  await startAuth();
+  for (const password of [PASSWORD, WRONG]) {
+    const server = track(new Pull({ plainServer: true, linger: 0, logger }));
+    const client = track(new Push({ plainUsername: "admin", plainPassword: password, linger: 0, reconnectInterval: -1, logger }));
+    await server.bind("tcp://127.0.0.1:*");
+    const done = firstValueFrom(server.events$.pipe(filter((e) => e.type === "handshake" || e.type === "handshake:error")));
+    client.connect(server.lastEndpoint!);
+    await done;
+  }
+  const text = lines.join("");
+  // The logs did record the handshakes (so the check below looked at something)...
+  expect(text).toContain("handshake:error");
+  expect(text).toContain("authentication-failed");
+  // ...and neither password appears in them.
+  expect(text).not.toContain(PASSWORD);
+  expect(text).not.toContain(WRONG);
+});
+
+it("a raw RFC 27 handler on a Reply socket works too, and its metadata and user id reach the peer metadata", async () => {
+  const { Reply } = await import("../../src");
+  const { encodeMetadata } = await import("../../src/codec/metadata");
+  const handler = track(new Reply({ linger: 0 }));
+  await handler.bind("inproc://zeromq.zap.01");
+  void (async () => {
+    for await (const [version, id, , , , , username, password] of handler) {
+      const ok = username!.toString() === "admin" && password!.toString() === PASSWORD;
+      await handler.send([version!, id!, ok ? "200" : "400", "", ok ? "rep-user" : "", encodeMetadata([["X-Role", "ops"]])]);
+    }
+  })().catch(() => undefined);
+  const server = track(new Pull({ plainServer: true, linger: 0 }));
+  const client = track(new Push({ plainUsername: "admin", plainPassword: PASSWORD, linger: 0 }));
+  await server.bind("tcp://127.0.0.1:*");
+  const handshake = nextEvent(server, "handshake");
+  client.connect(server.lastEndpoint!);
+  const { peer } = await handshake;
+  expect(peer.metadata.get("User-Id")?.toString()).toBe("rep-user");
+  expect(peer.metadata.get("X-Role")?.toString()).toBe("ops");
+});
