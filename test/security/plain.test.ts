@@ -224,3 +224,67 @@ it("a raw RFC 27 handler on a Reply socket works too, and its metadata and user 
   expect(peer.metadata.get("User-Id")?.toString()).toBe("rep-user");
   expect(peer.metadata.get("X-Role")?.toString()).toBe("ops");
 });
+
+/** A raw PLAIN client: greeting, HELLO and `sameWrite` sent in one write; `welcomed` resolves once WELCOME has arrived. */
+async function rawPlainClient(port: number, sameWrite = Buffer.alloc(0)): Promise<{ raw: net.Socket; welcomed: Promise<void> }> {
+  const raw = net.connect({ host: "127.0.0.1", port });
+  raw.on("error", () => undefined);
+  await new Promise<void>((resolve) => raw.once("connect", resolve));
+  let received = Buffer.alloc(0);
+  const welcomed = new Promise<void>((resolve) =>
+    raw.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.includes(Buffer.from("\x07WELCOME", "latin1"))) resolve();
+    }),
+  );
+  const greeting = Buffer.alloc(64);
+  greeting[0] = 0xff;
+  greeting[9] = 0x7f;
+  greeting[10] = 3;
+  greeting[11] = 1;
+  greeting.write("PLAIN", 12, "ascii");
+  const hello = Buffer.concat([Buffer.from("\x05HELLO\x05admin", "latin1"), Buffer.from([PASSWORD.length]), Buffer.from(PASSWORD)]);
+  raw.write(Buffer.concat([greeting, Buffer.from([0x04, hello.length]), hello, sameWrite]));
+  return { raw, welcomed };
+}
+
+/** INITIATE announcing an 11-byte property name followed by only 3 bytes. */
+const TRUNCATED_INITIATE = Buffer.concat([Buffer.from([0x04, 12]), Buffer.from("\x08INITIATE\x0bSoc", "latin1")]);
+
+it("a raw client whose INITIATE metadata is truncated is refused with malformed-command", async () => {
+  await startAuth();
+  const server = track(new Pull({ plainServer: true, linger: 0 }));
+  await server.bind("tcp://127.0.0.1:*");
+  const failure = nextEvent(server, "handshake:error");
+  const { raw, welcomed } = await rawPlainClient(Number(server.lastEndpoint!.split(":").pop()));
+  await welcomed;
+  raw.write(TRUNCATED_INITIATE);
+  const { error } = await failure;
+  raw.destroy();
+  expect(error.reason).toBe("malformed-command");
+});
+
+it("a raw client that sends INITIATE before WELCOME (while ZAP is asked) is refused, as libzmq does", async () => {
+  await startAuth();
+  const server = track(new Pull({ plainServer: true, linger: 0 }));
+  await server.bind("tcp://127.0.0.1:*");
+  const failure = nextEvent(server, "handshake:error");
+  // In the same write as HELLO, so it is read while the ZAP request is still out.
+  const { raw } = await rawPlainClient(Number(server.lastEndpoint!.split(":").pop()), TRUNCATED_INITIATE);
+  const { error } = await failure;
+  raw.destroy();
+  expect(error.reason).toBe("unexpected-command");
+});
+
+it("a ZAP handler that throws denies with status 500", async () => {
+  auth = await zapAuthenticator(() => {
+    throw new Error("database down");
+  });
+  const server = track(new Pull({ plainServer: true, linger: 0 }));
+  const client = track(new Push({ plainUsername: "admin", plainPassword: PASSWORD, linger: 0, reconnectInterval: -1 }));
+  await server.bind("tcp://127.0.0.1:*");
+  const failure = nextEvent(server, "handshake:error");
+  client.connect(server.lastEndpoint!);
+  const { error } = await failure;
+  expect((error as AuthenticationError).status).toBe(500);
+});
