@@ -38,7 +38,7 @@ module.exports = {
   testTimeout: 20000,
   // Two test files at a time. Jest's default on a 2-core machine is one (cores - 1), but most suites
   // spend their time waiting on sockets, child processes and containers, not computing; two halve
-  // the wall time of `npm test` there (measured in the note of this commit).
+  // the wall time of `npm test` there.
   maxWorkers: 2,
   // Lists the suites skipped for a missing peer (pyzmq, Docker) and how to install it.
   reporters: ["default", "<rootDir>/test/helpers/skip-summary-reporter.js"],

@@ -346,3 +346,16 @@ export function recoveryMs(
     return { fault, ms: null };
   });
 }
+
+/**
+ * The request a paused worker was frozen in (the runner notes it in the
+ * pause fault's detail as `mid-request: <id> ...`) and how many committed
+ * executions the ledger holds for it. The no-store negative controls require
+ * two or more: the duplicate the checker reports must be that very request.
+ */
+export function frozenRequest(run: Pick<RunRecord, "faults" | "ledger">): { readonly id?: string; readonly executions: number } {
+  const paused = run.faults.find((fault) => fault.kind === "pause-worker");
+  const id = /^mid-request: (\S+)/.exec(paused?.detail ?? "")?.[1];
+  if (id === undefined) return { executions: 0 };
+  return { id, executions: run.ledger.filter((row) => row.id === id).length };
+}
