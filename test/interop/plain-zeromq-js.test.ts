@@ -17,9 +17,13 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-/** A libzmq ZAP handler written with zeromq.js, as its users write one: REP on inproc://zeromq.zap.01. */
-async function zeromqZapHandler(): Promise<zmq.Reply> {
-  const handler = new zmq.Reply({ linger: 0 });
+/**
+ * A libzmq ZAP handler written with zeromq.js, as its users write one: REP on inproc://zeromq.zap.01.
+ * Each test gives its own libzmq context (the handler and the server must share it): inproc names are
+ * per context, and a previous test's handler may still hold the name while libzmq closes it.
+ */
+async function zeromqZapHandler(context: zmq.Context): Promise<zmq.Reply> {
+  const handler = new zmq.Reply({ linger: 0, context });
   await handler.bind("inproc://zeromq.zap.01");
   void (async () => {
     for await (const [version, id, , , , mechanism, username, password] of handler) {
@@ -49,9 +53,10 @@ async function handshakeOutcome(socket: zmq.Socket, ms = 5000): Promise<{ type: 
 
 describe.each<TransportName>(["tcp", "ipc"])("PLAIN interop with zeromq.js over %s", (transport) => {
   it("our PLAIN client to a zeromq.js PLAIN server with a zeromq.js ZAP handler delivers", async () => {
-    const handler = await zeromqZapHandler();
+    const context = new zmq.Context({ blocky: false });
+    const handler = await zeromqZapHandler(context);
     cleanup.push(() => handler.close());
-    const server = new zmq.Pull({ plainServer: true, linger: 0, receiveTimeout: 5000 });
+    const server = new zmq.Pull({ plainServer: true, linger: 0, receiveTimeout: 5000, context });
     cleanup.push(() => server.close());
     await server.bind(transport === "tcp" ? "tcp://127.0.0.1:*" : bindAddress("ipc"));
     const client = new Push({ plainUsername: "admin", plainPassword: PASSWORD, linger: 0 });
@@ -65,9 +70,10 @@ describe.each<TransportName>(["tcp", "ipc"])("PLAIN interop with zeromq.js over 
   });
 
   it("control: our client with a wrong password is denied by the zeromq.js ZAP handler (status 400, nothing delivered)", async () => {
-    const handler = await zeromqZapHandler();
+    const context = new zmq.Context({ blocky: false });
+    const handler = await zeromqZapHandler(context);
     cleanup.push(() => handler.close());
-    const server = new zmq.Pull({ plainServer: true, linger: 0, receiveTimeout: 500 });
+    const server = new zmq.Pull({ plainServer: true, linger: 0, receiveTimeout: 500, context });
     cleanup.push(() => server.close());
     await server.bind(transport === "tcp" ? "tcp://127.0.0.1:*" : bindAddress("ipc"));
     const client = new Push({ plainUsername: "admin", plainPassword: WRONG, linger: 0, reconnectInterval: -1 });
