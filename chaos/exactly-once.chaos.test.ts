@@ -36,6 +36,8 @@ import { runEoScenario, type EoRunOptions } from "./lib/exactly-once/runner";
 import { EO_SCENARIOS, eoScenario, type EoScenario } from "./lib/exactly-once/scenarios";
 import type { EoVerdict, RunRecord } from "./lib/exactly-once/types";
 
+/** The negative control's work per request, in ms: long enough that a frozen worker is almost always inside one. */
+const CONTROL_WORK_MS = 20;
 const FULL = 10_000;
 
 /** Requests per scenario: 10,000, or fewer for a local quick run, never fewer in CI. */
@@ -177,7 +179,9 @@ describeIfPeer(DOCKER)("exactly-once under container faults", () => {
         const control = Math.min(requests, 2_000);
         const seed = BASE_SEED + EO_SCENARIOS.indexOf(scenario);
         const { phases, log } = phaseLog(began);
-        const run = await runEoScenario(launcher, scenario, { requests: control, seed, runDir, store: "sqlite", idempotency: false, log });
+        // 20 ms of work instead of 1 makes "mid-request" most of a worker's time, so the freeze lands inside a request
+        // at once (with 1 ms and no store, 50 tries in CI3 all froze a worker between requests, and nothing was doubled).
+        const run = await runEoScenario(launcher, scenario, { requests: control, seed, runDir, store: "sqlite", idempotency: false, workMs: CONTROL_WORK_MS, log });
         const verdict = checkRun(run, scenario.expectation);
         const named: RunRecord = { ...run, scenario: `negative-control-no-store-${run.scenario}` };
         // Its own files, left out of the index: the index lists the runs that must pass.

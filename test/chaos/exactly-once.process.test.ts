@@ -130,7 +130,9 @@ describe("negative control: the same fault without the idempotency store", () =>
       const run = await runEoScenario(
         new ProcessLauncher(),
         scenario,
-        options(BASE_SEED, join(workDir, "control"), { idempotency: false, requests: Math.min(requests, 2_000) }),
+        // 20 ms of work instead of 1 makes "mid-request" most of a worker's time, so the freeze lands inside a request
+        // at once; the control shows the checker catching the duplicate, not how short the work is.
+        options(BASE_SEED, join(workDir, "control"), { idempotency: false, requests: Math.min(requests, 2_000), workMs: 20 }),
       );
       const verdict = checkRun(run, scenario.expectation);
       console.log(`control ${describeRun(run, verdict, Date.now() - began)}`);
