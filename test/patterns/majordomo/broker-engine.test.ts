@@ -8,29 +8,14 @@ import {
   type BrokerEvent,
   type MdpVersion,
 } from "privateer/internal";
-import { b, strings, virtualClock } from "./virtual";
+import { b, engineHarness, strings, virtualClock } from "./virtual";
 
 /** A broker engine on virtual time; the test plays every client and worker. */
 function harness(options: BrokerEngineOptions = {}) {
-  const clock = virtualClock();
-  const sent: Buffer[][] = [];
-  const engine = new BrokerEngine((frames) => sent.push(frames), {
-    heartbeatInterval: 1000,
-    heartbeatLiveness: 3,
-    requestTimeout: 5000,
-    scheduler: clock.scheduler,
-    ...options,
-  });
-  const events: BrokerEvent[] = [];
-  engine.events$.subscribe((event) => events.push(event));
-  engine.start();
-  const to = (peer: string) => sent.filter((frames) => frames[0]!.equals(b(peer))).map((frames) => frames.slice(1));
+  const base = engineHarness({ requestTimeout: 5000, ...options });
+  const { engine, to } = base;
   return {
-    clock,
-    engine,
-    events,
-    sent,
-    to,
+    ...base,
     workerCommands: (peer: string) => to(peer).map((frames) => decodeWorkerCommand(frames).command),
     clientReplies: (peer: string) => to(peer).map((frames) => decodeClientCommand(frames, "reply")),
     fromWorker: (peer: string, version: MdpVersion, ...commands: Parameters<typeof encodeWorkerCommand>[1][]) => {
@@ -38,8 +23,6 @@ function harness(options: BrokerEngineOptions = {}) {
     },
     request: (peer: string, version: MdpVersion, service: string, ...body: string[]) =>
       engine.handle([b(peer), ...encodeClientCommand(version, { type: "request", service, body: body.map(b) })]),
-    ofType: <T extends BrokerEvent["type"]>(type: T) =>
-      events.filter((e): e is Extract<BrokerEvent, { type: T }> => e.type === type),
   };
 }
 

@@ -1,14 +1,12 @@
 import {
-  BrokerEngine,
   encodeClientCommand,
   encodeWorkerCommand,
   ID_TAG,
   withRequestId,
   type BrokerEngineOptions,
-  type BrokerEvent,
   type MdpVersion,
 } from "privateer/internal";
-import { b, strings, virtualClock } from "./virtual";
+import { b, engineHarness, strings } from "./virtual";
 
 /**
  * The broker side of the request-id extension (issue #9), on virtual time:
@@ -16,23 +14,10 @@ import { b, strings, virtualClock } from "./virtual";
  * engine sends, so "a plain peer never sees an id frame" is checked byte for byte.
  */
 function harness(options: BrokerEngineOptions = {}) {
-  const clock = virtualClock();
-  const sent: Buffer[][] = [];
-  const engine = new BrokerEngine((frames) => sent.push(frames), {
-    heartbeatInterval: 1000,
-    heartbeatLiveness: 3,
-    scheduler: clock.scheduler,
-    ...options,
-  });
-  const events: BrokerEvent[] = [];
-  engine.events$.subscribe((event) => events.push(event));
-  engine.start();
-  const to = (peer: string) => sent.filter((frames) => frames[0]!.equals(b(peer))).map((frames) => frames.slice(1));
+  const base = engineHarness(options);
+  const { engine, to } = base;
   return {
-    clock,
-    engine,
-    events,
-    to,
+    ...base,
     /** A peer's handshake; `ids` when its READY metadata announced the extension. */
     connect: (peer: string, ids: boolean) => engine.peerConnected(b(peer), { ids }),
     ready: (worker: string, service = "svc", version: MdpVersion = "0.2") =>
@@ -59,8 +44,6 @@ function harness(options: BrokerEngineOptions = {}) {
     },
     /** REQUEST commands a worker got, as the exact frames after its routing id. */
     requestsTo: (worker: string) => to(worker).filter((frames) => frames[1]![0] === 0x02),
-    ofType: <T extends BrokerEvent["type"]>(type: T) =>
-      events.filter((e): e is Extract<BrokerEvent, { type: T }> => e.type === type),
   };
 }
 

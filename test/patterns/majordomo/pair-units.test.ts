@@ -12,32 +12,20 @@ import {
   decodeWorkerCommand,
   encodeClientCommand,
   encodeWorkerCommand,
-  type BrokerEvent,
   type MdpVersion,
 } from "privateer/internal";
-import { b, FakeLink, virtualClock } from "./virtual";
+import { b, engineHarness, FakeLink, virtualClock } from "./virtual";
 
-function engineHarness() {
-  const clock = virtualClock();
-  const sent: Buffer[][] = [];
-  const engine = new BrokerEngine((frames) => sent.push(frames), { heartbeatInterval: 1000, heartbeatLiveness: 3, scheduler: clock.scheduler });
-  const events: BrokerEvent[] = [];
-  let completed = false;
-  engine.events$.subscribe({ next: (event) => events.push(event), complete: () => (completed = true) });
-  engine.start();
-  const to = (peer: string) => sent.filter((frames) => frames[0]!.equals(b(peer))).map((frames) => frames.slice(1));
+function brokerHarness() {
+  const base = engineHarness();
+  const { engine, to } = base;
   return {
-    clock,
-    engine,
-    events,
-    completed: () => completed,
-    to,
+    ...base,
     workerCommands: (peer: string) => to(peer).map((frames) => decodeWorkerCommand(frames).command),
     fromWorker: (peer: string, version: MdpVersion, command: Parameters<typeof encodeWorkerCommand>[1]) =>
       engine.handle([b(peer), ...encodeWorkerCommand(version, command)]),
     request: (peer: string, service: string, body: string) =>
       engine.handle([b(peer), ...encodeClientCommand("0.2", { type: "request", service, body: [b(body)] })]),
-    ofType: <T extends BrokerEvent["type"]>(type: T) => events.filter((e): e is Extract<BrokerEvent, { type: T }> => e.type === type),
   };
 }
 
@@ -45,7 +33,7 @@ const hexOf = (peer: string) => b(peer).toString("hex");
 
 describe("BrokerEngine.reset: a broker of a pair that stops serving", () => {
   it("disconnects every worker, drops queued and held requests unanswered, refuses late replies, and serves again from empty", () => {
-    const h = engineHarness();
+    const h = brokerHarness();
     h.fromWorker("W1", "0.2", { type: "ready", service: "echo" });
     h.fromWorker("W2", "0.1", { type: "ready", service: "slow" });
     h.request("C1", "echo", "one"); // dispatched to W1
@@ -89,7 +77,7 @@ describe("BrokerEngine.reset: a broker of a pair that stops serving", () => {
   });
 
   it("turnAway: a worker's command gets DISCONNECT (its own DISCONNECT gets nothing); a client's request gets nothing", () => {
-    const h = engineHarness();
+    const h = brokerHarness();
     const away = (peer: string, frames: Buffer[]) => h.engine.turnAway([b(peer), ...frames], "broker-fenced");
     away("W", encodeWorkerCommand("0.2", { type: "ready", service: "echo" }));
     away("H", encodeWorkerCommand("0.1", { type: "heartbeat" }));

@@ -1,6 +1,6 @@
 import { Subject } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
-import type { LinkEvent, MdpLink } from "privateer/internal";
+import { BrokerEngine, type BrokerEngineOptions, type BrokerEvent, type LinkEvent, type MdpLink } from "privateer/internal";
 
 /** A TestScheduler plus a way to move its clock forward by hand (periodic timers never let flush() finish). */
 export function virtualClock(): { scheduler: TestScheduler; advance(ms: number): void; now(): number } {
@@ -58,3 +58,33 @@ export function fakeLinks(): { links: FakeLink[]; factory: () => FakeLink; last(
 
 export const b = (text: string): Buffer => Buffer.from(text, "latin1");
 export const strings = (frames: Buffer[]): string[] => frames.map((f) => f.toString("latin1"));
+
+/**
+ * A broker engine on virtual time whose sent frames and events are recorded,
+ * for tests that play every client and worker themselves. `to(peer)` is what
+ * the engine sent to that peer, without the routing id frame.
+ */
+export function engineHarness(options: BrokerEngineOptions = {}) {
+  const clock = virtualClock();
+  const sent: Buffer[][] = [];
+  const engine = new BrokerEngine((frames) => sent.push(frames), {
+    heartbeatInterval: 1000,
+    heartbeatLiveness: 3,
+    scheduler: clock.scheduler,
+    ...options,
+  });
+  const events: BrokerEvent[] = [];
+  let completed = false;
+  engine.events$.subscribe({ next: (event) => events.push(event), complete: () => (completed = true) });
+  engine.start();
+  const to = (peer: string) => sent.filter((frames) => frames[0]!.equals(b(peer))).map((frames) => frames.slice(1));
+  return {
+    clock,
+    engine,
+    events,
+    sent,
+    to,
+    completed: () => completed,
+    ofType: <T extends BrokerEvent["type"]>(type: T) => events.filter((e): e is Extract<BrokerEvent, { type: T }> => e.type === type),
+  };
+}
