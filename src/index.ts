@@ -37,3 +37,11 @@ export {
   type ZapDecision,
   type ZapOutcome,
 } from "./security/zap-authenticator";
+export {
+  curveKeyPair,
+  curvePublic,
+  CurveKeyError,
+  type CurveKey,
+  type CurveKeyPair,
+} from "./security/curve/key-pair";
+export { encodeZ85, decodeZ85, Z85Error } from "./codec/z85";
