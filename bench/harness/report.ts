@@ -11,6 +11,8 @@ export interface RunReport {
   versions: Partial<Record<ImplName, string>>;
   /** Why an implementation did not run, if it did not. */
   skipped: Partial<Record<ImplName, string>>;
+  /** Scenarios that could not run on this machine, with the reason (see Scenario.unavailable). */
+  skippedScenarios?: Record<string, string>;
   results: ScenarioResult[];
 }
 
@@ -52,6 +54,7 @@ export function consoleReport(report: RunReport): string {
   lines.push(`Machine: ${machineLine(report)}`);
   lines.push(`Versions: ${IMPLS.map((i) => `${i} ${report.versions[i] ?? "-"}`).join(", ")}`);
   for (const [impl, why] of Object.entries(report.skipped)) lines.push(`Skipped ${impl}: ${why}`);
+  for (const [id, why] of Object.entries(report.skippedScenarios ?? {})) lines.push(`Skipped scenario ${id}: ${why}`);
   lines.push("");
   for (const r of report.results) {
     lines.push(`${r.title}  (${r.rounds} rounds, medians)`);
@@ -90,6 +93,7 @@ export function markdownReport(report: RunReport, chartPath: string): string {
       `native libzmq ${report.versions.libzmq ?? "not run"}. Whole run: ${report.durationSec.toFixed(0)} s${report.quick ? " (--quick)" : ""}.`,
   );
   for (const [impl, why] of Object.entries(report.skipped)) out.push(`Skipped ${impl}: ${why}.`);
+  for (const [id, why] of Object.entries(report.skippedScenarios ?? {})) out.push(`Skipped ${id}: ${why}.`);
   out.push("");
   out.push("| benchmark | measure | target | Privateer | zeromq.js | libzmq (C) | Privateer / zeromq.js | Privateer / libzmq | verdict |");
   out.push("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |");

@@ -67,6 +67,12 @@ export interface Scenario {
   readonly sideTargets?: readonly SideTarget[];
   readonly impls: readonly ImplName[];
   /**
+   * Why the scenario cannot run on this machine (a baseline program it
+   * starts is not installed), or undefined when it can. A scenario that
+   * says why is skipped with that message, and is no failure of the run.
+   */
+  unavailable?(): string | undefined;
+  /**
    * Figures an implementation cannot report ("value" for the headline, or
    * keys of `extras`), with the reason: the JS heap of a C program, say.
    * `measure()` returns NaN for them; every other figure of every run must

@@ -96,7 +96,16 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
     rounds: options.rounds,
     fault: options.fault,
   };
-  const selected = options.scenarios.filter((s) => !options.only || options.only.some((word) => s.id.includes(word)));
+  const wantedScenarios = options.scenarios.filter((s) => !options.only || options.only.some((word) => s.id.includes(word)));
+  const selected: Scenario[] = [];
+  for (const scenario of wantedScenarios) {
+    const why = scenario.unavailable?.();
+    if (why === undefined) selected.push(scenario);
+    else {
+      (report.skippedScenarios ??= {})[scenario.id] = why;
+      err.write(`Skipping ${scenario.id}: ${why}\n`);
+    }
+  }
   const total = selected.reduce((n, s) => n + roundsOf(s, config) * implsOf(s, config).length, 0);
   err.write(`Benchmarking ${impls.join(", ")} on ${machineLine(report)}: ${selected.length} scenarios, ${total} runs\n`);
   if (options.fault) err.write(`Injected fault: ${options.fault.kind} in scenarios matching "${options.fault.scenario}"\n`);

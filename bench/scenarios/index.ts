@@ -6,6 +6,8 @@ import * as exactlyOnceCost from "./exactly-once-cost";
 import * as idle from "./idle-connections";
 import * as inproc from "./inproc-push-pull";
 import * as majordomo from "./majordomo";
+import * as brokerCost from "./majordomo-broker-cost";
+import * as nats from "./nats-baseline";
 import * as pubSub from "./pub-sub-fanout";
 import * as pushPull from "./push-pull-tcp";
 import * as reqRep from "./req-rep-latency";
@@ -21,6 +23,8 @@ export const scenarios: readonly Scenario[] = [
   idle.scenario,
   stalled.scenario,
   ...majordomo.scenarios,
+  ...brokerCost.scenarios,
+  ...nats.scenarios,
   ...binaryStar.scenarios,
   ...exactlyOnceCost.scenarios,
 ];
@@ -35,6 +39,8 @@ export const roles: Readonly<Record<string, Role>> = {
   ...idle.roles,
   ...stalled.roles,
   ...majordomo.roles,
+  ...brokerCost.roles,
+  ...nats.roles,
   ...binaryStar.roles,
   ...exactlyOnceCost.roles,
 };
