@@ -33,6 +33,11 @@ export interface PipeLink {
   readonly flushed: boolean;
   /** Tears the link down; called when the pipe closes. */
   detach(): void;
+  /**
+   * The socket read one inbound message. Optional: only links that grant the
+   * peer credit per message read (inproc across threads) need it.
+   */
+  inboundTaken?(): void;
 }
 
 let nextPipeId = 1;
@@ -111,6 +116,7 @@ export class Pipe {
   /** Takes the next inbound message, if any. */
   read(): Message | undefined {
     const message = this.inbound.shift();
+    if (message !== undefined) this.link?.inboundTaken?.();
     if (this.ending && this.inbound.length === 0) queueMicrotask(() => this.close());
     if (message !== undefined && this.receiveHighWaterMark > 0 && this.inbound.length === this.receiveHighWaterMark - 1) {
       this.link?.inboundDrained();

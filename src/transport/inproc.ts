@@ -3,6 +3,7 @@ import type { PeerInfo } from "../engine/peer";
 import { isCompatible } from "../engine/socket-type";
 import type { Pipe, PipeLink } from "../pipe/pipe";
 import type { Endpoint } from "./endpoint";
+import { ThreadRegistry } from "./threads/registry";
 import type { Binding, ConnectOptions, Connection, Transport, TransportHost } from "./transport";
 
 interface PendingConnect {
@@ -14,12 +15,24 @@ interface PendingConnect {
 
 interface BoundName {
   readonly host: TransportHost;
-  readonly links: Set<InprocLink>;
+  /** Connections accepted here, from this thread (InprocLink) or another (ThreadLink). */
+  readonly links: Set<{ readonly pipe: Pipe }>;
 }
 
-/** Bound inproc names and connects waiting for a bind, for this process. */
+/** Inproc names bound in this thread, and connects of this thread waiting for a bind. */
 const bound = new Map<string, BoundName>();
 const waiting = new Map<string, Set<PendingConnect>>();
+
+/**
+ * The cross-thread name service, made on the first inproc bind or waiting
+ * connect: a program that binds and connects within one thread pays for it
+ * once per endpoint, never per message.
+ */
+let registry: ThreadRegistry | undefined;
+function threadRegistry(): ThreadRegistry {
+  registry ??= new ThreadRegistry((name) => bound.get(name));
+  return registry;
+}
 
 /**
  * One direction-pair of an inproc connection: the peer's inbound queue is
@@ -82,7 +95,9 @@ class InprocLink implements PipeLink {
 
 class InprocConnection implements Connection {
   closed = false;
-  link?: InprocLink;
+  link?: { readonly pipe: Pipe };
+  /** The key of this connect's request to other threads while it waits for a bind. */
+  remote?: string;
   constructor(private readonly onClose: () => void) {}
   close(): void {
     if (this.closed) return;
@@ -120,6 +135,10 @@ function join(name: string, binder: BoundName, pending: PendingConnect): void {
     bindPipe.close();
     return;
   }
+  if (pending.connection.remote !== undefined) {
+    threadRegistry().cancel(pending.connection.remote);
+    pending.connection.remote = undefined;
+  }
   const connectLink = new InprocLink(connectPipe);
   const bindLink = new InprocLink(bindPipe);
   connectLink.peerLink = bindLink;
@@ -136,6 +155,43 @@ function join(name: string, binder: BoundName, pending: PendingConnect): void {
   bindPipe.attach(bindLink, bindPeer);
 }
 
+/**
+ * Parks a connect until a bind appears, in this thread (the queue `bind`
+ * reads) or in another (the registry's offer), whichever answers first.
+ */
+function awaitBind(name: string, address: string, pending: PendingConnect): void {
+  let queue = waiting.get(name);
+  if (!queue) waiting.set(name, (queue = new Set()));
+  queue.add(pending);
+  const { connection } = pending;
+  let unused = pending.pipe;
+  connection.remote = threadRegistry().want({
+    name,
+    address,
+    host: pending.host,
+    options: pending.options,
+    takePipe: () => {
+      const pipe = unused && !unused.closed ? unused : undefined;
+      unused = undefined;
+      return pipe;
+    },
+    joined: (link) => {
+      waiting.get(name)?.delete(pending);
+      connection.remote = undefined;
+      connection.link = link;
+    },
+    lost: () => {
+      // Unlike a same-thread peer, another thread can restart and bind again: reconnect, as tcp does.
+      connection.link = undefined;
+      if (connection.closed) return;
+      const again: PendingConnect = { host: pending.host, options: pending.options, connection };
+      const binder = bound.get(name);
+      if (binder) join(name, binder, again);
+      else awaitBind(name, address, again);
+    },
+  });
+}
+
 /** Whether some socket of this process is bound on `inproc://name` now (ZAP asks before it sends a request). */
 export function isInprocBound(name: string): boolean {
   return bound.has(name);
@@ -146,17 +202,22 @@ export const inprocTransport: Transport = {
   async bind(endpoint: Endpoint, host: TransportHost): Promise<Binding> {
     if (endpoint.protocol !== "inproc") throw new TypeError("not an inproc endpoint");
     const { name } = endpoint;
-    if (bound.has(name)) throw new PrivateerError("EADDRINUSE", `inproc://${name} is already bound`);
+    const names = threadRegistry();
+    if (bound.has(name) || names.boundElsewhere(name)) throw new PrivateerError("EADDRINUSE", `inproc://${name} is already bound`);
     const entry: BoundName = { host, links: new Set() };
     bound.set(name, entry);
     const queue = waiting.get(name);
     waiting.delete(name);
     for (const pending of queue ?? []) if (!pending.connection.closed) join(name, entry, pending);
+    names.bound(name);
     return {
       endpoint: endpoint.address,
       close: async () => {
-        if (bound.get(name) === entry) bound.delete(name);
-        for (const link of entry.links) link.pipe.close();
+        if (bound.get(name) === entry) {
+          bound.delete(name);
+          names.unbound(name);
+        }
+        for (const link of [...entry.links]) link.pipe.close();
       },
     };
   },
@@ -167,19 +228,16 @@ export const inprocTransport: Transport = {
     let pending: PendingConnect | undefined;
     const connection = new InprocConnection(() => {
       if (pending) waiting.get(name)?.delete(pending);
-      pendingPipe?.close();
+      if (connection.remote !== undefined) threadRegistry().cancel(connection.remote);
+      connection.remote = undefined;
+      pending?.pipe?.close();
     });
     // Without `immediate` the pipe exists at once, so messages can be queued before the bind.
     const pendingPipe = host.immediate ? undefined : host.createPipe(endpoint.address, { persistent: false, early: true, routingId: options.routingId });
     pending = { host, options, pipe: pendingPipe, connection };
     const binder = bound.get(name);
-    if (binder) {
-      join(name, binder, pending);
-    } else {
-      let queue = waiting.get(name);
-      if (!queue) waiting.set(name, (queue = new Set()));
-      queue.add(pending);
-    }
+    if (binder) join(name, binder, pending);
+    else awaitBind(name, endpoint.address, pending);
     return connection;
   },
 };

@@ -1,0 +1,170 @@
+import type { Message } from "../../codec/frame";
+import type { Pipe, PipeLink } from "../../pipe/pipe";
+import { BroadcastChannel } from "node:worker_threads";
+import { packBatch, unpackBatch } from "./wire";
+
+/** Stands in for a handler once a channel is closed (the typings do not allow null). */
+export const ignore = (): void => {};
+
+/** A receive window without a limit (receiveHighWaterMark 0, or conflate). */
+export const UNLIMITED = 2 ** 52;
+
+/** Most bytes packed into one post; a burst of large messages goes as several posts. */
+const BATCH_BYTES = 1 << 20;
+
+/** What crosses a connection's channel. */
+export type LinkMessage =
+  /** The connecting side accepted an offer; `credit` is its receive window. */
+  | { readonly t: "ack"; readonly credit: number }
+  /** A batch of messages (see wire.ts), with credit granted back piggybacked. */
+  | { readonly t: "d"; readonly b: ArrayBuffer; readonly c: number }
+  /** Credit granted back: the peer read this many messages. */
+  | { readonly t: "c"; readonly c: number }
+  /** The sender closed its side; nothing follows. */
+  | { readonly t: "close" };
+
+/** The receive window a pipe grants its peer: its receive high-water mark (0 and conflate: no limit). */
+export function windowOf(pipe: Pipe): number {
+  return pipe.conflate || pipe.receiveHighWaterMark <= 0 ? UNLIMITED : pipe.receiveHighWaterMark;
+}
+
+/**
+ * One end of an inproc connection between two threads, joining a pipe to a
+ * BroadcastChannel that only the two ends listen on.
+ *
+ * Flow control is by credit, so high-water marks hold across the thread
+ * boundary as they do within a thread: the receiver grants as many messages
+ * as its receive high-water mark, and grants them back as its socket reads
+ * them. A sender without credit leaves messages in its pipe, whose send
+ * high-water mark then blocks the socket: the most a blocked PUSH has queued
+ * is its send mark plus the peer's receive mark, as in libzmq's inproc.
+ * Credit goes back in halves of the window (libzmq's low-water mark), so a
+ * steady stream costs one extra post per half window, not one per message.
+ */
+export class ThreadLink implements PipeLink {
+  private credit: number;
+  /** Messages our socket read whose credit the peer has not been given yet. */
+  private owed = 0;
+  private readonly lowWater: number;
+  private flushScheduled = false;
+  private creditScheduled = false;
+  private ended = false;
+
+  constructor(
+    readonly pipe: Pipe,
+    private readonly channel: BroadcastChannel,
+    /** The window the peer granted us. */
+    peerWindow: number,
+    /** The peer's thread, so that its exit can end this link. */
+    readonly peerThread: number,
+    /** The link is gone; `byPeer` when the peer (or its thread) ended it. */
+    private readonly onEnd: (link: ThreadLink, byPeer: boolean, error?: Error) => void,
+  ) {
+    this.credit = peerWindow;
+    this.lowWater = Math.max(1, Math.ceil(windowOf(pipe) / 2));
+    channel.onmessage = (event: MessageEvent) => this.receive(event.data as LinkMessage);
+  }
+
+  // ---- PipeLink ---------------------------------------------------------
+
+  outboundReady(): void {
+    // Deferred for the same reason as the same-thread link: a burst of sends becomes one post.
+    if (this.flushScheduled || this.ended) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  inboundDrained(): void {
+    // Credit, not this hook, tells the peer there is room (see inboundTaken).
+  }
+
+  inboundTaken(): void {
+    if (++this.owed < this.lowWater || this.creditScheduled || this.ended) return;
+    this.creditScheduled = true;
+    queueMicrotask(() => {
+      this.creditScheduled = false;
+      // A data post in between may have carried the credit already.
+      if (this.owed === 0 || this.ended) return;
+      this.post({ t: "c", c: this.owed });
+      this.owed = 0;
+    });
+  }
+
+  get flushed(): boolean {
+    return true;
+  }
+
+  detach(): void {
+    // Our pipe closed (close, unbind, disconnect): tell the peer, then let go.
+    if (this.ended) return;
+    this.post({ t: "close" });
+    this.end(false);
+  }
+
+  /** The peer's thread exited: the connection is gone without a goodbye. */
+  peerLost(error: Error): void {
+    if (this.ended) return;
+    this.end(true, error);
+    this.pipe.detach(this);
+  }
+
+  // ---- internals ----------------------------------------------------------
+
+  private flush(): void {
+    while (this.credit > 0 && !this.ended) {
+      const batch: Message[] = [];
+      let bytes = 0;
+      while (this.credit > 0 && bytes < BATCH_BYTES) {
+        const message = this.pipe.takeOutbound();
+        if (message === undefined) break;
+        batch.push(message);
+        this.credit--;
+        for (const frame of message) bytes += frame.length;
+      }
+      if (batch.length === 0) return;
+      this.post({ t: "d", b: packBatch(batch), c: this.owed });
+      this.owed = 0;
+    }
+  }
+
+  private receive(message: LinkMessage): void {
+    if (this.ended) return;
+    switch (message.t) {
+      case "d": {
+        if (message.c > 0) this.grant(message.c);
+        // Readable at once; waiting receivers wake on the next turn, once for the whole batch.
+        for (const received of unpackBatch(message.b)) this.pipe.deliver(received, true);
+        return;
+      }
+      case "c":
+        this.grant(message.c);
+        return;
+      case "close":
+        this.end(true);
+        this.pipe.detach(this);
+        return;
+      case "ack":
+        return;
+    }
+  }
+
+  private grant(count: number): void {
+    const starved = this.credit === 0;
+    this.credit += count;
+    if (starved && this.pipe.outboundLength > 0) this.outboundReady();
+  }
+
+  private post(message: LinkMessage): void {
+    this.channel.postMessage(message);
+  }
+
+  private end(byPeer: boolean, error?: Error): void {
+    this.ended = true;
+    this.channel.onmessage = ignore;
+    this.channel.close();
+    this.onEnd(this, byPeer, error);
+  }
+}

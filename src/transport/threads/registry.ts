@@ -1,0 +1,378 @@
+import { randomUUID } from "node:crypto";
+import { BroadcastChannel, threadId, type Worker } from "node:worker_threads";
+import { PrivateerError, ProtocolError } from "../../errors";
+import type { PeerInfo } from "../../engine/peer";
+import { isCompatible, type SocketType } from "../../engine/socket-type";
+import type { Pipe } from "../../pipe/pipe";
+import type { ConnectOptions, TransportHost } from "../transport";
+import { ignore, ThreadLink, windowOf, type LinkMessage } from "./link";
+
+/**
+ * The channel every thread's registry listens on. BroadcastChannel is the one
+ * carrier Node gives every thread of a process without the application's
+ * help (a MessagePort has to be handed over through the application's own
+ * worker.postMessage); it clones messages and cannot transfer ports, so each
+ * connection gets a channel of its own, with a random name only its two ends
+ * know.
+ */
+const REGISTRY_CHANNEL = "privateer:inproc:v1";
+const LINK_CHANNEL_PREFIX = "privateer:inproc:link:";
+
+/** What registries tell each other. `from` and `to` are registry ids. */
+type Announcement =
+  /** A registry started; the others answer with the names they have bound. */
+  | { readonly t: "hello"; readonly from: string }
+  /** `name` is bound in `thread`; `to` is set when this answers a hello. */
+  | { readonly t: "bound"; readonly name: string; readonly from: string; readonly thread: number; readonly to?: string }
+  | { readonly t: "unbound"; readonly name: string; readonly from: string }
+  /** A connect looks for `name`; whoever has it bound answers with an offer. */
+  | {
+      readonly t: "want";
+      readonly name: string;
+      readonly from: string;
+      readonly thread: number;
+      readonly conn: string;
+      readonly socketType: SocketType;
+      readonly routingId: Uint8Array;
+    }
+  /** The binder opened `channel` for connect `conn` and waits there for the ack. */
+  | {
+      readonly t: "offer";
+      readonly to: string;
+      readonly conn: string;
+      readonly channel: string;
+      readonly thread: number;
+      readonly socketType: SocketType;
+      readonly routingId: Uint8Array;
+      readonly credit: number;
+    }
+  /** The binder's socket type cannot talk to the connecting one. */
+  | { readonly t: "refuse"; readonly to: string; readonly conn: string; readonly socketType: SocketType }
+  /** A thread exited (seen by the thread that created it). */
+  | { readonly t: "gone"; readonly thread: number }
+  /** `child` was created by `parent`: when the parent goes, the child goes with it. */
+  | { readonly t: "spawned"; readonly parent: number; readonly child: number };
+
+/** A bound inproc name, as the same-thread transport keeps it. */
+export interface LocalBinding {
+  readonly host: TransportHost;
+  readonly links: Set<{ readonly pipe: Pipe }>;
+}
+
+/** A connect() waiting for a bind in another thread. */
+export interface RemoteConnect {
+  readonly name: string;
+  readonly address: string;
+  readonly host: TransportHost;
+  readonly options: ConnectOptions;
+  /** The pipe made at connect() (without `immediate`), if still unused; later connections make their own. */
+  takePipe(): Pipe | undefined;
+  /** Another thread answered: stop waiting for a bind in this one. */
+  joined(link: { readonly pipe: Pipe }): void;
+  /** The connection to the other thread is gone: wait for a bind again, anywhere. */
+  lost(): void;
+}
+
+interface PendingAccept {
+  readonly name: string;
+  readonly binding: LocalBinding;
+  readonly pipe: Pipe;
+  readonly channel: BroadcastChannel;
+  readonly peerThread: number;
+  readonly peer: PeerInfo;
+  readonly address: string;
+}
+
+function peerInfo(socketType: SocketType, routingId: Uint8Array): PeerInfo {
+  return { socketType, routingId: Buffer.from(routingId), metadata: new Map(), protocol: "inproc" };
+}
+
+/**
+ * This thread's part of the process-wide inproc name service. Names bound
+ * here are announced to every thread; a connect that finds no bind in its
+ * own thread asks every thread, again each time a bind is announced, so
+ * connect-before-bind works across threads as it does within one.
+ *
+ * A thread killed with worker.terminate() runs none of its own code, so it
+ * cannot say goodbye. The thread that created it sees its Worker's "exit"
+ * event (Node's process "worker" event hands every thread the workers it
+ * creates) and announces "gone"; every link to that thread, or to threads it
+ * created, then ends as a disconnect.
+ */
+export class ThreadRegistry {
+  readonly id = `${threadId}-${randomUUID()}`;
+  private readonly channel = new BroadcastChannel(REGISTRY_CHANNEL);
+  /** Names bound in this registry's thread and announced. */
+  private readonly announced = new Set<string>();
+  /** Names other threads announced, with the thread that bound them. */
+  private readonly remoteBound = new Map<string, { readonly from: string; readonly thread: number }>();
+  private readonly waiting = new Map<string, RemoteConnect>();
+  private readonly accepting = new Map<string, PendingAccept>();
+  private readonly links = new Set<ThreadLink>();
+  private readonly dead = new Set<number>();
+  private readonly children = new Map<number, number[]>();
+  /** Whether another thread's registry has spoken; until then a bind does not keep the thread alive. */
+  private othersSeen = false;
+  private referenced = false;
+
+  constructor(private readonly lookup: (name: string) => LocalBinding | undefined) {
+    this.channel.onmessage = (event: MessageEvent) => this.receive(event.data as Announcement);
+    this.channel.unref();
+    process.on("worker", this.watchWorker);
+    this.announce({ t: "hello", from: this.id });
+  }
+
+  /** Whether another thread announced `name` as bound (binding it here too is EADDRINUSE). */
+  boundElsewhere(name: string): boolean {
+    return this.remoteBound.has(name);
+  }
+
+  /** A socket in this thread bound `name`: tell the others, and answer connects that wait for it. */
+  bound(name: string): void {
+    this.announced.add(name);
+    this.announce({ t: "bound", name, from: this.id, thread: threadId });
+    this.updateReference();
+  }
+
+  /** The binding of `name` here is closed: no thread may connect to it any more. */
+  unbound(name: string): void {
+    if (!this.announced.delete(name)) return;
+    this.announce({ t: "unbound", name, from: this.id });
+    for (const [key, pending] of this.accepting) {
+      if (pending.name === name) this.refuseAccept(key, pending);
+    }
+    this.updateReference();
+  }
+
+  /** Looks for `name` in every other thread; returns a key for {@link cancel}. */
+  want(request: RemoteConnect): string {
+    const conn = randomUUID();
+    this.waiting.set(conn, request);
+    this.askFor(conn, request);
+    this.updateReference();
+    return conn;
+  }
+
+  /** The connect stopped waiting (closed, or joined a bind in its own thread). */
+  cancel(conn: string): void {
+    if (this.waiting.delete(conn)) this.updateReference();
+  }
+
+  // ---- announcements -----------------------------------------------------
+
+  private receive(message: Announcement): void {
+    switch (message.t) {
+      case "hello":
+        this.othersSeen = true;
+        for (const name of this.announced) this.announce({ t: "bound", name, from: this.id, thread: threadId, to: message.from });
+        this.updateReference();
+        return;
+      case "bound":
+        this.othersSeen = true;
+        if (message.to !== undefined && message.to !== this.id) return;
+        if (this.dead.has(message.thread)) return;
+        this.remoteBound.set(message.name, { from: message.from, thread: message.thread });
+        for (const [conn, request] of this.waiting) if (request.name === message.name) this.askFor(conn, request);
+        this.updateReference();
+        return;
+      case "unbound":
+        if (this.remoteBound.get(message.name)?.from === message.from) this.remoteBound.delete(message.name);
+        return;
+      case "want":
+        this.othersSeen = true;
+        this.updateReference();
+        if (!this.dead.has(message.thread)) this.offer(message);
+        return;
+      case "offer":
+        if (message.to === this.id) this.join(message);
+        return;
+      case "refuse":
+        if (message.to === this.id) this.refused(message);
+        return;
+      case "gone":
+        this.threadGone(message.thread);
+        return;
+      case "spawned":
+        this.recordChild(message.parent, message.child);
+        return;
+    }
+  }
+
+  private announce(message: Announcement): void {
+    this.channel.postMessage(message);
+  }
+
+  private askFor(conn: string, request: RemoteConnect): void {
+    this.announce({ t: "want", name: request.name, from: this.id, thread: threadId, conn, socketType: request.host.type, routingId: request.host.ownRoutingId });
+  }
+
+  /** Binder side: a connect wants a name bound here. */
+  private offer(want: Extract<Announcement, { t: "want" }>): void {
+    const binding = this.announced.has(want.name) ? this.lookup(want.name) : undefined;
+    if (!binding) return;
+    const { host } = binding;
+    const address = `inproc://${want.name}`;
+    if (!isCompatible(host.type, want.socketType)) {
+      const error = new ProtocolError("incompatible-socket-type", `a ${host.type} socket cannot talk to a ${want.socketType} socket`);
+      host.emit({ type: "handshake:error", address, error });
+      this.announce({ t: "refuse", to: want.from, conn: want.conn, socketType: host.type });
+      return;
+    }
+    const key = LINK_CHANNEL_PREFIX + randomUUID();
+    const channel = new BroadcastChannel(key);
+    const pipe = host.createPipe(address, { persistent: false, early: false });
+    const pending: PendingAccept = { name: want.name, binding, pipe, channel, peerThread: want.thread, peer: peerInfo(want.socketType, want.routingId), address };
+    this.accepting.set(key, pending);
+    channel.onmessage = (event: MessageEvent) => {
+      const message = event.data as LinkMessage;
+      if (message.t === "ack") this.accepted(key, pending, message.credit);
+      else this.refuseAccept(key, pending, false);
+    };
+    this.announce({
+      t: "offer",
+      to: want.from,
+      conn: want.conn,
+      channel: key,
+      thread: threadId,
+      socketType: host.type,
+      routingId: host.ownRoutingId,
+      credit: windowOf(pipe),
+    });
+  }
+
+  /** Binder side: the connect took our offer. */
+  private accepted(key: string, pending: PendingAccept, credit: number): void {
+    this.accepting.delete(key);
+    const { binding, pipe, channel, address } = pending;
+    const { host } = binding;
+    if (this.lookup(pending.name) !== binding || pipe.closed) {
+      this.refuseAccept(key, pending);
+      return;
+    }
+    const { peer } = pending;
+    const refusal = host.admit(pipe, peer);
+    if (refusal) {
+      host.emit({ type: "handshake:error", address, error: refusal });
+      this.refuseAccept(key, pending);
+      return;
+    }
+    const link = new ThreadLink(pipe, channel, credit, pending.peerThread, (ended, _byPeer, error) => {
+      this.links.delete(ended);
+      binding.links.delete(ended);
+      host.emit({ type: "disconnect", address, error, routingId: pipe.routingId });
+    });
+    this.links.add(link);
+    binding.links.add(link);
+    host.emit({ type: "accept", address });
+    host.emit({ type: "handshake", address, peer, routingId: pipe.routingId });
+    pipe.attach(link, peer);
+    this.updateReference();
+  }
+
+  private refuseAccept(key: string, pending: PendingAccept, tell = true): void {
+    this.accepting.delete(key);
+    if (tell) pending.channel.postMessage({ t: "close" } satisfies LinkMessage);
+    pending.channel.onmessage = ignore;
+    pending.channel.close();
+    pending.pipe.close();
+  }
+
+  /** Connect side: a thread that has the name bound offers a connection. */
+  private join(offer: Extract<Announcement, { t: "offer" }>): void {
+    const request = this.waiting.get(offer.conn);
+    const channel = new BroadcastChannel(offer.channel);
+    if (!request) {
+      // Taken by an earlier offer (two binds raced), or closed meanwhile.
+      channel.postMessage({ t: "close" } satisfies LinkMessage);
+      channel.close();
+      return;
+    }
+    this.waiting.delete(offer.conn);
+    const { host, address } = request;
+    const pipe = request.takePipe() ?? host.createPipe(address, { persistent: false, early: false, routingId: request.options.routingId });
+    const peer = peerInfo(offer.socketType, offer.routingId);
+    const refusal = host.admit(pipe, peer);
+    if (refusal) {
+      host.emit({ type: "handshake:error", address, error: refusal });
+      channel.postMessage({ t: "close" } satisfies LinkMessage);
+      channel.close();
+      pipe.close();
+      this.updateReference();
+      return;
+    }
+    const link = new ThreadLink(pipe, channel, offer.credit, offer.thread, (ended, byPeer, error) => {
+      this.links.delete(ended);
+      host.emit({ type: "disconnect", address, error, routingId: pipe.routingId });
+      if (byPeer) request.lost();
+    });
+    this.links.add(link);
+    // The ack goes first, so that it precedes every message on the channel.
+    channel.postMessage({ t: "ack", credit: windowOf(pipe) } satisfies LinkMessage);
+    request.joined(link);
+    host.emit({ type: "connect", address });
+    host.emit({ type: "handshake", address, peer, routingId: pipe.routingId });
+    pipe.attach(link, peer);
+    this.updateReference();
+  }
+
+  private refused(message: Extract<Announcement, { t: "refuse" }>): void {
+    const request = this.waiting.get(message.conn);
+    if (!request) return;
+    const error = new ProtocolError(
+      "incompatible-socket-type",
+      `a ${request.host.type} socket cannot talk to a ${message.socketType} socket`,
+    );
+    // As within one thread: reported, and the connect waits on (a compatible bind may come).
+    request.host.emit({ type: "handshake:error", address: request.address, error });
+  }
+
+  // ---- threads coming and going -------------------------------------------
+
+  private readonly watchWorker = (worker: Worker): void => {
+    // threadId reads -1 once the worker has exited, so keep it now.
+    const child = worker.threadId;
+    this.recordChild(threadId, child);
+    this.announce({ t: "spawned", parent: threadId, child });
+    worker.once("exit", () => {
+      this.announce({ t: "gone", thread: child });
+      this.threadGone(child);
+    });
+  };
+
+  private recordChild(parent: number, child: number): void {
+    const list = this.children.get(parent);
+    if (list) {
+      if (!list.includes(child)) list.push(child);
+    } else this.children.set(parent, [child]);
+  }
+
+  private threadGone(thread: number): void {
+    // A terminated thread takes the threads it created with it, and they cannot say so either.
+    const gone = [thread];
+    for (let i = 0; i < gone.length; i++) {
+      const current = gone[i]!;
+      if (this.dead.has(current)) continue;
+      this.dead.add(current);
+      gone.push(...(this.children.get(current) ?? []));
+    }
+    for (const [name, owner] of this.remoteBound) if (this.dead.has(owner.thread)) this.remoteBound.delete(name);
+    for (const [key, pending] of this.accepting) if (this.dead.has(pending.peerThread)) this.refuseAccept(key, pending, false);
+    const error = new PrivateerError("EBADF", `inproc peer's thread ${thread} exited`);
+    for (const link of [...this.links]) if (this.dead.has(link.peerThread)) link.peerLost(error);
+    this.updateReference();
+  }
+
+  /**
+   * Keeps the thread alive, as a tcp listener or a reconnecting tcp connect
+   * would, while a connect waits for another thread's bind, or while a bind
+   * here may be wanted by another thread. A program that never uses a second
+   * thread keeps today's behaviour: inproc alone never holds it open.
+   */
+  private updateReference(): void {
+    const wanted = this.waiting.size > 0 || this.accepting.size > 0 || (this.othersSeen && this.announced.size > 0);
+    if (wanted === this.referenced) return;
+    this.referenced = wanted;
+    if (wanted) this.channel.ref();
+    else this.channel.unref();
+  }
+}
