@@ -65,7 +65,20 @@ export type ProtocolErrorReason =
   /** The ZAP handler (or, on a client, the server) refused the credentials; see {@link AuthenticationError}. */
   | "authentication-failed"
   /** A server mechanism that needs ZAP found no handler bound on `inproc://zeromq.zap.01`. */
-  | "no-zap-handler";
+  | "no-zap-handler"
+  /**
+   * CURVE: a box did not open (HELLO, WELCOME, cookie, vouch, INITIATE,
+   * READY or a MESSAGE): a wrong server key, a forged or corrupted command.
+   */
+  | "decrypt-failed"
+  /** CURVE: a short nonce from the peer did not increase (a replayed or reordered command). */
+  | "nonce-replayed"
+  /**
+   * CURVE: this socket's own keys cannot work: `curveSecretKey` (or a
+   * client's `curveServerKey`) is missing, `curvePublicKey` does not belong
+   * to `curveSecretKey`, or a key is not a usable Curve25519 point.
+   */
+  | "invalid-key";
 
 /** A peer sent something ZMTP forbids, or could not complete a handshake with us. */
 export class ProtocolError extends PrivateerError {

@@ -9,7 +9,15 @@ import { FrameEncoder } from "../codec/frame-encoder";
 import { checkGreetingPrefix, decodeGreeting, encodeGreeting, GREETING_SIZE } from "../codec/greeting";
 import { ProtocolError, type ProtocolErrorReason } from "../errors";
 import { HeartbeatTimer } from "./heartbeat-timer";
-import { createMechanism, type Mechanism, type MechanismStep, type SecurityConfig, type ZapReply, type ZapRequest } from "./mechanism";
+import {
+  createMechanism,
+  type Mechanism,
+  type MechanismStep,
+  type MessageCodec,
+  type SecurityConfig,
+  type ZapReply,
+  type ZapRequest,
+} from "./mechanism";
 import { decodeHandshakeCommand } from "./mechanism/handshake-command";
 import { askZap } from "./mechanism/zap-client";
 import type { PeerInfo } from "./peer";
@@ -70,9 +78,10 @@ const SUBSCRIBE = 1;
 const CANCEL = 0;
 
 /**
- * One ZMTP 3.x connection: greeting, the security mechanism's handshake (NULL or PLAIN, see
- * ./mechanism), socket-type check,
- * socket-type check, message framing and heartbeats, over any byte stream.
+ * One ZMTP 3.x connection: greeting, the security mechanism's handshake (NULL, PLAIN or CURVE,
+ * see ./mechanism), socket-type check, message framing and heartbeats, over any byte stream.
+ * With CURVE every frame after the handshake, commands included, passes through the
+ * mechanism's {@link MessageCodec}; without one the per-frame path is untouched.
  *
  * The engine never queues messages itself: it pulls from an
  * {@link OutboundSource} while the stream has room, so the high-water marks
@@ -97,7 +106,11 @@ export class ZmtpEngine {
   private zapAbort?: AbortController;
   private readonly scheduler: SchedulerLike;
   private readonly logger: Logger;
-  private readonly onFrame = (flags: number, body: Buffer) => this.frame(flags, body);
+  /** Set by a mechanism that boxes traffic (CURVE), from the end of its handshake on. */
+  private codec?: MessageCodec;
+  // One check per frame: the codec is set in the middle of a chunk when READY and the first MESSAGE arrive together.
+  private readonly onFrame = (flags: number, body: Buffer) =>
+    this.codec === undefined ? this.frame(flags, body) : this.boxedFrame(body);
 
   constructor(
     private readonly stream: Duplex,
@@ -203,7 +216,9 @@ export class ZmtpEngine {
     if (explain && speaksZmtp3 && peerStillThere) {
       // Best effort (libzmq peers log the reason): end() lets the write finish, the timer
       // bounds how long a peer that stopped reading can hold the socket open.
-      this.stream.write(frameOf(encodeCommand({ name: "ERROR", reason: error.message.slice(0, 255) })));
+      const body = encodeCommand({ name: "ERROR", reason: error.message.slice(0, 255) });
+      // After a CURVE handshake the peer reads only MESSAGE boxes.
+      this.stream.write(this.codec ? frameOf(this.codec.encode(body, FrameFlags.COMMAND), 0) : frameOf(body, FrameFlags.COMMAND));
       this.stream.end();
       setTimeout(() => this.stream.destroy(), 1000).unref();
     } else {
@@ -285,6 +300,8 @@ export class ZmtpEngine {
         this.consultZap(next.request);
         return;
       case "ready":
+        // From here on the peer boxes every frame, and so do we (READY itself went out above, in clear).
+        this.codec = next.codec;
         this.handshaken(next.metadata);
         return;
     }
@@ -319,6 +336,14 @@ export class ZmtpEngine {
     } catch (error) {
       this.close(error instanceof ProtocolError ? error : new ProtocolError("bad-command", "internal error after ZAP", { cause: error }));
     }
+  }
+
+  /** A frame after a CURVE handshake: a MESSAGE whose box holds the real frame and its flags. */
+  private boxedFrame(body: Buffer): void {
+    if (this.phase === Phase.Closed) return;
+    // libzmq sends MESSAGE in a frame with no flags; its MORE and COMMAND are inside the box.
+    const inner = this.codec!.decode(body);
+    this.frame(inner.flags, inner.body);
   }
 
   private frame(flags: number, body: Buffer): void {
@@ -374,7 +399,7 @@ export class ZmtpEngine {
     switch (command.name) {
       case "PING":
         this.heartbeat?.peerTtl(command.ttl * 100);
-        this.encoder.command(encodeCommand({ name: "PONG", context: command.context }));
+        this.encodeActiveCommand(encodeCommand({ name: "PONG", context: command.context }));
         this.writeBatch();
         return;
       case "PONG":
@@ -408,7 +433,7 @@ export class ZmtpEngine {
         sendPing: () => {
           // Truncated like libzmq: 99 ms announces no TTL at all.
           const ttl = Math.floor(heartbeatTimeToLive / 100);
-          this.encoder.command(encodeCommand({ name: "PING", ttl, context: Buffer.alloc(0) }));
+          this.encodeActiveCommand(encodeCommand({ name: "PING", ttl, context: Buffer.alloc(0) }));
           this.writeBatch();
         },
         expired: (why) =>
@@ -428,15 +453,29 @@ export class ZmtpEngine {
         if (subscriptionsAsCommands && message.length === 1 && isSubscription(message[0]!)) {
           const frame = message[0]!;
           const topic = frame.subarray(1);
-          this.encoder.command(encodeCommand(frame[0] === SUBSCRIBE ? { name: "SUBSCRIBE", topic } : { name: "CANCEL", topic }));
-        } else {
+          this.encodeActiveCommand(encodeCommand(frame[0] === SUBSCRIBE ? { name: "SUBSCRIBE", topic } : { name: "CANCEL", topic }));
+        } else if (this.codec === undefined) {
           this.encoder.message(message);
+        } else {
+          this.boxedMessage(message, this.codec);
         }
       }
       if (this.encoder.size === 0) return;
       this.writeBatch();
       if (this.phase !== Phase.Active) return;
     }
+  }
+
+  /** Encodes a command after the handshake: boxed when the mechanism has a codec. */
+  private encodeActiveCommand(body: Buffer): void {
+    if (this.codec === undefined) this.encoder.command(body);
+    else this.encoder.frame(this.codec.encode(body, FrameFlags.COMMAND), 0);
+  }
+
+  /** Each frame of a message in a MESSAGE box of its own, MORE inside the box (as libzmq 4.3 sends it). */
+  private boxedMessage(message: Message, codec: MessageCodec): void {
+    const last = message.length - 1;
+    for (let i = 0; i <= last; i++) this.encoder.frame(codec.encode(message[i]!, i < last ? FrameFlags.MORE : 0), 0);
   }
 
   private writeBatch(): void {
@@ -460,8 +499,8 @@ function isSubscription(frame: Buffer): boolean {
   return frame.length > 0 && (frame[0] === SUBSCRIBE || frame[0] === CANCEL);
 }
 
-function frameOf(commandBody: Buffer): Buffer {
+function frameOf(body: Buffer, flags: number): Buffer {
   const encoder = new FrameEncoder();
-  encoder.command(commandBody);
+  encoder.frame(body, flags);
   return Buffer.concat(encoder.take());
 }

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { SchedulerLike } from "rxjs";
 import { COMMAND_SIZE_MAX } from "../codec/frame-decoder";
 import { isPropertyName } from "../codec/metadata";
+import type { SecretKey } from "../engine/mechanism/curve-keys";
 import { PrivateerError } from "../errors";
 
 /** Options every socket type accepts, in the constructor or as properties. Names and defaults follow zeromq.js v6 / libzmq. */
@@ -85,6 +86,34 @@ export interface SocketOptions {
   plainPassword?: string | null;
   /** ZAP domain sent in every ZAP request of this server socket (ZMQ_ZAP_DOMAIN). Default "". */
   zapDomain?: string;
+  /**
+   * Act as CURVE server (ZMQ_CURVE_SERVER): needs `curveSecretKey`. Clients
+   * are authenticated by a ZAP handler on `inproc://zeromq.zap.01` when one
+   * is bound; with none bound every client that knows the server's public
+   * key is accepted, as in libzmq 4.3. `false` returns the socket to NULL.
+   * Default false. See docs/security.md.
+   */
+  curveServer?: boolean;
+  /**
+   * This socket's long-term public key (ZMQ_CURVE_PUBLICKEY): 40 characters
+   * of Z85 or 32 bytes; read back as Z85. Optional: it is derived from
+   * `curveSecretKey` when unset, and must belong to it when set. Setting it
+   * selects CURVE without changing the role. Default null.
+   */
+  curvePublicKey?: string | Buffer | Uint8Array | null;
+  /**
+   * This socket's long-term secret key (ZMQ_CURVE_SECRETKEY), needed by
+   * CURVE servers and clients: 40 characters of Z85 or 32 bytes; read back as
+   * Z85. Never logged. Setting it selects CURVE without changing the role.
+   * Default null.
+   */
+  curveSecretKey?: string | Buffer | Uint8Array | null;
+  /**
+   * The server's long-term public key (ZMQ_CURVE_SERVERKEY), 40 characters of
+   * Z85 or 32 bytes. Setting it makes the socket a CURVE client, which also
+   * needs `curveSecretKey` (nothing is generated for it). Default null.
+   */
+  curveServerKey?: string | Buffer | Uint8Array | null;
 }
 
 /** Construction-only settings that are not ZeroMQ options. */
@@ -118,12 +147,17 @@ export interface ResolvedOptions {
   metadata: Readonly<Record<string, string | Buffer>>;
   /** The same properties as READY sends them, in the record's order. */
   metadataProperties: readonly (readonly [string, Buffer])[];
-  /** Security mechanism, as the last of the PLAIN options set decides (as in libzmq). */
-  mechanism: "NULL" | "PLAIN";
+  /** Security mechanism, as the last of the PLAIN and CURVE options set decides (as in libzmq). */
+  mechanism: "NULL" | "PLAIN" | "CURVE";
   plainServer: boolean;
   plainUsername: Buffer | null;
   plainPassword: Buffer | null;
   zapDomain: string;
+  curveServer: boolean;
+  curvePublicKey: Buffer | null;
+  /** Wrapped so that inspecting the socket or its options never prints it. */
+  curveSecretKey: SecretKey | null;
+  curveServerKey: Buffer | null;
 }
 
 export function defaultOptions(): ResolvedOptions {
@@ -152,6 +186,10 @@ export function defaultOptions(): ResolvedOptions {
     plainUsername: null,
     plainPassword: null,
     zapDomain: "",
+    curveServer: false,
+    curvePublicKey: null,
+    curveSecretKey: null,
+    curveServerKey: null,
   };
 }
 

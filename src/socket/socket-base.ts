@@ -5,6 +5,7 @@ import { PrivateerError, type ProtocolError } from "../errors";
 import type { EngineOptions } from "../engine/zmtp-engine";
 import type { SecurityConfig } from "../engine/mechanism";
 import { PLAIN_CREDENTIAL_MAX } from "../engine/mechanism/plain";
+import { curveKeyOption, keyText, SecretKey } from "../engine/mechanism/curve-keys";
 import type { PeerInfo } from "../engine/peer";
 import type { SocketType } from "../engine/socket-type";
 import { componentLogger } from "../log";
@@ -440,6 +441,56 @@ export abstract class SocketBase {
     this.opts.zapDomain = domain;
   }
 
+  /** See {@link SocketOptions.curveServer}. */
+  get curveServer(): boolean {
+    return this.opts.mechanism === "CURVE" && this.opts.curveServer;
+  }
+  /** `true` makes the socket a CURVE server, `false` returns it to NULL (libzmq's rules). */
+  set curveServer(value: boolean) {
+    this.opts.curveServer = Boolean(value);
+    this.opts.mechanism = this.opts.curveServer ? "CURVE" : "NULL";
+  }
+  /** See {@link SocketOptions.curvePublicKey}. Z85 text, or null when unset. */
+  get curvePublicKey(): string | null {
+    return keyText(this.opts.curvePublicKey);
+  }
+  /** Throws `EINVAL` for anything but 40 characters of Z85 or 32 bytes; `null` clears it. */
+  set curvePublicKey(value: string | Buffer | Uint8Array | null) {
+    this.opts.curvePublicKey = curveKeyOption("curvePublicKey", value);
+    this.curveKeyChanged(this.opts.curvePublicKey !== null);
+  }
+  /** See {@link SocketOptions.curveSecretKey}. Z85 text, or null when unset. */
+  get curveSecretKey(): string | null {
+    return keyText(this.opts.curveSecretKey);
+  }
+  /** Throws `EINVAL` (without quoting the value) for anything but 40 characters of Z85 or 32 bytes; `null` clears it. */
+  set curveSecretKey(value: string | Buffer | Uint8Array | null) {
+    const key = curveKeyOption("curveSecretKey", value);
+    this.opts.curveSecretKey = key === null ? null : new SecretKey(key);
+    this.curveKeyChanged(key !== null);
+  }
+  /** See {@link SocketOptions.curveServerKey}. Z85 text, or null when unset. */
+  get curveServerKey(): string | null {
+    return keyText(this.opts.curveServerKey);
+  }
+  /** Makes the socket a CURVE client. Throws `EINVAL` for anything but 40 characters of Z85 or 32 bytes; `null` clears it. */
+  set curveServerKey(value: string | Buffer | Uint8Array | null) {
+    this.opts.curveServerKey = curveKeyOption("curveServerKey", value);
+    if (this.opts.curveServerKey !== null) this.opts.curveServer = false;
+    this.curveKeyChanged(this.opts.curveServerKey !== null);
+  }
+
+  /**
+   * libzmq: setting any CURVE key selects CURVE and keeps the role. Clearing
+   * one (a Privateer extension; libzmq cannot unset a key) returns to NULL
+   * once no CURVE setting is left.
+   */
+  private curveKeyChanged(set: boolean): void {
+    const o = this.opts;
+    if (set) o.mechanism = "CURVE";
+    else if (o.mechanism === "CURVE" && !o.curveServer && !o.curvePublicKey && !o.curveSecretKey && !o.curveServerKey) o.mechanism = "NULL";
+  }
+
   private becomePlainClient(set: boolean): void {
     this.opts.plainServer = false;
     this.opts.mechanism = set ? "PLAIN" : "NULL";
@@ -783,6 +834,17 @@ function plainCredential(name: string, value: string | null | undefined): Buffer
 /** The mechanism each new connection uses, from the options current at its start. */
 function securityConfig(o: ResolvedOptions): SecurityConfig {
   if (o.mechanism === "NULL") return { mechanism: "NULL" };
+  if (o.mechanism === "CURVE") {
+    return o.curveServer
+      ? { mechanism: "CURVE", server: true, zapDomain: o.zapDomain, secretKey: o.curveSecretKey, publicKey: o.curvePublicKey }
+      : {
+          mechanism: "CURVE",
+          server: false,
+          serverKey: o.curveServerKey,
+          publicKey: o.curvePublicKey,
+          secretKey: o.curveSecretKey,
+        };
+  }
   if (o.plainServer) return { mechanism: "PLAIN", server: true, zapDomain: o.zapDomain };
   return {
     mechanism: "PLAIN",

@@ -2,8 +2,8 @@ import type { Command } from "../../codec/command";
 import type { Metadata } from "../../codec/metadata";
 import type { ProtocolError } from "../../errors";
 
-/** Security mechanisms a ZMTP greeting can name (RFC 23). CURVE is planned. */
-export type MechanismName = "NULL" | "PLAIN";
+/** Security mechanisms a ZMTP greeting can name (RFC 23). */
+export type MechanismName = "NULL" | "PLAIN" | "CURVE";
 
 /**
  * A ZAP request (RFC 27) a server-side mechanism needs answered before it
@@ -18,7 +18,7 @@ export interface ZapRequest {
   /** The server socket's routing id. */
   readonly identity: Buffer;
   readonly mechanism: MechanismName;
-  /** Mechanism-specific frames: PLAIN sends username and password. */
+  /** Mechanism-specific frames: PLAIN sends username and password, CURVE the client's 32-byte long-term public key. */
   readonly credentials: readonly Buffer[];
 }
 
@@ -42,8 +42,16 @@ export type MechanismStep =
   | { readonly status: "handshaking"; readonly send: readonly Command[] }
   /** Waiting for the ZAP handler: call {@link Mechanism.zapReply} with its answer. */
   | { readonly status: "zap"; readonly send: readonly Command[]; readonly request: ZapRequest }
-  /** Done: the peer's properties (READY or INITIATE, plus `User-Id` and ZAP metadata on a server). */
-  | { readonly status: "ready"; readonly send: readonly Command[]; readonly metadata: Metadata }
+  /**
+   * Done: the peer's properties (READY or INITIATE, plus `User-Id` and ZAP metadata on a server).
+   * `codec`, when present, wraps every frame from now on (CURVE's MESSAGE boxes); NULL and PLAIN have none.
+   */
+  | {
+      readonly status: "ready";
+      readonly send: readonly Command[];
+      readonly metadata: Metadata;
+      readonly codec?: MessageCodec;
+    }
   /** Refused: close the connection after writing `send`. */
   | { readonly status: "error"; readonly send: readonly Command[]; readonly error: ProtocolError };
 
@@ -67,3 +75,23 @@ export interface Mechanism {
 
 /** What every mechanism puts in its READY (or INITIATE): Socket-Type, Identity, the application's `X-` properties. */
 export type OwnProperties = ReadonlyMap<string, Buffer>;
+
+/**
+ * How a mechanism that protects traffic (CURVE) carries frames after the
+ * handshake. The engine hands it each frame it would have written and each
+ * frame it reads; a mechanism without one (NULL, PLAIN) costs the engine's
+ * per-frame path nothing.
+ */
+export interface MessageCodec {
+  /**
+   * The body of the frame to write in place of one frame.
+   * @param body - the frame's body (a command's encoded body for commands).
+   * @param frameFlags - its ZMTP flags (`FrameFlags.MORE`, `FrameFlags.COMMAND`).
+   */
+  encode(body: Buffer, frameFlags: number): Buffer;
+  /**
+   * The frame carried by a received frame body, with its ZMTP flags (MORE, COMMAND).
+   * @throws ProtocolError when it is malformed, fails to open, or replays a nonce.
+   */
+  decode(frame: Buffer): { readonly flags: number; readonly body: Buffer };
+}
