@@ -72,7 +72,8 @@ export function consoleReport(report: RunReport): string {
         : `privateer/zeromq.js ${formatRatio(r.ratio["zeromq.js"])}, privateer/libzmq ${formatRatio(r.ratio.libzmq)}`;
     lines.push(`  ${ratios}${r.target ? `   target ${r.target.text}: ${r.met === undefined ? "n/a" : r.met ? "MET" : "MISSED"}` : ""}`);
     for (const t of r.sideTargets ?? []) {
-      lines.push(`  ${r.extras[t.figure]?.label ?? t.figure}   target ${t.text}: ${t.met === undefined ? "n/a" : t.met ? "MET" : "MISSED"}`);
+      const versus = t.versus === undefined ? "" : ` (privateer/${t.versus} ${formatRatio(t.ratio)})`;
+      lines.push(`  ${r.extras[t.figure]?.label ?? t.figure}${versus}   target ${t.text}: ${t.met === undefined ? "n/a" : t.met ? "MET" : "MISSED"}`);
     }
     for (const [impl, u] of Object.entries(r.unreported)) {
       if (u && r.impls.includes(impl as ImplName)) lines.push(`  ${impl}: ${u.fields.join(", ")} not reported (${u.why})`);
@@ -106,7 +107,9 @@ export function markdownReport(report: RunReport, chartPath: string): string {
     for (const t of r.sideTargets ?? []) {
       const extra = r.extras[t.figure];
       const sideCells = IMPLS.map((impl) => formatValue(r.summary[impl]?.extra[t.figure], extra?.unit ?? ""));
-      out.push(`| ${r.title} | ${extra?.label ?? t.figure} | ${t.text} | ${sideCells.join(" | ")} | - | - | ${sideVerdict(t.met)} |`);
+      // A target against zeromq.js shows its ratio where the scenario's ratio would be.
+      const sideRatios = t.versus === "zeromq.js" ? [formatRatio(t.ratio), "-"] : t.versus === "libzmq" ? ["-", formatRatio(t.ratio)] : ["-", "-"];
+      out.push(`| ${r.title} | ${extra?.label ?? t.figure} | ${t.text} | ${sideCells.join(" | ")} | ${sideRatios.join(" | ")} | ${sideVerdict(t.met)} |`);
     }
   }
   out.push("");

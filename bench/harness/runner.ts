@@ -56,7 +56,7 @@ export interface ScenarioResult {
   extras: NonNullable<Scenario["extras"]>;
   target?: { kind: "ratio" | "limit"; text: string };
   /** Present only for scenarios that declare side targets; `met` is undefined when Privateer has no figure. */
-  sideTargets?: { figure: string; text: string; met?: boolean }[];
+  sideTargets?: { figure: string; text: string; met?: boolean; versus?: Exclude<ImplName, "privateer">; ratio?: number }[];
   chartSize?: number;
   inTable: boolean;
   rounds: number;
@@ -212,7 +212,15 @@ function summarise(
     extras: scenario.extras ?? {},
     target: scenario.target && { kind: scenario.target.kind, text: scenario.target.text },
     ...(scenario.sideTargets && {
-      sideTargets: scenario.sideTargets.map((t) => ({ figure: t.figure, text: t.text, met: sideTargetMet(t, summary.privateer) })),
+      sideTargets: scenario.sideTargets.map((t) => {
+        const ratio = t.versus === undefined ? undefined : sideRatio(t.figure, summary.privateer, summary[t.versus]);
+        return {
+          figure: t.figure,
+          text: t.text,
+          met: sideTargetMet(t, t.versus === undefined ? summary.privateer?.extra[t.figure] : ratio),
+          ...(t.versus !== undefined && { versus: t.versus, ratio }),
+        };
+      }),
     }),
     chartSize: scenario.chartSize,
     inTable: scenario.inTable,
@@ -240,8 +248,16 @@ function targetMet(
   return (target.atLeast === undefined || r >= target.atLeast) && (target.atMost === undefined || r <= target.atMost);
 }
 
-function sideTargetMet(target: SideTarget, privateer: Summary | undefined): boolean | undefined {
-  const value = privateer?.extra[target.figure];
+/** Privateer's median of a side figure over another implementation's; undefined when either is missing. */
+function sideRatio(figure: string, privateer: Summary | undefined, other: Summary | undefined): number | undefined {
+  const mine = privateer?.extra[figure];
+  const theirs = other?.extra[figure];
+  if (mine === undefined || theirs === undefined || !Number.isFinite(mine) || !Number.isFinite(theirs) || theirs === 0) return undefined;
+  return mine / theirs;
+}
+
+/** The verdict on the value a side target bounds (the figure, or its ratio to another implementation's). */
+function sideTargetMet(target: SideTarget, value: number | undefined): boolean | undefined {
   if (value === undefined || !Number.isFinite(value)) return undefined;
   return (target.atLeast === undefined || value >= target.atLeast) && (target.atMost === undefined || value <= target.atMost);
 }

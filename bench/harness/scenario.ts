@@ -39,6 +39,12 @@ export interface SideTarget {
   readonly text: string;
   readonly atLeast?: number;
   readonly atMost?: number;
+  /**
+   * When set, the bounds apply to Privateer's median of the figure divided
+   * by this implementation's median of it (a p99 latency against
+   * zeromq.js's, say), not to Privateer's figure itself.
+   */
+  readonly versus?: Exclude<ImplName, "privateer">;
 }
 
 export interface Unreported {
