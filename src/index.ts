@@ -37,6 +37,7 @@ export {
   type ZapDecision,
   type ZapOutcome,
 } from "./security/zap-authenticator";
+export { zapAllowList, type ZapAllowListOptions } from "./security/zap-allow-list";
 export {
   curveKeyPair,
   curvePublic,

@@ -1,5 +1,6 @@
 import { Observable, Subject } from "rxjs";
 import { encodeMetadata } from "../codec/metadata";
+import { encodeZ85 } from "../codec/z85";
 import { ZAP_ENDPOINT_NAME, ZAP_VERSION } from "../engine/mechanism/zap-client";
 import { Router } from "../sockets/router";
 
@@ -15,7 +16,9 @@ export interface ZapAuthRequest {
   readonly username?: string;
   /** PLAIN: the password, in clear, as the client sent it. */
   readonly password?: string;
-  /** Mechanism-specific frames as received (PLAIN: username, password). */
+  /** CURVE: the client's long-term public key in Z85 (40 characters), as its vouch proved it. */
+  readonly curvePublicKey?: string;
+  /** Mechanism-specific frames as received (PLAIN: username, password; CURVE: the 32-byte public key). */
   readonly credentials: readonly Buffer[];
 }
 
@@ -33,6 +36,8 @@ export interface ZapOutcome {
   readonly address: string;
   readonly mechanism: string;
   readonly username?: string;
+  /** CURVE: the client's public key in Z85 (public, so safe to log). */
+  readonly curvePublicKey?: string;
   readonly status: 200 | 300 | 400 | 500;
   readonly userId: string;
 }
@@ -47,7 +52,8 @@ export interface ZapAuthenticator {
 
 /**
  * Answers ZAP requests with `handler`, bound on `inproc://zeromq.zap.01` as
- * libzmq's handlers are: every PLAIN server socket in this process asks it.
+ * libzmq's handlers are: every PLAIN and CURVE server socket in this process
+ * asks it. {@link zapAllowList} builds a handler from allow-lists.
  * Only one authenticator can be bound per process. A handler that throws or
  * rejects denies with status 500.
  */
@@ -69,6 +75,11 @@ export async function zapAuthenticator(
         continue;
       }
       const isPlain = mechanism!.toString() === "PLAIN";
+      // RFC 27: CURVE's one credential frame is the client's 32-byte long-term public key.
+      const curveKey =
+        mechanism!.toString() === "CURVE" && credentials.length === 1 && credentials[0]!.length === 32
+          ? encodeZ85(credentials[0]!)
+          : undefined;
       const request: ZapAuthRequest = {
         domain: domain!.toString(),
         address: address!.toString(),
@@ -76,6 +87,7 @@ export async function zapAuthenticator(
         mechanism: mechanism!.toString(),
         credentials,
         ...(isPlain ? { username: credentials[0]?.toString() ?? "", password: credentials[1]?.toString() ?? "" } : {}),
+        ...(curveKey !== undefined ? { curvePublicKey: curveKey } : {}),
       };
       let decision: ZapDecision;
       try {
@@ -91,6 +103,7 @@ export async function zapAuthenticator(
         address: request.address,
         mechanism: request.mechanism,
         ...(isPlain ? { username: request.username } : {}),
+        ...(curveKey !== undefined ? { curvePublicKey: curveKey } : {}),
         status,
         userId,
       });
