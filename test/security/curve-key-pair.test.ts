@@ -105,3 +105,43 @@ describeIfPeer(PYZMQ)("against pyzmq (libzmq's zmq_curve_public)", () => {
     expect(z85.map((secret) => curvePublic(secret))).toEqual(pyzmqCurvePublic(z85));
   });
 });
+
+describe("curveKeyBytes starts the fast crypto backend early", () => {
+  type CryptoModule = typeof import("../../src/security/curve/crypto");
+  type KeysModule = typeof import("../../src/security/curve/key-pair");
+
+  /** A fresh copy of the modules, with libsodium not yet loaded. */
+  function freshModules(): { keys: KeysModule; crypto: CryptoModule } {
+    let modules!: { keys: KeysModule; crypto: CryptoModule };
+    jest.isolateModules(() => {
+      modules = {
+        keys: jest.requireActual("../../src/security/curve/key-pair"),
+        crypto: jest.requireActual("../../src/security/curve/crypto"),
+      };
+    });
+    return modules;
+  }
+
+  /** Milliseconds until `crypto` serves from libsodium, polled across event-loop turns, or Infinity after `limitMs`. */
+  async function msUntilLibsodium(crypto: CryptoModule, limitMs: number): Promise<number> {
+    const start = Date.now();
+    while (Date.now() - start < limitMs) {
+      if (crypto.curveCryptoBackend() === "libsodium") return Date.now() - start;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return Infinity;
+  }
+
+  it("parsing a key (what the curve* options do) switches the backend to libsodium without anything awaiting it", async () => {
+    const fresh = freshModules();
+    expect(fresh.crypto.curveCryptoBackend()).toBe("portable");
+    fresh.keys.curveKeyBytes(curveKeyPair().secretKey, "curveSecretKey");
+    const took = await msUntilLibsodium(fresh.crypto, 15_000);
+    expect(took).toBeLessThan(15_000);
+
+    // Control: a fresh copy left alone stays portable for longer than that took.
+    const idle = freshModules();
+    expect(await msUntilLibsodium(idle.crypto, Math.max(200, took * 3))).toBe(Infinity);
+    expect(idle.crypto.curveCryptoBackend()).toBe("portable");
+  });
+});

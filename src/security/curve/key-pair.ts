@@ -1,5 +1,5 @@
 import { decodeZ85, encodeZ85 } from "../../codec/z85";
-import { generateKeyPair, KEY_BYTES, publicKeyOf } from "./crypto";
+import { curveCryptoReady, generateKeyPair, KEY_BYTES, publicKeyOf } from "./crypto";
 
 /** A CURVE key pair as zeromq.js's `curveKeyPair()` returns it: two 40-character Z85 strings. */
 export interface CurveKeyPair {
@@ -42,6 +42,9 @@ export class CurveKeyError extends RangeError {
  * contains the key.
  */
 export function curveKeyBytes(key: CurveKey, what = "CURVE key"): Buffer {
+  // A socket is being given CURVE keys: start loading libsodium now, so that
+  // its first handshake, a few round trips away, already runs on it.
+  void curveCryptoReady();
   if (typeof key === "string") {
     if (key.length !== KEY_CHARS) {
       throw new CurveKeyError(
