@@ -6,6 +6,12 @@ import { packBatch, unpackBatch } from "./wire";
 /** Stands in for a handler once a channel is closed (the typings do not allow null). */
 export const ignore = (): void => {};
 
+/** Another thread's registry: its id, and the cell whose waiters vanish when that thread exits. */
+export interface PeerThread {
+  readonly id: string;
+  readonly life: Int32Array;
+}
+
 /** A receive window without a limit (receiveHighWaterMark 0, or conflate). */
 export const UNLIMITED = 2 ** 52;
 
@@ -55,8 +61,8 @@ export class ThreadLink implements PipeLink {
     private readonly channel: BroadcastChannel,
     /** The window the peer granted us. */
     peerWindow: number,
-    /** The peer's thread, so that its exit can end this link. */
-    readonly peerThread: number,
+    /** The peer's registry (one per thread), so that its thread's exit can end this link. */
+    readonly peer: PeerThread,
     /** The link is gone; `byPeer` when the peer (or its thread) ended it. */
     private readonly onEnd: (link: ThreadLink, byPeer: boolean, error?: Error) => void,
   ) {

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { BroadcastChannel, threadId, type Worker } from "node:worker_threads";
+import { BroadcastChannel, threadId } from "node:worker_threads";
 import { PrivateerError, ProtocolError } from "../../errors";
 import type { PeerInfo } from "../../engine/peer";
 import { isCompatible, type SocketType } from "../../engine/socket-type";
 import type { Pipe } from "../../pipe/pipe";
 import type { ConnectOptions, TransportHost } from "../transport";
-import { ignore, ThreadLink, windowOf, type LinkMessage } from "./link";
+import { ignore, ThreadLink, windowOf, type LinkMessage, type PeerThread } from "./link";
 
 /**
  * The channel every thread's registry listens on. BroadcastChannel is the one
@@ -18,19 +18,29 @@ import { ignore, ThreadLink, windowOf, type LinkMessage } from "./link";
 const REGISTRY_CHANNEL = "privateer:inproc:v1";
 const LINK_CHANNEL_PREFIX = "privateer:inproc:link:";
 
+/** How often a thread checks that the threads it has connections to still run. */
+const PROBE_INTERVAL_MS = 100;
+/**
+ * Waiters on a thread's life cell. Each probe wakes one, and a thread busy
+ * in synchronous code re-arms none until it yields, so a thread may compute
+ * for about LIFE_WAITERS x PROBE_INTERVAL_MS / (threads probing it) without
+ * yielding before its peers take it for gone: 100 s with one peer.
+ */
+const LIFE_WAITERS = 1000;
+
 /** What registries tell each other. `from` and `to` are registry ids. */
 type Announcement =
   /** A registry started; the others answer with the names they have bound. */
   | { readonly t: "hello"; readonly from: string }
-  /** `name` is bound in `thread`; `to` is set when this answers a hello. */
-  | { readonly t: "bound"; readonly name: string; readonly from: string; readonly thread: number; readonly to?: string }
+  /** `name` is bound in the registry `from`; `to` is set when this answers a hello. */
+  | { readonly t: "bound"; readonly name: string; readonly from: string; readonly life: SharedArrayBuffer; readonly to?: string }
   | { readonly t: "unbound"; readonly name: string; readonly from: string }
   /** A connect looks for `name`; whoever has it bound answers with an offer. */
   | {
       readonly t: "want";
       readonly name: string;
       readonly from: string;
-      readonly thread: number;
+      readonly life: SharedArrayBuffer;
       readonly conn: string;
       readonly socketType: SocketType;
       readonly routingId: Uint8Array;
@@ -41,17 +51,14 @@ type Announcement =
       readonly to: string;
       readonly conn: string;
       readonly channel: string;
-      readonly thread: number;
+      readonly from: string;
+      readonly life: SharedArrayBuffer;
       readonly socketType: SocketType;
       readonly routingId: Uint8Array;
       readonly credit: number;
     }
   /** The binder's socket type cannot talk to the connecting one. */
-  | { readonly t: "refuse"; readonly to: string; readonly conn: string; readonly socketType: SocketType }
-  /** A thread exited (seen by the thread that created it). */
-  | { readonly t: "gone"; readonly thread: number }
-  /** `child` was created by `parent`: when the parent goes, the child goes with it. */
-  | { readonly t: "spawned"; readonly parent: number; readonly child: number };
+  | { readonly t: "refuse"; readonly to: string; readonly conn: string; readonly socketType: SocketType };
 
 /** A bound inproc name, as the same-thread transport keeps it. */
 export interface LocalBinding {
@@ -78,7 +85,7 @@ interface PendingAccept {
   readonly binding: LocalBinding;
   readonly pipe: Pipe;
   readonly channel: BroadcastChannel;
-  readonly peerThread: number;
+  readonly from: PeerThread;
   readonly peer: PeerInfo;
   readonly address: string;
 }
@@ -94,10 +101,14 @@ function peerInfo(socketType: SocketType, routingId: Uint8Array): PeerInfo {
  * connect-before-bind works across threads as it does within one.
  *
  * A thread killed with worker.terminate() runs none of its own code, so it
- * cannot say goodbye. The thread that created it sees its Worker's "exit"
- * event (Node's process "worker" event hands every thread the workers it
- * creates) and announces "gone"; every link to that thread, or to threads it
- * created, then ends as a disconnect.
+ * cannot say goodbye, and the Worker object that reports its exit belongs
+ * to the thread that created it, not to its peers. So each registry keeps
+ * many Atomics.waitAsync waiters on a "life" cell in a SharedArrayBuffer
+ * (shared, not copied, through BroadcastChannel) and re-arms each one that
+ * is woken. V8 drops an isolate's waiters when its thread ends, so a peer's
+ * probe, Atomics.notify(life, 0, 1), wakes one (returns 1) while the thread
+ * lives, even when it is busy, and finds none (0) once it is gone. Pending
+ * waiters do not keep a thread alive.
  */
 export class ThreadRegistry {
   readonly id = `${threadId}-${randomUUID()}`;
@@ -105,12 +116,15 @@ export class ThreadRegistry {
   /** Names bound in this registry's thread and announced. */
   private readonly announced = new Set<string>();
   /** Names other threads announced, with the thread that bound them. */
-  private readonly remoteBound = new Map<string, { readonly from: string; readonly thread: number }>();
+  private readonly remoteBound = new Map<string, PeerThread>();
   private readonly waiting = new Map<string, RemoteConnect>();
   private readonly accepting = new Map<string, PendingAccept>();
   private readonly links = new Set<ThreadLink>();
-  private readonly dead = new Set<number>();
-  private readonly children = new Map<number, number[]>();
+  /** Registries whose thread was found gone; ids are never reused. */
+  private readonly dead = new Set<string>();
+  private readonly life = new Int32Array(new SharedArrayBuffer(4));
+  private readonly self: PeerThread = { id: this.id, life: this.life };
+  private prober?: ReturnType<typeof setInterval>;
   /** Whether another thread's registry has spoken; until then a bind does not keep the thread alive. */
   private othersSeen = false;
   private referenced = false;
@@ -118,19 +132,21 @@ export class ThreadRegistry {
   constructor(private readonly lookup: (name: string) => LocalBinding | undefined) {
     this.channel.onmessage = (event: MessageEvent) => this.receive(event.data as Announcement);
     this.channel.unref();
-    process.on("worker", this.watchWorker);
+    for (let i = 0; i < LIFE_WAITERS; i++) this.armLife();
     this.announce({ t: "hello", from: this.id });
   }
 
   /** Whether another thread announced `name` as bound (binding it here too is EADDRINUSE). */
   boundElsewhere(name: string): boolean {
+    const owner = this.remoteBound.get(name);
+    if (owner && !this.alive(owner)) this.threadGone(owner);
     return this.remoteBound.has(name);
   }
 
   /** A socket in this thread bound `name`: tell the others, and answer connects that wait for it. */
   bound(name: string): void {
     this.announced.add(name);
-    this.announce({ t: "bound", name, from: this.id, thread: threadId });
+    this.announce({ t: "bound", name, from: this.id, life: this.life.buffer as SharedArrayBuffer });
     this.updateReference();
   }
 
@@ -164,36 +180,30 @@ export class ThreadRegistry {
     switch (message.t) {
       case "hello":
         this.othersSeen = true;
-        for (const name of this.announced) this.announce({ t: "bound", name, from: this.id, thread: threadId, to: message.from });
+        for (const name of this.announced) this.announce({ t: "bound", name, from: this.id, life: this.life.buffer as SharedArrayBuffer, to: message.from });
         this.updateReference();
         return;
       case "bound":
         this.othersSeen = true;
         if (message.to !== undefined && message.to !== this.id) return;
-        if (this.dead.has(message.thread)) return;
-        this.remoteBound.set(message.name, { from: message.from, thread: message.thread });
+        if (this.dead.has(message.from)) return;
+        this.remoteBound.set(message.name, peerThread(message.from, message.life));
         for (const [conn, request] of this.waiting) if (request.name === message.name) this.askFor(conn, request);
         this.updateReference();
         return;
       case "unbound":
-        if (this.remoteBound.get(message.name)?.from === message.from) this.remoteBound.delete(message.name);
+        if (this.remoteBound.get(message.name)?.id === message.from) this.remoteBound.delete(message.name);
         return;
       case "want":
         this.othersSeen = true;
         this.updateReference();
-        if (!this.dead.has(message.thread)) this.offer(message);
+        if (!this.dead.has(message.from)) this.offer(message);
         return;
       case "offer":
         if (message.to === this.id) this.join(message);
         return;
       case "refuse":
         if (message.to === this.id) this.refused(message);
-        return;
-      case "gone":
-        this.threadGone(message.thread);
-        return;
-      case "spawned":
-        this.recordChild(message.parent, message.child);
         return;
     }
   }
@@ -203,7 +213,7 @@ export class ThreadRegistry {
   }
 
   private askFor(conn: string, request: RemoteConnect): void {
-    this.announce({ t: "want", name: request.name, from: this.id, thread: threadId, conn, socketType: request.host.type, routingId: request.host.ownRoutingId });
+    this.announce({ t: "want", name: request.name, from: this.id, life: this.life.buffer as SharedArrayBuffer, conn, socketType: request.host.type, routingId: request.host.ownRoutingId });
   }
 
   /** Binder side: a connect wants a name bound here. */
@@ -221,7 +231,7 @@ export class ThreadRegistry {
     const key = LINK_CHANNEL_PREFIX + randomUUID();
     const channel = new BroadcastChannel(key);
     const pipe = host.createPipe(address, { persistent: false, early: false });
-    const pending: PendingAccept = { name: want.name, binding, pipe, channel, peerThread: want.thread, peer: peerInfo(want.socketType, want.routingId), address };
+    const pending: PendingAccept = { name: want.name, binding, pipe, channel, from: peerThread(want.from, want.life), peer: peerInfo(want.socketType, want.routingId), address };
     this.accepting.set(key, pending);
     channel.onmessage = (event: MessageEvent) => {
       const message = event.data as LinkMessage;
@@ -233,7 +243,8 @@ export class ThreadRegistry {
       to: want.from,
       conn: want.conn,
       channel: key,
-      thread: threadId,
+      from: this.id,
+      life: this.life.buffer as SharedArrayBuffer,
       socketType: host.type,
       routingId: host.ownRoutingId,
       credit: windowOf(pipe),
@@ -256,7 +267,7 @@ export class ThreadRegistry {
       this.refuseAccept(key, pending);
       return;
     }
-    const link = new ThreadLink(pipe, channel, credit, pending.peerThread, (ended, _byPeer, error) => {
+    const link = new ThreadLink(pipe, channel, credit, pending.from, (ended, _byPeer, error) => {
       this.links.delete(ended);
       binding.links.delete(ended);
       host.emit({ type: "disconnect", address, error, routingId: pipe.routingId });
@@ -300,7 +311,7 @@ export class ThreadRegistry {
       this.updateReference();
       return;
     }
-    const link = new ThreadLink(pipe, channel, offer.credit, offer.thread, (ended, byPeer, error) => {
+    const link = new ThreadLink(pipe, channel, offer.credit, peerThread(offer.from, offer.life), (ended, byPeer, error) => {
       this.links.delete(ended);
       host.emit({ type: "disconnect", address, error, routingId: pipe.routingId });
       if (byPeer) request.lost();
@@ -328,37 +339,33 @@ export class ThreadRegistry {
 
   // ---- threads coming and going -------------------------------------------
 
-  private readonly watchWorker = (worker: Worker): void => {
-    // threadId reads -1 once the worker has exited, so keep it now.
-    const child = worker.threadId;
-    this.recordChild(threadId, child);
-    this.announce({ t: "spawned", parent: threadId, child });
-    worker.once("exit", () => {
-      this.announce({ t: "gone", thread: child });
-      this.threadGone(child);
-    });
-  };
-
-  private recordChild(parent: number, child: number): void {
-    const list = this.children.get(parent);
-    if (list) {
-      if (!list.includes(child)) list.push(child);
-    } else this.children.set(parent, [child]);
+  private armLife(): void {
+    const wait = waitAsync(this.life, 0, 0);
+    if (wait.async) void wait.value.then(() => this.armLife());
   }
 
-  private threadGone(thread: number): void {
-    // A terminated thread takes the threads it created with it, and they cannot say so either.
-    const gone = [thread];
-    for (let i = 0; i < gone.length; i++) {
-      const current = gone[i]!;
-      if (this.dead.has(current)) continue;
-      this.dead.add(current);
-      gone.push(...(this.children.get(current) ?? []));
+  private alive(peer: PeerThread): boolean {
+    return Atomics.notify(peer.life, 0, 1) > 0;
+  }
+
+  /** Probes the threads this one has links to, while it has any. */
+  private probe(): void {
+    const checked = new Set<string>();
+    const peers = [...[...this.links].map((link) => link.peer), ...[...this.accepting.values()].map((pending) => pending.from)];
+    for (const peer of peers) {
+      if (checked.has(peer.id)) continue;
+      checked.add(peer.id);
+      if (!this.alive(peer)) this.threadGone(peer);
     }
-    for (const [name, owner] of this.remoteBound) if (this.dead.has(owner.thread)) this.remoteBound.delete(name);
-    for (const [key, pending] of this.accepting) if (this.dead.has(pending.peerThread)) this.refuseAccept(key, pending, false);
-    const error = new PrivateerError("EBADF", `inproc peer's thread ${thread} exited`);
-    for (const link of [...this.links]) if (this.dead.has(link.peerThread)) link.peerLost(error);
+  }
+
+  /** A peer's thread is gone: every link to it ends as a disconnect, and its names are free. */
+  private threadGone(peer: PeerThread): void {
+    this.dead.add(peer.id);
+    for (const [name, owner] of this.remoteBound) if (owner.id === peer.id) this.remoteBound.delete(name);
+    for (const [key, pending] of this.accepting) if (pending.from.id === peer.id) this.refuseAccept(key, pending, false);
+    const error = new PrivateerError("EBADF", "the inproc peer's thread exited");
+    for (const link of [...this.links]) if (link.peer.id === peer.id) link.peerLost(error);
     this.updateReference();
   }
 
@@ -369,10 +376,29 @@ export class ThreadRegistry {
    * thread keeps today's behaviour: inproc alone never holds it open.
    */
   private updateReference(): void {
+    const probing = this.links.size > 0 || this.accepting.size > 0;
+    if (probing && !this.prober) {
+      this.prober = setInterval(() => this.probe(), PROBE_INTERVAL_MS);
+      this.prober.unref();
+    } else if (!probing && this.prober) {
+      clearInterval(this.prober);
+      this.prober = undefined;
+    }
     const wanted = this.waiting.size > 0 || this.accepting.size > 0 || (this.othersSeen && this.announced.size > 0);
     if (wanted === this.referenced) return;
     this.referenced = wanted;
     if (wanted) this.channel.ref();
     else this.channel.unref();
   }
+}
+
+/** Atomics.waitAsync (Node 16+), which this project's ES2022 typings do not declare. */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(array: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
+  }
+).waitAsync;
+
+function peerThread(id: string, life: SharedArrayBuffer): PeerThread {
+  return { id, life: new Int32Array(life) };
 }

@@ -103,7 +103,7 @@ const exchanges: Record<string, (a: Side, b: Side) => Promise<void>> = {
   },
 };
 
-const options: Record<string, object> = { DEALER: { routingId: "d1" } };
+const options: Record<string, Record<string, unknown>> = { DEALER: { routingId: "d1" } };
 
 let thread: RemoteThread;
 beforeAll(async () => {
