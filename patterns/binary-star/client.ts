@@ -1,6 +1,6 @@
 import { asyncScheduler, type Observable, type SchedulerLike } from "rxjs";
 import type { Logger } from "pino";
-import { componentLogger, type MessageLike } from "../../src";
+import { componentLogger, type MessageLike, type SocketOptions } from "../../src";
 import type { RequestOptions } from "../shared/request-options";
 import { RetryingRequestClient } from "../shared/retrying-request-client";
 import { BinaryStarError, integerAtLeast } from "./errors";
@@ -26,6 +26,16 @@ export interface BinaryStarClientOptions {
    * pair). The guide's client never gives up.
    */
   retries?: number;
+  /**
+   * Options for every REQ socket the client opens (one per attempt after a
+   * timeout, aimed at one server of the pair), applied over the default
+   * `linger: 0`: one set for both servers, or a function of the endpoint
+   * the socket is for. The client connects, so it takes a mechanism's
+   * client role: over CURVE, the server's public key as `curveServerKey`
+   * and this client's `curveSecretKey` (CURVE servers bind, clients
+   * connect); servers with distinct keys need the function form. Default: none.
+   */
+  socket?: SocketOptions | ((endpoint: string) => SocketOptions);
   /** Parent logger. Default: silent. */
   logger?: Logger;
   /** Scheduler for the timeouts and the settle delay; tests pass a virtual-time one. Default `asyncScheduler`. */
@@ -90,8 +100,19 @@ export class BinaryStarClient {
     this.attemptsPerServer = integerAtLeast("attemptsPerServer", options.attemptsPerServer ?? 1, 1);
     this.retries = integerAtLeast("retries", options.retries ?? 5, 0);
     const logger = componentLogger("binary-star-client", { endpoints: this.endpoints }, options.logger);
+    const socket = options.socket;
     this.engine = new RetryingRequestClient(
-      { timeout: this.timeout, retries: this.retries, scheduler: options.scheduler ?? asyncScheduler, logger },
+      {
+        timeout: this.timeout,
+        retries: this.retries,
+        scheduler: options.scheduler ?? asyncScheduler,
+        logger,
+        ...(typeof socket === "function"
+          ? { socket: () => socket(this.endpoints[this.server]) }
+          : socket
+            ? { socket }
+            : {}),
+      },
       {
         error: (reason, message, errorOptions) => new BinaryStarError(reason, message, errorOptions),
         exhaustedMessage: (attempts, timeout) => `no reply from either server after ${attempts} attempt(s) of ${timeout} ms`,

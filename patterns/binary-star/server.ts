@@ -1,6 +1,6 @@
 import { asyncScheduler, BehaviorSubject, filter, Observable, Subject, type SchedulerLike, type Subscription } from "rxjs";
 import type { Logger } from "pino";
-import { componentLogger, Publisher, Router, Subscriber, type Message, type MessageLike, type Readable } from "../../src";
+import { componentLogger, Publisher, Router, Subscriber, type Message, type MessageLike, type Readable, type SocketOptions } from "../../src";
 import { socketReleased } from "../shared/released";
 import { BinaryStarError, integerAtLeast } from "./errors";
 import type { BinaryStarEndpoints, BinaryStarEvent } from "./events";
@@ -50,6 +50,22 @@ export interface BinaryStarOptions {
    * Default true; turn off for a peer that cannot take a second frame.
    */
   terms?: boolean;
+  /**
+   * Socket options for the sockets this server binds: the state publisher
+   * and the frontend ROUTER. Their role is the server's in a mechanism, so
+   * this is where CURVE server settings go (`curveServer: true`,
+   * `curveSecretKey`, `zapDomain`); CURVE servers bind and clients connect.
+   * Applied over the defaults (`linger: 0`). Default: none (NULL mechanism).
+   */
+  socket?: SocketOptions;
+  /**
+   * Socket options for the state subscriber, the one socket that connects
+   * (to the peer's state publisher). Its role is a client's: over CURVE it
+   * needs this server's `curveSecretKey` (and `curvePublicKey`) and the
+   * PEER's public key as `curveServerKey`, since the peer's publisher is
+   * the CURVE server. Applied over the defaults (`linger: 0`). Default: none.
+   */
+  peerSocket?: SocketOptions;
   /** Scheduler for the heartbeat and the clock; tests pass a virtual-time one. Default `asyncScheduler`. */
   scheduler?: SchedulerLike;
   /** Parent logger. Default: silent. */
@@ -111,6 +127,8 @@ export class BinaryStar {
   readonly requests$: Observable<BinaryStarRequest>;
 
   private readonly configured: BinaryStarEndpoints;
+  private readonly bindOptions: SocketOptions;
+  private readonly peerOptions: SocketOptions;
   private resolved?: BinaryStarEndpoints;
   private readonly scheduler: SchedulerLike;
   private readonly logger: Logger;
@@ -145,6 +163,8 @@ export class BinaryStar {
         throw new BinaryStarError("invalid", `endpoints.${key} must be a non-empty endpoint`);
       }
     }
+    this.bindOptions = { ...options.socket };
+    this.peerOptions = { ...options.peerSocket };
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.logger = componentLogger("binary-star", { role: this.role }, options.logger);
     this.context = initialContext(this.role, this.window, this.scheduler.now());
@@ -195,16 +215,16 @@ export class BinaryStar {
     if (this.phase !== "new") throw new BinaryStarError("invalid", `start() called on a ${this.phase} server`);
     this.phase = "starting";
     try {
-      const publisher = new Publisher({ linger: 0, logger: this.logger });
+      const publisher = new Publisher({ linger: 0, ...this.bindOptions, logger: this.logger });
       this.publisher = publisher;
       await publisher.bind(this.configured.statePublisher);
-      const subscriber = new Subscriber({ linger: 0, logger: this.logger });
+      const subscriber = new Subscriber({ linger: 0, ...this.peerOptions, logger: this.logger });
       this.subscriber = subscriber;
       subscriber.subscribe("");
       subscriber.connect(this.configured.stateSubscriber);
       let frontend: string | null = null;
       if (this.configured.frontend !== null) {
-        const router = new Router({ linger: 0, logger: this.logger });
+        const router = new Router({ linger: 0, ...this.bindOptions, logger: this.logger });
         this.router = router;
         await router.bind(this.configured.frontend);
         frontend = router.lastEndpoint;

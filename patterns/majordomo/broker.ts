@@ -1,5 +1,5 @@
 import { filter, lastValueFrom, type Observable, type SchedulerLike, type Subscription } from "rxjs";
-import { Router, type RouterOptions } from "../../src";
+import { Router, type RouterOptions, type SocketOptions } from "../../src";
 import { BinaryStar } from "../binary-star/server";
 import type { BinaryStarRole } from "../binary-star/fsm";
 import { BrokerEngine, type BrokerEngineOptions } from "./broker-engine";
@@ -24,6 +24,24 @@ export interface MajordomoBrokerPairOptions {
   heartbeat?: number;
   /** The other broker counts as dead after this many silent heartbeats. Integer >= 2. Default 2. */
   peerExpiryMultiplier?: number;
+  /**
+   * Options for the state publisher, which binds, so it takes a mechanism's
+   * server role (over CURVE: `curveServer: true`, this broker's
+   * `curveSecretKey`, a `zapDomain`). Default: the mechanism settings of the
+   * broker's `socket` (`curveServer`, `curvePublicKey`, `curveSecretKey`,
+   * `plainServer`, `zapDomain`), so a broker secured there publishes its
+   * state under the same keys; set it (`{}` for NULL) to differ.
+   */
+  socket?: SocketOptions;
+  /**
+   * Options for the state subscriber, which connects to the other broker's
+   * publisher, so it takes a mechanism's client role: over CURVE, this
+   * broker's `curveSecretKey` and the OTHER broker's public key as
+   * `curveServerKey` (CURVE servers bind, clients connect). A subscriber
+   * whose handshake fails never hears its peer, so both brokers would go
+   * active: configure both sides. Default: none (NULL mechanism).
+   */
+  peerSocket?: SocketOptions;
   /** Scheduler for the pair's heartbeat and clock. Default: the broker's `scheduler`, else `asyncScheduler`. */
   scheduler?: SchedulerLike;
 }
@@ -31,7 +49,10 @@ export interface MajordomoBrokerPairOptions {
 /** Options of a {@link MajordomoBroker}. */
 export interface MajordomoBrokerOptions extends BrokerEngineOptions {
   /**
-   * Extra options for the broker's ROUTER socket. Its `sendHighWaterMark` defaults to 0 (no limit) rather
+   * Extra options for the broker's ROUTER socket. The broker binds, so this
+   * is where a mechanism's server settings go (over CURVE: `curveServer:
+   * true`, the broker's `curveSecretKey`, a `zapDomain`; workers and clients
+   * connect with the broker's public key as `curveServerKey`). Its `sendHighWaterMark` defaults to 0 (no limit) rather
    * than the socket default 1000: a ROUTER drops what it cannot queue, and one burst of input (a TCP read
    * holding thousands of requests that are all refused, expired or answered by MMI at once) can produce
    * more than 1000 replies to one client before any is written out. A limit set here is lossy again.
@@ -205,6 +226,8 @@ export class MajordomoBroker {
       ...(pair.peerExpiryMultiplier === undefined ? {} : { peerExpiryMultiplier: pair.peerExpiryMultiplier }),
       ...(scheduler ? { scheduler } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
+      socket: pair.socket ?? serverMechanism(options.socket),
+      ...(pair.peerSocket ? { peerSocket: pair.peerSocket } : {}),
     });
     // What this broker held while active is not to be served by it any more: its workers go to the other broker,
     // and its queued requests' clients retry there.
@@ -214,6 +237,15 @@ export class MajordomoBroker {
     });
     return star;
   }
+}
+
+/** The server-role mechanism settings of `socket`, the ones a broker's state publisher shares with its ROUTER. */
+function serverMechanism(socket: RouterOptions | undefined): SocketOptions {
+  if (!socket) return {};
+  const { curveServer, curvePublicKey, curveSecretKey, plainServer, zapDomain } = socket;
+  const picked: SocketOptions = { curveServer, curvePublicKey, curveSecretKey, plainServer, zapDomain };
+  // Unset options stay unset rather than being applied as `undefined`.
+  return Object.fromEntries(Object.entries(picked).filter(([, value]) => value !== undefined));
 }
 
 /** Whether a ROUTER message `[routingId, ...]` carries a client header (MDP 0.1 with its empty delimiter, or 0.2). */

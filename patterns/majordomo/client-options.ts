@@ -1,10 +1,9 @@
 import { asyncScheduler, lastValueFrom, type Observable, type SchedulerLike } from "rxjs";
 import type { Logger } from "pino";
-import type { SocketOptions } from "../../src";
 import { PrivateerError } from "../../src";
 import { componentLogger } from "../../src";
 import { ClientCore } from "./client-core";
-import { brokerEndpoints, dealerLink, type LinkFactory } from "./link";
+import { brokerEndpoints, brokerSocketOptions, dealerLink, type BrokerSocketOptions, type LinkFactory } from "./link";
 import { nonNegative, positive } from "./options";
 import type { MdpVersion } from "./protocol";
 
@@ -26,8 +25,15 @@ export interface MajordomoClientOptions {
   timeout?: number;
   /** Times a request is resent on a fresh socket after a timeout before it fails. Default 2 (3 attempts). */
   retries?: number;
-  /** Extra options for the DEALER socket. */
-  socket?: SocketOptions;
+  /**
+   * Extra options for the DEALER socket, each fresh one after a timeout
+   * included, applied over the default `linger: 0`: one set for every
+   * broker, or a function of the broker endpoint. The client connects, so
+   * over CURVE these are client settings: the broker's public key as
+   * `curveServerKey` and this client's `curveSecretKey` (see
+   * {@link BrokerSocketOptions}).
+   */
+  socket?: BrokerSocketOptions;
   /** Scheduler for timeouts; tests pass a TestScheduler. */
   scheduler?: SchedulerLike;
   logger?: Logger;
@@ -60,7 +66,11 @@ export function createClientCore(options: MajordomoClientOptions, lanes: "single
   const logger = componentLogger(name, {}, options.logger);
   const linkFactory: LinkFactory =
     options.linkFactory ??
-    ((endpoint) => dealerLink(endpoint ?? endpoints[0]!, { logger, linger: 0, ...(options.socket ? { socket: options.socket } : {}) }));
+    ((endpoint) => {
+      const target = endpoint ?? endpoints[0]!;
+      const socket = brokerSocketOptions(options.socket, target);
+      return dealerLink(target, { logger, linger: 0, ...(socket ? { socket } : {}) });
+    });
   return new ClientCore({
     version: options.version ?? "0.2",
     timeout: positive("timeout", options.timeout ?? 2500),

@@ -13,6 +13,7 @@ export type { MajordomoRequest, RequestHandler } from "./worker-session";
 export { MajordomoClient } from "./client";
 export { MajordomoAsyncClient } from "./async-client";
 export type { MajordomoClientOptions } from "./client-options";
+export type { BrokerSocketOptions } from "./link";
 export type { MajordomoRequestOptions } from "./request-ids";
 export type {
   BrokerEvent,

@@ -60,6 +60,23 @@ export function brokerEndpoints(broker: string | readonly string[] | undefined):
   return typeof broker === "string" ? [broker] : [...broker];
 }
 
+/**
+ * Socket options for the DEALER a worker or client connects to a broker:
+ * one set for every broker, or a function of the broker endpoint, called
+ * for each fresh socket (each reconnect, each retry), for brokers that
+ * differ in what the socket needs. The DEALER connects, so it takes a
+ * mechanism's client role: over CURVE, each broker's public key as
+ * `curveServerKey` with this peer's `curveSecretKey` (CURVE servers bind,
+ * clients connect); a broker pair whose brokers have distinct keys needs
+ * the function form.
+ */
+export type BrokerSocketOptions = SocketOptions | ((endpoint: string) => SocketOptions);
+
+/** The options of {@link BrokerSocketOptions} for the socket to `endpoint`. */
+export function brokerSocketOptions(socket: BrokerSocketOptions | undefined, endpoint: string): SocketOptions | undefined {
+  return typeof socket === "function" ? socket(endpoint) : socket;
+}
+
 /** Settings for the DEALER behind {@link dealerLink}. */
 export interface DealerLinkOptions {
   /** Extra socket options for the DEALER (e.g. `heartbeatInterval`, `reconnectInterval`). */

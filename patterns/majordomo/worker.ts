@@ -1,10 +1,9 @@
 import { asyncScheduler, BehaviorSubject, firstValueFrom, from, race, Subject, timer, type Observable, type SchedulerLike } from "rxjs";
 import type { Logger } from "pino";
-import type { SocketOptions } from "../../src";
 import { PrivateerError } from "../../src";
 import { componentLogger } from "../../src";
 import type { WorkerEvent, WorkerState } from "./events";
-import { brokerEndpoints, dealerLink, type LinkFactory } from "./link";
+import { brokerEndpoints, brokerSocketOptions, dealerLink, type BrokerSocketOptions, type LinkFactory } from "./link";
 import { isMmiService } from "./mmi";
 import { positive } from "./options";
 import type { MdpVersion } from "./protocol";
@@ -51,8 +50,14 @@ export interface MajordomoWorkerOptions {
   reconnectInterval?: number;
   /** Number of sockets, i.e. requests handled at once (each socket is one MDP worker). Default 1. */
   concurrency?: number;
-  /** Extra options for each DEALER socket. */
-  socket?: SocketOptions;
+  /**
+   * Extra options for each DEALER socket, every reconnect's fresh socket
+   * included: one set for every broker, or a function of the broker
+   * endpoint. The worker connects, so over CURVE these are client settings:
+   * the broker's public key as `curveServerKey` and this worker's
+   * `curveSecretKey` (see {@link BrokerSocketOptions}).
+   */
+  socket?: BrokerSocketOptions;
   /** Scheduler for heartbeats and reconnects; tests pass a TestScheduler. */
   scheduler?: SchedulerLike;
   logger?: Logger;
@@ -126,7 +131,11 @@ export class MajordomoWorker {
     const first = this.endpoints[0];
     const linkFactory: LinkFactory =
       o.linkFactory ??
-      ((endpoint) => dealerLink(endpoint ?? first!, { logger: this.logger, ...(o.socket ? { socket: o.socket } : {}) }));
+      ((endpoint) => {
+        const target = endpoint ?? first!;
+        const socket = brokerSocketOptions(o.socket, target);
+        return dealerLink(target, { logger: this.logger, ...(socket ? { socket } : {}) });
+      });
     const concurrency = o.concurrency ?? 1;
     for (let index = 0; index < concurrency; index++) {
       this.sessions.push(

@@ -1,6 +1,6 @@
 import { asyncScheduler, type Observable, type SchedulerLike } from "rxjs";
 import type { Logger } from "pino";
-import { componentLogger, type MessageLike } from "../../src";
+import { componentLogger, type MessageLike, type SocketOptions } from "../../src";
 import { PirateError } from "./errors";
 import type { LazyPirateEvent } from "./events";
 import { nonNegative, positive } from "./validate";
@@ -16,6 +16,14 @@ export interface LazyPirateClientOptions {
    * socket; `retries: 3` means up to 4 attempts. Default 3.
    */
   retries?: number;
+  /**
+   * Options for every REQ socket the client opens (the first and each fresh
+   * one after a timeout), applied over the default `linger: 0`. The client
+   * connects, so it takes a mechanism's client role: for CURVE, the queue's
+   * or server's public key as `curveServerKey` plus this client's
+   * `curveSecretKey` (CURVE servers bind, clients connect). Default: none.
+   */
+  socket?: SocketOptions;
   /** Parent logger. Default: silent. */
   logger?: Logger;
   /** Scheduler for the reply timeouts; tests pass a virtual-time one. Default `asyncScheduler`. */
@@ -63,7 +71,13 @@ export class LazyPirateClient {
     this.retries = nonNegative("retries", options.retries ?? 3);
     const logger = componentLogger("lazy-pirate-client", { endpoints: this.endpoints }, options.logger);
     this.engine = new RetryingRequestClient(
-      { timeout: this.timeout, retries: this.retries, scheduler: options.scheduler ?? asyncScheduler, logger },
+      {
+        timeout: this.timeout,
+        retries: this.retries,
+        scheduler: options.scheduler ?? asyncScheduler,
+        logger,
+        ...(options.socket ? { socket: options.socket } : {}),
+      },
       {
         error: (reason, message, errorOptions) => new PirateError(reason, message, errorOptions),
         exhaustedMessage: (attempts, timeout) => `no reply after ${attempts} attempt(s) of ${timeout} ms`,

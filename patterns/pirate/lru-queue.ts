@@ -1,6 +1,6 @@
 import { asyncScheduler, BehaviorSubject, Observable, Subject, type SchedulerLike, type Subscription } from "rxjs";
 import type { Logger } from "pino";
-import { Router } from "../../src";
+import { Router, type SocketOptions } from "../../src";
 import { componentLogger } from "../../src";
 import { Queue } from "../../src/util/queue";
 import { PirateError } from "./errors";
@@ -28,6 +28,18 @@ export interface PirateQueueOptions {
    * are merely busy.
    */
   maxQueuedRequests?: number;
+  /**
+   * Options for both ROUTER sockets, applied over the default `linger: 0`.
+   * The queue binds both, so it takes a mechanism's server role: over
+   * CURVE, `curveServer: true` and the queue's `curveSecretKey` (CURVE
+   * servers bind; clients and workers connect with the queue's public key
+   * as their `curveServerKey`). Default: none (NULL mechanism).
+   */
+  socket?: SocketOptions;
+  /** Options for the frontend ROUTER only (clients), merged over `socket`, e.g. its own `zapDomain`. */
+  frontendSocket?: SocketOptions;
+  /** Options for the backend ROUTER only (workers), merged over `socket`, e.g. its own `zapDomain`. */
+  backendSocket?: SocketOptions;
   /** Parent logger. Default: silent. */
   logger?: Logger;
   /** Scheduler for the queue's timers; tests pass a virtual-time one. Default `asyncScheduler`. */
@@ -93,9 +105,8 @@ export abstract class LruQueue {
     this.pool = new WorkerPool(liveness);
     this.events$ = this.events.asObservable();
     this.state$ = this.stateSubject.asObservable();
-    const socketOptions = { linger: 0, logger: this.logger };
-    this.frontend = new Router(socketOptions);
-    this.backend = new Router(socketOptions);
+    this.frontend = new Router({ linger: 0, ...options.socket, ...options.frontendSocket, logger: this.logger });
+    this.backend = new Router({ linger: 0, ...options.socket, ...options.backendSocket, logger: this.logger });
   }
 
   /** The resolved frontend endpoint once started (e.g. with the ephemeral port). */

@@ -1,6 +1,6 @@
 import { asyncScheduler, BehaviorSubject, interval, Subject, type Observable, type SchedulerLike, type Subscription } from "rxjs";
 import type { Logger } from "pino";
-import { Dealer, type MessageLike } from "../../src";
+import { Dealer, type MessageLike, type SocketOptions } from "../../src";
 import { componentLogger } from "../../src";
 import { Backoff } from "./backoff";
 import { PirateError } from "./errors";
@@ -23,6 +23,17 @@ export interface ParanoidPirateWorkerOptions {
   reconnectMaxInterval?: number;
   /** Routing id of the worker's DEALER; by default the queue's ROUTER makes one up. */
   routingId?: string | Buffer;
+  /**
+   * Options for the worker's DEALER, the first and each one re-created after
+   * the queue is lost, applied over the default `linger: 0` (`routingId`
+   * above wins over one given here). The ZMTP `heartbeatInterval` and
+   * `reconnectInterval` set here are the socket's, separate from the PPP
+   * ones above. The worker connects to the queue's backend, so it takes a
+   * mechanism's client role: over CURVE, the queue's public key as
+   * `curveServerKey` and this worker's `curveSecretKey` (CURVE servers
+   * bind, clients connect). Default: none.
+   */
+  socket?: SocketOptions;
   /** Parent logger. Default: silent. */
   logger?: Logger;
   /** Scheduler for heartbeats, liveness and backoff; tests pass a virtual-time one. Default `asyncScheduler`. */
@@ -71,6 +82,7 @@ export class ParanoidPirateWorker {
   private readonly logger: Logger;
   private readonly backoff: Backoff;
   private readonly routingId?: string | Buffer;
+  private readonly socketOptions: SocketOptions;
   private heartbeats?: Subscription;
   private reconnectTimer?: Subscription;
   private handler?: PirateHandler;
@@ -93,6 +105,7 @@ export class ParanoidPirateWorker {
     if (max < initial) throw new PirateError("invalid", "reconnectMaxInterval must be >= reconnectInterval");
     this.backoff = new Backoff(initial, max);
     this.routingId = options.routingId;
+    this.socketOptions = { ...options.socket };
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.logger = componentLogger("paranoid-pirate-worker", { endpoint }, options.logger);
     this.peerLiveness = new Liveness(this.liveness);
@@ -171,7 +184,12 @@ export class ParanoidPirateWorker {
   private open(): void {
     if (this.isClosed) return;
     this.attempt += 1;
-    const socket = new Dealer({ linger: 0, logger: this.logger, ...(this.routingId ? { routingId: this.routingId } : {}) });
+    const socket = new Dealer({
+      linger: 0,
+      ...this.socketOptions,
+      logger: this.logger,
+      ...(this.routingId ? { routingId: this.routingId } : {}),
+    });
     const connection: Connection = {
       socket,
       heardFrom: false,

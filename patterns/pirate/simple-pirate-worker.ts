@@ -1,6 +1,6 @@
 import { BehaviorSubject, Subject, type Observable } from "rxjs";
 import type { Logger } from "pino";
-import { Request, type MessageLike } from "../../src";
+import { Request, type MessageLike, type SocketOptions } from "../../src";
 import { componentLogger } from "../../src";
 import { PirateError } from "./errors";
 import type { PirateWorkerEvent, PirateWorkerState } from "./events";
@@ -12,6 +12,14 @@ import { pppReadyFrame, splitEnvelope } from "./ppp";
 export interface SimplePirateWorkerOptions {
   /** Routing id of the worker's REQ socket; by default the queue's ROUTER makes one up. */
   routingId?: string | Buffer;
+  /**
+   * Options for the worker's REQ socket, applied over the default
+   * `linger: 0` (`routingId` above wins over one given here). The worker
+   * connects to the queue's backend, so it takes a mechanism's client role:
+   * over CURVE, the queue's public key as `curveServerKey` and this worker's
+   * `curveSecretKey` (CURVE servers bind, clients connect). Default: none.
+   */
+  socket?: SocketOptions;
   /** Parent logger. Default: silent. */
   logger?: Logger;
 }
@@ -44,7 +52,12 @@ export class SimplePirateWorker {
     options: SimplePirateWorkerOptions = {},
   ) {
     this.logger = componentLogger("simple-pirate-worker", { endpoint }, options.logger);
-    this.socket = new Request({ linger: 0, logger: this.logger, ...(options.routingId ? { routingId: options.routingId } : {}) });
+    this.socket = new Request({
+      linger: 0,
+      ...options.socket,
+      logger: this.logger,
+      ...(options.routingId ? { routingId: options.routingId } : {}),
+    });
     this.events$ = this.events.asObservable();
     this.state$ = this.stateSubject.asObservable();
   }

@@ -1,6 +1,6 @@
 import { firstValueFrom, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
 import type { Logger } from "pino";
-import { Request, type MessageLike } from "../../src";
+import { Request, type MessageLike, type SocketOptions } from "../../src";
 import { onAbort, resolveRequestOptions, type RequestOptions } from "./request-options";
 import { socketReleased } from "./released";
 
@@ -64,6 +64,14 @@ export interface RetryingRequestSettings {
   readonly scheduler: SchedulerLike;
   /** Logger of the client; the sockets log under it too. */
   readonly logger: Logger;
+  /**
+   * Options for every REQ socket the client opens, the first and each one
+   * replacing a socket dropped after a timeout, applied over the default
+   * `linger: 0`. The REQ connects, so it takes a mechanism's client role
+   * (for CURVE: `curveServerKey`, `curveSecretKey`). A function is called
+   * for each socket, after the policy's `sending` chose the target.
+   */
+  readonly socket?: SocketOptions | (() => SocketOptions);
 }
 
 interface Job {
@@ -264,9 +272,14 @@ export class RetryingRequestClient<TTarget extends object, TExtra extends { read
     return { request: job.id, attempt: job.attempt, retriesLeft: job.retries + 1 - job.attempt };
   }
 
+  private socketOptions(): SocketOptions | undefined {
+    const socket = this.settings.socket;
+    return typeof socket === "function" ? socket() : socket;
+  }
+
   private openSocket(): Request {
     if (this.socket) return this.socket;
-    const socket = new Request({ linger: 0, logger: this.settings.logger });
+    const socket = new Request({ linger: 0, ...this.socketOptions(), logger: this.settings.logger });
     // Held before the policy reports anything, so a listener that closes the client closes this socket too.
     this.socket = socket;
     this.policy.connect(socket, this.emitExtra);
