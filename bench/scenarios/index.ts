@@ -1,10 +1,12 @@
 import type { Role } from "../harness/role";
 import type { Scenario } from "../harness/scenario";
 import * as binaryStar from "./binary-star-failover";
+import * as curve from "./curve";
 import * as dealerRouter from "./dealer-router-echo";
 import * as exactlyOnceCost from "./exactly-once-cost";
 import * as idle from "./idle-connections";
 import * as inproc from "./inproc-push-pull";
+import * as inprocThreads from "./inproc-threads";
 import * as majordomo from "./majordomo";
 import * as brokerCost from "./majordomo-broker-cost";
 import * as nats from "./nats-baseline";
@@ -20,6 +22,7 @@ export const scenarios: readonly Scenario[] = [
   dealerRouter.scenario,
   pubSub.scenario,
   inproc.scenario,
+  ...inprocThreads.scenarios,
   idle.scenario,
   stalled.scenario,
   ...majordomo.scenarios,
@@ -27,6 +30,7 @@ export const scenarios: readonly Scenario[] = [
   ...nats.scenarios,
   ...binaryStar.scenarios,
   ...exactlyOnceCost.scenarios,
+  ...curve.scenarios,
 ];
 
 /** Every role a Node peer can play; the C peer implements the same names. */
@@ -36,6 +40,7 @@ export const roles: Readonly<Record<string, Role>> = {
   ...dealerRouter.roles,
   ...pubSub.roles,
   ...inproc.roles,
+  ...inprocThreads.roles,
   ...idle.roles,
   ...stalled.roles,
   ...majordomo.roles,
@@ -43,4 +48,5 @@ export const roles: Readonly<Record<string, Role>> = {
   ...nats.roles,
   ...binaryStar.roles,
   ...exactlyOnceCost.roles,
+  ...curve.roles,
 };
