@@ -9,7 +9,7 @@ import type { Measurement, Scenario } from "../../../bench/harness/scenario";
 import { runBench } from "../../../bench/harness/session";
 import { scenario as inproc } from "../../../bench/scenarios/inproc-push-pull";
 import { queue } from "../../../bench/scenarios/majordomo";
-import { costScenario, scenarios as costScenarios } from "../../../bench/scenarios/majordomo-broker-cost";
+import { checkServed, costScenario, scenarios as costScenarios } from "../../../bench/scenarios/majordomo-broker-cost";
 import { natsScenario, natsUnavailable, scenarios as natsScenarios } from "../../../bench/scenarios/nats-baseline";
 import { scenario as reqRep } from "../../../bench/scenarios/req-rep-latency";
 import type { ImplName } from "../../../bench/harness/lib";
@@ -149,6 +149,15 @@ describe("CPU time from /proc", () => {
     // 500 ms of CPU over 2 s at 10,000 requests/s: 20,000 requests, 25 µs each.
     expect(cpuUsPerRequest(500, 2000, 10_000)).toBe(25);
     expect(() => cpuUsPerRequest(500, 2000, 0)).toThrow(/no request/);
+  });
+});
+
+describe("the workers' account of a run", () => {
+  it("passes only when every worker socket served and no request had the wrong size", () => {
+    expect(() => checkServed({ event: "served", sockets: 8, active: 8, total: 9000, wrong: 0 })).not.toThrow();
+    // Negative controls: a worker the broker never used, a request that was not what the client sent.
+    expect(() => checkServed({ event: "served", sockets: 8, active: 7, total: 9000, wrong: 0 })).toThrow(/only 7 of 8/);
+    expect(() => checkServed({ event: "served", sockets: 8, active: 8, total: 9000, wrong: 3 })).toThrow(/3 requests of the wrong size/);
   });
 });
 
