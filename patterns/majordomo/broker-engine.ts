@@ -6,16 +6,23 @@ import type { MajordomoError } from "./errors";
 import { answerMmi, isMmiService } from "./mmi";
 import { nonNegative, positive } from "./options";
 import {
-  decodeInbound,
-  encodeClientCommand,
-  encodeWorkerCommand,
+  decodeInboundAt,
+  encodeClientCommandAfter,
+  encodeWorkerCommandAfter,
   headerVersion,
   type ClientCommand,
   type Decoded,
   type MdpVersion,
   type WorkerCommand,
 } from "./protocol";
-import { ServiceRegistry, type RequestRecord, type ServiceStatus, type WorkerRecord } from "./service-registry";
+import {
+  hexKey,
+  RequestRecord,
+  ServiceRegistry,
+  type ServiceRecord,
+  type ServiceStatus,
+  type WorkerRecord,
+} from "./service-registry";
 import { errorReplyBody, STATUS } from "./status";
 import { takeRequestId, withRequestId } from "./request-ids";
 
@@ -34,7 +41,7 @@ export interface BrokerEngineOptions {
   /**
    * Requests queued per service before new ones are rejected; 0 = unbounded. Default 0: a client that sends
    * thousands of requests before reading replies (an asynchronous client) must not lose any, and a queued
-   * request costs about 0.4 KB of heap (see docs/patterns/majordomo.md for measured bounds). Lossy for MDP 0.1
+   * request costs about 0.2 KB of heap (see docs/patterns/majordomo.md for measured bounds). Lossy for MDP 0.1
    * clients: a rejected request gets no reply at all (0.2 clients get a 503 error reply).
    */
   maxQueuedRequests?: number;
@@ -87,6 +94,8 @@ export class BrokerEngine {
   private readonly replies = new Map<string, { body: Buffer[]; at: number }>();
   private readonly replyCacheSize: number;
   private readonly replyCacheTtl: number;
+  /** Scheduler time at construction: request deadlines count from it, so they stay small integers. */
+  private readonly epoch: number;
   private ticker?: Subscription;
   private nextRequestId = 0;
   private stopped = false;
@@ -110,6 +119,7 @@ export class BrokerEngine {
     this.replyCacheSize = nonNegative("replyCacheSize", options.replyCacheSize ?? 10_000);
     this.replyCacheTtl = nonNegative("replyCacheTtl", options.replyCacheTtl ?? 60_000);
     this.scheduler = options.scheduler ?? asyncScheduler;
+    this.epoch = this.scheduler.now();
     this.logger = componentLogger("mdp-broker", {}, options.logger);
     this.events$ = this.events.asObservable();
   }
@@ -182,16 +192,16 @@ export class BrokerEngine {
    */
   turnAway(message: readonly Buffer[], reason: BrokerResetReason): void {
     if (this.stopped || message.length === 0) return;
-    const [id, ...frames] = message as [Buffer, ...Buffer[]];
+    const id = message[0]!;
     let inbound;
     try {
-      inbound = decodeInbound(frames);
+      inbound = decodeInboundAt(message, 1);
     } catch {
       return;
     }
     if (inbound.peer !== "worker" || inbound.command.type === "disconnect") return;
     const service = inbound.command.type === "ready" ? inbound.command.service : undefined;
-    this.refuse(id, id.toString("hex"), inbound, reason, service);
+    this.refuse(id, hexKey(id), inbound, reason, service);
   }
 
   /** Every known service with worker and queue counts. */
@@ -202,13 +212,13 @@ export class BrokerEngine {
   /** Processes one message as a ROUTER received it: `[routingId, ...frames]`. */
   handle(message: readonly Buffer[]): void {
     if (this.stopped || message.length === 0) return;
-    const [id, ...frames] = message as [Buffer, ...Buffer[]];
-    const key = id.toString("hex");
+    const id = message[0]!;
+    const key = hexKey(id);
     let inbound;
     try {
-      inbound = decodeInbound(frames);
+      inbound = decodeInboundAt(message, 1);
     } catch (error) {
-      this.onInvalid(id, key, frames, error as MajordomoError);
+      this.onInvalid(id, key, message.slice(1), error as MajordomoError);
       return;
     }
     if (inbound.peer === "client") this.onClient(id, key, inbound);
@@ -221,7 +231,7 @@ export class BrokerEngine {
    * extension (only then does the engine read or add id frames for it).
    */
   peerConnected(routingId: Buffer, peer: PeerInfo = {}): void {
-    const key = routingId.toString("hex");
+    const key = hexKey(routingId);
     this.connections.set(key, (this.connections.get(key) ?? 0) + 1);
     if (peer.ids) this.idPeers.add(key);
     else this.idPeers.delete(key);
@@ -236,7 +246,7 @@ export class BrokerEngine {
    */
   peerDisconnected(routingId: Buffer): void {
     if (this.stopped) return;
-    const key = routingId.toString("hex");
+    const key = hexKey(routingId);
     // Peers the engine never heard connect (it may be fed by a socket that reports only drops) count as one connection.
     const remaining = (this.connections.get(key) ?? 1) - 1;
     if (remaining > 0) {
@@ -264,32 +274,29 @@ export class BrokerEngine {
   private onClient(id: Buffer, key: string, decoded: Decoded<ClientCommand>): void {
     const { command } = decoded;
     // Only a client that announced the extension has id frames to take off; a plain client's body is all body.
-    const { id: requestId, body } = this.idPeers.has(key) ? takeRequestId(command.body) : { body: command.body };
-    const request: RequestRecord = {
-      id: ++this.nextRequestId,
-      client: id,
-      clientKey: key,
-      version: decoded.version,
-      delimited: decoded.delimited,
-      service: command.service,
-      body,
-      attempts: 0,
-      ...(requestId === undefined ? {} : { requestId }),
-    };
+    let requestId: string | undefined;
+    let body = command.body;
+    if (this.idPeers.has(key)) ({ id: requestId, body } = takeRequestId(body));
     if (isMmiService(command.service)) {
+      const request = newRequest(++this.nextRequestId, id, decoded, command.service, body, requestId);
       this.reply(request, "final", answerMmi(command.service, body, this.registry));
       return;
     }
-    if (requestId !== undefined && this.joinOrReplay(request, requestId)) return;
-    const service = this.registry.service(request.service);
+    const service = this.registry.service(command.service);
+    // The service record's name, not the decoded one: a queued request then holds no string of its own.
+    const request = newRequest(++this.nextRequestId, id, decoded, service.name, body, requestId);
+    if (requestId !== undefined && this.joinOrReplay(request, requestId)) {
+      this.registry.prune(service);
+      return;
+    }
     if (this.maxQueued > 0 && service.queue.length >= this.maxQueued) {
-      this.emit({ type: "request-rejected", ...ids(request) });
+      if (this.watched()) this.emit({ type: "request-rejected", ...ids(request) });
       this.fail(request, STATUS.queueFull, `queue for "${request.service}" is full`);
       return;
     }
     if (requestId !== undefined) this.pending.set(idKey(request.service, requestId), request);
-    this.enqueue(request, false);
-    this.dispatch(request.service);
+    this.enqueue(service, request, false);
+    this.dispatch(service);
   }
 
   /**
@@ -303,7 +310,6 @@ export class BrokerEngine {
     const original = this.pending.get(key);
     if (original) {
       original.client = retry.client;
-      original.clientKey = retry.clientKey;
       original.version = retry.version;
       original.delimited = retry.delimited;
       original.clientGone = false;
@@ -348,15 +354,14 @@ export class BrokerEngine {
     if (this.pending.get(key) === request) this.pending.delete(key);
   }
 
-  private enqueue(request: RequestRecord, front: boolean): void {
-    const service = this.registry.service(request.service);
+  private enqueue(service: ServiceRecord, request: RequestRecord, front: boolean): void {
     if (front) service.queue.unshift(request);
     else service.queue.push(request);
     if (this.requestTimeout > 0) {
-      request.expiresAt = this.scheduler.now() + this.requestTimeout;
+      request.expiresAt = this.clock() + this.requestTimeout;
       this.armExpiry(request.service, request.expiresAt);
     }
-    if (!front) {
+    if (!front && this.watched()) {
       this.emit({ type: "request-queued", ...ids(request), queued: service.queue.length });
     }
   }
@@ -371,7 +376,7 @@ export class BrokerEngine {
     const armed = this.expiryTimers.get(name);
     if (armed && armed.at <= at) return;
     armed?.timer.unsubscribe();
-    const timer = this.scheduler.schedule(() => this.expireDue(name), Math.max(0, at - this.scheduler.now()));
+    const timer = this.scheduler.schedule(() => this.expireDue(name), Math.max(0, at - this.clock()));
     this.expiryTimers.set(name, { at, timer });
   }
 
@@ -380,7 +385,7 @@ export class BrokerEngine {
     this.expiryTimers.delete(name);
     if (this.stopped || !this.serving()) return;
     const service = this.registry.service(name);
-    const now = this.scheduler.now();
+    const now = this.clock();
     let next = Infinity;
     const expired = service.queue.removeWhere((request) => {
       const at = request.expiresAt;
@@ -417,9 +422,10 @@ export class BrokerEngine {
     if (type === "partial" && request.version === "0.1") return;
     const carried =
       request.requestId !== undefined && this.idPeers.has(request.clientKey) ? withRequestId(request.requestId, body) : body;
-    const frames = encodeClientCommand(request.version, { type, service: request.service, body: carried }, request.delimited);
-    this.send([request.client, ...frames]);
-    if (report) {
+    this.send(
+      encodeClientCommandAfter(request.client, request.version, { type, service: request.service, body: carried }, request.delimited),
+    );
+    if (report && this.watched()) {
       this.emit({ type: "reply-sent", ...ids(request), final: type === "final" });
     }
   }
@@ -472,18 +478,19 @@ export class BrokerEngine {
       lastSeen: now,
       expiresAt: now + this.heartbeatInterval * this.liveness,
     };
-    this.registry.addWorker(worker);
+    const record = this.registry.addWorker(worker);
     this.emit({ type: "worker-ready", worker: key, service, version: decoded.version });
-    this.dispatch(service);
+    this.dispatch(record);
   }
 
   private onReply(worker: WorkerRecord, type: "partial" | "final", client: Buffer, body: Buffer[]): void {
     const request = worker.request;
     // A worker that speaks the extension echoes the id; one at a time, so the id only confirms what it holds.
-    const echoed = this.idPeers.has(worker.key) ? takeRequestId(body) : { body };
+    const echoed = this.idPeers.has(worker.key) ? takeRequestId(body) : { id: undefined, body };
+    const addressed = worker.requestClient ?? request?.client;
     if (
       !request ||
-      !(request.dispatchedClient ?? request.client).equals(client) ||
+      !(addressed === client || addressed!.equals(client)) ||
       (echoed.id !== undefined && echoed.id !== request.requestId)
     ) {
       this.drop(worker, "unexpected-reply");
@@ -492,26 +499,29 @@ export class BrokerEngine {
     this.reply(request, type, echoed.body);
     if (type === "partial") return;
     worker.request = undefined;
+    worker.requestClient = undefined;
     this.forget(request);
     this.cacheReply(request, echoed.body);
-    this.registry.service(worker.service).idle.push(worker);
-    this.dispatch(worker.service);
+    const service = this.registry.service(worker.service);
+    service.idle.push(worker);
+    this.dispatch(service);
   }
 
   /** Hands queued requests to idle workers, least recently used first. */
-  private dispatch(name: string): void {
-    const service = this.registry.service(name);
+  private dispatch(service: ServiceRecord): void {
     while (service.idle.length > 0 && service.queue.length > 0) {
       const worker = service.idle.shift()!;
       const request = service.queue.shift()!;
       request.expiresAt = undefined;
       request.attempts += 1;
       worker.request = request;
-      request.dispatchedClient = request.client;
+      worker.requestClient = request.client;
       const body =
         request.requestId !== undefined && this.idPeers.has(worker.key) ? withRequestId(request.requestId, request.body) : request.body;
       this.sendWorker(worker, { type: "request", client: request.client, body });
-      this.emit({ type: "request-dispatched", ...ids(request), worker: worker.key, attempt: request.attempts });
+      if (this.watched()) {
+        this.emit({ type: "request-dispatched", ...ids(request), worker: worker.key, attempt: request.attempts });
+      }
     }
     this.registry.prune(service);
   }
@@ -529,10 +539,10 @@ export class BrokerEngine {
       this.forget(held);
       this.emit({ type: "request-abandoned", ...ids(held) });
     } else if (held) {
-      this.enqueue(held, true);
+      this.enqueue(this.registry.service(held.service), held, true);
       this.emit({ type: "request-requeued", ...ids(held), worker: worker.key });
     }
-    this.dispatch(worker.service);
+    this.dispatch(this.registry.service(worker.service));
   }
 
   /** DISCONNECT to a peer that is not (or no longer) a registered worker. */
@@ -543,7 +553,7 @@ export class BrokerEngine {
     reason: WorkerDropReason,
     service?: string,
   ): void {
-    this.send([id, ...encodeWorkerCommand(decoded.version, { type: "disconnect" }, decoded.delimited)]);
+    this.send(encodeWorkerCommandAfter(id, decoded.version, { type: "disconnect" }, decoded.delimited));
     this.emit({ type: "worker-disconnected", worker: key, reason, ...(service === undefined ? {} : { service }) });
   }
 
@@ -562,7 +572,7 @@ export class BrokerEngine {
   }
 
   private sendWorker(worker: WorkerRecord, command: WorkerCommand): void {
-    this.send([worker.id, ...encodeWorkerCommand(worker.version, command, worker.delimited)]);
+    this.send(encodeWorkerCommandAfter(worker.id, worker.version, command, worker.delimited));
   }
 
   // ---- heartbeating --------------------------------------------------------
@@ -581,10 +591,35 @@ export class BrokerEngine {
     for (const worker of this.registry.allWorkers()) this.sendWorker(worker, { type: "heartbeat" });
   }
 
+  /** Scheduler time since the engine was made: the clock of request deadlines. */
+  private clock(): number {
+    return this.scheduler.now() - this.epoch;
+  }
+
+  /**
+   * Whether anyone sees events: the per-request ones are built only then,
+   * since building them costs more than routing the request does.
+   */
+  private watched(): boolean {
+    return this.events.observed || this.logger.isLevelEnabled("debug");
+  }
+
   private emit(event: BrokerEvent): void {
     this.logger.debug(event, event.type);
     this.events.next(event);
   }
+}
+
+/** A new request record; a one-frame body is kept as the frame alone (a queued request then holds no array). */
+function newRequest(
+  id: number,
+  client: Buffer,
+  decoded: { version: MdpVersion; delimited: boolean },
+  service: string,
+  body: Buffer[],
+  requestId: string | undefined,
+): RequestRecord {
+  return new RequestRecord(id, client, decoded.version, decoded.delimited, service, body.length === 1 ? body[0]! : body, requestId);
 }
 
 /** The fields every request event carries; `trace` is one greppable key for the request's whole life in the logs. */

@@ -123,9 +123,16 @@ export class MajordomoBroker {
       ...(options.logger ? { logger: options.logger } : {}),
     });
     this.linger = linger ?? 100;
+    // A send that succeeds at once returns the same settled Promise every time: one handler on it is enough,
+    // rather than a new handler (and a microtask) per message.
+    const watched = new WeakSet<Promise<void>>();
+    const failed = (error: unknown): void => this.router.logger.debug({ err: error }, "broker send failed");
     this.engine = new BrokerEngine(
       (frames) => {
-        this.router.send(frames).catch((error: unknown) => this.router.logger.debug({ err: error }, "broker send failed"));
+        const sent = this.router.send(frames);
+        if (watched.has(sent)) return;
+        watched.add(sent);
+        sent.catch(failed);
       },
       engineOptions,
       // The engine's own timers ask too: after a thaw, one of them may run before any message or pair tick.

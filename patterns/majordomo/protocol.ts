@@ -68,6 +68,36 @@ export type Inbound =
 
 const EMPTY = Buffer.alloc(0);
 
+/*
+ * Header and command frames are the same bytes in every message, so each is
+ * one shared Buffer rather than a fresh one per message (a broker encodes two
+ * messages per request). Sockets only read the frames they send; a receiver
+ * in the same process gets its own decoded frames, never these.
+ */
+const HEADER_FRAME = {
+  client01: Buffer.from(HEADER.client01),
+  worker01: Buffer.from(HEADER.worker01),
+  client02: Buffer.from(HEADER.client02),
+  worker02: Buffer.from(HEADER.worker02),
+} as const;
+/** One-byte command frames, by command byte (0x00-0x07 covers both versions). */
+const BYTE_FRAME: readonly Buffer[] = Array.from({ length: 8 }, (_, value) => Buffer.from([value]));
+
+/** Service names as frames; a broker replies under a handful of names, so each is encoded once. */
+const serviceFrames = new Map<string, Buffer>();
+const SERVICE_FRAMES_MAX = 1024;
+
+function serviceFrame(service: string): Buffer {
+  let frame = serviceFrames.get(service);
+  if (frame === undefined) {
+    // Names come from the network: bound the cache rather than let a stream of new names grow it.
+    if (serviceFrames.size >= SERVICE_FRAMES_MAX) serviceFrames.clear();
+    frame = Buffer.from(service);
+    serviceFrames.set(service, frame);
+  }
+  return frame;
+}
+
 /** The RFC layout: 0.1 messages start with an empty frame, 0.2 messages do not. */
 export function defaultDelimited(version: MdpVersion): boolean {
   return version === "0.1";
@@ -79,31 +109,44 @@ export function encodeWorkerCommand(
   command: WorkerCommand,
   delimited = defaultDelimited(version),
 ): Buffer[] {
-  const head = delimited ? [EMPTY] : [];
-  const header = Buffer.from(version === "0.1" ? HEADER.worker01 : HEADER.worker02);
+  return encodeWorkerCommandAfter(undefined, version, command, delimited);
+}
+
+/**
+ * {@link encodeWorkerCommand} with `first` (a ROUTER's routing-id frame) put
+ * before the command, so a broker builds each message in one array.
+ */
+export function encodeWorkerCommandAfter(
+  first: Buffer | undefined,
+  version: MdpVersion,
+  command: WorkerCommand,
+  delimited = defaultDelimited(version),
+): Buffer[] {
+  const frames: Buffer[] = [];
+  if (first !== undefined) frames.push(first);
+  if (delimited) frames.push(EMPTY);
+  frames.push(version === "0.1" ? HEADER_FRAME.worker01 : HEADER_FRAME.worker02);
   const codes = version === "0.1" ? WORKER_01 : WORKER_02;
-  const byte = (value: number): Buffer => Buffer.from([value]);
   switch (command.type) {
     case "ready":
-      return [...head, header, byte(codes.READY), Buffer.from(command.service)];
+      frames.push(BYTE_FRAME[codes.READY]!, Buffer.from(command.service));
+      return frames;
     case "request":
-      return [...head, header, byte(codes.REQUEST), command.client, EMPTY, ...nonEmpty(command.body)];
+      frames.push(BYTE_FRAME[codes.REQUEST]!, command.client, EMPTY);
+      return pushBody(frames, command.body);
     case "partial":
       if (version === "0.1") throw new MajordomoError("protocol", "MDP 0.1 has no PARTIAL command");
-      return [...head, header, byte(WORKER_02.PARTIAL), command.client, EMPTY, ...nonEmpty(command.body)];
+      frames.push(BYTE_FRAME[WORKER_02.PARTIAL]!, command.client, EMPTY);
+      return pushBody(frames, command.body);
     case "final":
-      return [
-        ...head,
-        header,
-        byte(version === "0.1" ? WORKER_01.REPLY : WORKER_02.FINAL),
-        command.client,
-        EMPTY,
-        ...nonEmpty(command.body),
-      ];
+      frames.push(BYTE_FRAME[version === "0.1" ? WORKER_01.REPLY : WORKER_02.FINAL]!, command.client, EMPTY);
+      return pushBody(frames, command.body);
     case "heartbeat":
-      return [...head, header, byte(codes.HEARTBEAT)];
+      frames.push(BYTE_FRAME[codes.HEARTBEAT]!);
+      return frames;
     case "disconnect":
-      return [...head, header, byte(codes.DISCONNECT)];
+      frames.push(BYTE_FRAME[codes.DISCONNECT]!);
+      return frames;
   }
 }
 
@@ -113,16 +156,28 @@ export function encodeClientCommand(
   command: ClientCommand,
   delimited = defaultDelimited(version),
 ): Buffer[] {
-  const head = delimited ? [EMPTY] : [];
-  const service = Buffer.from(command.service);
-  const body = nonEmpty(command.body);
+  return encodeClientCommandAfter(undefined, version, command, delimited);
+}
+
+/** {@link encodeClientCommand} with `first` (a ROUTER's routing-id frame) put before the command. */
+export function encodeClientCommandAfter(
+  first: Buffer | undefined,
+  version: MdpVersion,
+  command: ClientCommand,
+  delimited = defaultDelimited(version),
+): Buffer[] {
+  const frames: Buffer[] = [];
+  if (first !== undefined) frames.push(first);
+  if (delimited) frames.push(EMPTY);
   if (version === "0.1") {
     if (command.type === "partial") throw new MajordomoError("protocol", "MDP 0.1 has no PARTIAL command");
-    return [...head, Buffer.from(HEADER.client01), service, ...body];
+    frames.push(HEADER_FRAME.client01, serviceFrame(command.service));
+    return pushBody(frames, command.body);
   }
   const code =
     command.type === "request" ? CLIENT_02.REQUEST : command.type === "partial" ? CLIENT_02.PARTIAL : CLIENT_02.FINAL;
-  return [...head, Buffer.from(HEADER.client02), Buffer.from([code]), service, ...body];
+  frames.push(HEADER_FRAME.client02, BYTE_FRAME[code]!, serviceFrame(command.service));
+  return pushBody(frames, command.body);
 }
 
 /**
@@ -169,18 +224,48 @@ export function decodeClientCommand(frames: readonly Buffer[], direction: "reque
 
 /** Decodes what a broker's ROUTER received (routing-id frame already removed). */
 export function decodeInbound(frames: readonly Buffer[]): Inbound {
-  const { rest } = stripDelimiter(frames);
-  if (headerVersion(rest[0], "client") !== undefined) return { peer: "client", ...decodeClientCommand(frames, "request") };
-  if (headerVersion(rest[0], "worker") !== undefined) return { peer: "worker", ...decodeWorkerCommand(frames) };
-  throw invalid(`not an MDP header: ${printable(rest[0])}`);
+  return decodeInboundAt(frames, 0);
+}
+
+/**
+ * {@link decodeInbound} of the frames from index `start` on, so that a
+ * broker decodes a ROUTER message without first copying it minus its
+ * routing-id frame. Only the body array is new; every frame is the one received.
+ */
+export function decodeInboundAt(frames: readonly Buffer[], start: number): Inbound {
+  const delimited = frames.length > start && frames[start]!.length === 0;
+  const at = delimited ? start + 1 : start;
+  const header = frames[at];
+  const client = headerVersion(header, "client");
+  if (client === "0.1") {
+    if (frames.length <= at + 1) throw invalid("MDP client request without a service frame");
+    return { peer: "client", version: client, delimited, command: request(frames, at + 1) };
+  }
+  if (client === "0.2") {
+    const code = commandByte(frames[at + 1]);
+    if (code !== CLIENT_02.REQUEST) throw invalid(`unexpected MDP 0.2 client command 0x${hex(code)} at a broker`);
+    if (frames.length <= at + 2) throw invalid("MDP client request without a service frame");
+    return { peer: "client", version: client, delimited, command: request(frames, at + 2) };
+  }
+  const worker = headerVersion(header, "worker");
+  if (worker === undefined) throw invalid(`not an MDP header: ${printable(header)}`);
+  const code = commandByte(frames[at + 1]);
+  const args = frames.slice(at + 2);
+  const command = worker === "0.1" ? workerCommand01(code, args) : workerCommand02(code, args);
+  return { peer: "worker", version: worker, delimited, command };
+}
+
+function request(frames: readonly Buffer[], service: number): ClientCommand {
+  return { type: "request", service: frames[service]!.toString(), body: frames.slice(service + 1) };
 }
 
 /** The version a header frame announces, if it is one of ours. */
 export function headerVersion(frame: Buffer | undefined, side: "client" | "worker"): MdpVersion | undefined {
+  // Byte by byte rather than through a string: the broker asks this of every message it receives.
   if (frame === undefined || frame.length !== 6) return undefined;
-  const text = frame.toString("latin1");
-  if (side === "client") return text === HEADER.client01 ? "0.1" : text === HEADER.client02 ? "0.2" : undefined;
-  return text === HEADER.worker01 ? "0.1" : text === HEADER.worker02 ? "0.2" : undefined;
+  if (frame[0] !== 0x4d || frame[1] !== 0x44 || frame[2] !== 0x50 || frame[4] !== 0x30) return undefined; // "MDP?0?"
+  if (frame[3] !== (side === "client" ? 0x43 : 0x57)) return undefined; // 'C' or 'W'
+  return frame[5] === 0x31 ? "0.1" : frame[5] === 0x32 ? "0.2" : undefined;
 }
 
 function workerCommand01(code: number, args: Buffer[]): WorkerCommand {
@@ -240,8 +325,11 @@ function commandByte(frame: Buffer | undefined): number {
   return frame[0]!;
 }
 
-function nonEmpty(body: readonly Buffer[]): Buffer[] {
-  return body.length === 0 ? [EMPTY] : [...body];
+/** Appends the body frames; an empty body as one empty frame. */
+function pushBody(frames: Buffer[], body: readonly Buffer[]): Buffer[] {
+  if (body.length === 0) frames.push(EMPTY);
+  for (let i = 0; i < body.length; i++) frames.push(body[i]!);
+  return frames;
 }
 
 function invalid(message: string): MajordomoError {

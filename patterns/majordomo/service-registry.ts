@@ -13,34 +13,111 @@ export interface WorkerRecord {
   expiresAt: number;
   /** The request the worker is processing; MDP workers take one at a time. */
   request?: RequestRecord;
+  /**
+   * The client address the worker was given with `request`: its reply names
+   * that one, even after a retry moved the request's `client` to a fresh socket.
+   */
+  requestClient?: Buffer;
 }
 
-/** A client request held by the broker: waiting in a service queue or held by exactly one worker. */
-export interface RequestRecord {
-  readonly id: number;
+/** Hex routing ids by routing-id Buffer; see {@link hexKey}. */
+const hexKeys = new WeakMap<Buffer, string>();
+
+/**
+ * The hex form of a routing id, computed once per Buffer: a ROUTER hands over
+ * the same routing-id Buffer with every message of a connection, so a client's
+ * requests share one string instead of converting (and holding) one each.
+ */
+export function hexKey(id: Buffer): string {
+  let key = hexKeys.get(id);
+  if (key === undefined) {
+    key = id.toString("hex");
+    hexKeys.set(id, key);
+  }
+  return key;
+}
+
+// Bits of RequestRecord.bits: three per-request facts and the attempt count share one small integer.
+const V02 = 1;
+const DELIMITED = 2;
+const GONE = 4;
+const ATTEMPT = 8;
+
+/**
+ * A client request held by the broker: waiting in a service queue or held by
+ * exactly one worker. A broker may hold hundreds of thousands of these, so
+ * every field counts: seven fields, the flags packed in one integer behind
+ * accessors, the body's single frame kept without an array, and the deadline
+ * a small integer (see {@link RequestRecord.expiresAt}).
+ */
+export class RequestRecord {
+  private bits: number;
   /**
-   * Who gets the reply. Not readonly: a retry of the same request id (often
-   * on a fresh socket after a timeout or failover) takes the reply over.
+   * When it expires if still queued, in ms on the engine's own clock (which
+   * starts at 0, so the value stays a small integer rather than a boxed
+   * number); unset once a worker has it.
    */
-  client: Buffer;
-  clientKey: string;
-  version: MdpVersion;
-  delimited: boolean;
-  readonly service: string;
-  /** The client's request id (the request-id extension), kept across its retries. */
-  readonly requestId?: string;
-  readonly body: Buffer[];
-  /**
-   * The client address the worker holding it was given: its reply names that
-   * one, even after a retry moved `client` to a fresh socket.
-   */
-  dispatchedClient?: Buffer;
-  /** How many times it was handed to a worker. */
-  attempts: number;
-  /** When it expires if still queued (scheduler time); unset once a worker has it. */
-  expiresAt?: number;
+  expiresAt: number | undefined = undefined;
+
+  constructor(
+    readonly id: number,
+    /**
+     * Who gets the reply. Not readonly: a retry of the same request id (often
+     * on a fresh socket after a timeout or failover) takes the reply over.
+     */
+    public client: Buffer,
+    version: MdpVersion,
+    delimited: boolean,
+    readonly service: string,
+    /** The body frames: the one frame itself, or several in an array. */
+    private readonly frames: Buffer | Buffer[],
+    /** The client's request id (the request-id extension), kept across its retries. */
+    readonly requestId: string | undefined,
+  ) {
+    this.bits = (version === "0.2" ? V02 : 0) | (delimited ? DELIMITED : 0);
+  }
+
+  /** The client's hex routing id. */
+  get clientKey(): string {
+    return hexKey(this.client);
+  }
+
+  /** The MDP version the client spoke: the reply goes out in it. */
+  get version(): MdpVersion {
+    return this.bits & V02 ? "0.2" : "0.1";
+  }
+  set version(version: MdpVersion) {
+    this.bits = version === "0.2" ? this.bits | V02 : this.bits & ~V02;
+  }
+
+  /** The client's message began with an empty delimiter frame: so does the reply. */
+  get delimited(): boolean {
+    return (this.bits & DELIMITED) !== 0;
+  }
+  set delimited(delimited: boolean) {
+    this.bits = delimited ? this.bits | DELIMITED : this.bits & ~DELIMITED;
+  }
+
   /** The client's connection dropped while a worker held the request: if that worker fails, nobody needs it. */
-  clientGone?: boolean;
+  get clientGone(): boolean {
+    return (this.bits & GONE) !== 0;
+  }
+  set clientGone(gone: boolean) {
+    this.bits = gone ? this.bits | GONE : this.bits & ~GONE;
+  }
+
+  /** How many times it was handed to a worker. */
+  get attempts(): number {
+    return Math.floor(this.bits / ATTEMPT);
+  }
+  set attempts(attempts: number) {
+    this.bits = (this.bits % ATTEMPT) + attempts * ATTEMPT;
+  }
+
+  /** The body frames (a fresh array when the body is one frame). */
+  get body(): Buffer[] {
+    return Buffer.isBuffer(this.frames) ? [this.frames] : this.frames;
+  }
 }
 
 /**
@@ -117,6 +194,7 @@ export class ServiceRegistry {
     }
     const held = worker.request;
     worker.request = undefined;
+    worker.requestClient = undefined;
     return held;
   }
 
