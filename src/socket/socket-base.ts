@@ -441,6 +441,16 @@ export abstract class SocketBase {
     this.opts.zapDomain = domain;
   }
 
+  /**
+   * The security mechanism the options select, as zeromq.js reports it
+   * (ZMQ_MECHANISM): `null` for NULL, `"plain"` or `"curve"`. Read-only: the
+   * PLAIN and CURVE options choose it.
+   */
+  get securityMechanism(): null | "plain" | "curve" {
+    const mechanism = this.opts.mechanism;
+    return mechanism === "NULL" ? null : mechanism === "PLAIN" ? "plain" : "curve";
+  }
+
   /** See {@link SocketOptions.curveServer}. */
   get curveServer(): boolean {
     return this.opts.mechanism === "CURVE" && this.opts.curveServer;

@@ -264,7 +264,7 @@ describe.each<TransportName>(["tcp", "ipc"])("CURVE with zeromq.js over %s", (tr
     const server = new zmq.Pull({ ...SERVER, linger: 0, receiveTimeout: 5000, context });
     cleanup.push(() => server.close());
     await server.bind(transport === "tcp" ? "tcp://127.0.0.1:*" : bindAddress("ipc"));
-    const client = peers.privateerSocket<pv.Push>("PUSH", CLIENT);
+    const client = peers.privateerSocket<pv.Push>("PUSH", { ...CLIENT, routingId: "ours" });
     const handshake = nextEvent(client, "handshake");
     client.connect(server.lastEndpoint!);
     await client.send("from-privateer");

@@ -24,6 +24,7 @@ const server = curveKeyPair();
 it("unset keys read as null and the socket is not a CURVE server", () => {
   const socket = dealer();
   expect([socket.curveServer, socket.curvePublicKey, socket.curveSecretKey, socket.curveServerKey]).toEqual([false, null, null, null]);
+  expect(socket.securityMechanism).toBeNull();
 });
 
 it("takes Z85 text or 32 bytes and reads back Z85", () => {
@@ -37,16 +38,18 @@ it("takes Z85 text or 32 bytes and reads back Z85", () => {
 it("libzmq's role rules: curveServer true/false, curveServerKey makes a client, null clears a key", () => {
   const socket = dealer({ curveServer: true, curveSecretKey: keys.secretKey });
   expect(socket.curveServer).toBe(true);
+  expect(socket.securityMechanism).toBe("curve");
   socket.curveServerKey = server.publicKey;
   expect(socket.curveServer).toBe(false);
   socket.curveServer = true;
   expect(socket.curveServer).toBe(true);
   socket.curveServer = false;
   expect(socket.curveServer).toBe(false);
+  expect(socket.securityMechanism).toBeNull();
   // PLAIN and CURVE share the role, as in libzmq: the last one set wins.
   socket.curveServer = true;
   socket.plainServer = true;
-  expect([socket.curveServer, socket.plainServer]).toEqual([false, true]);
+  expect([socket.curveServer, socket.plainServer, socket.securityMechanism]).toEqual([false, true, "plain"]);
   socket.curveSecretKey = null;
   expect(socket.curveSecretKey).toBeNull();
 });
