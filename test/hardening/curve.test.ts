@@ -66,6 +66,8 @@ let auth: ZapAuthenticator | undefined;
 const cleanups: Array<() => void | Promise<void>> = [];
 /** Every error any Privateer socket reported in the current test. */
 const reported: Error[] = [];
+/** The ZAP handler's decisions in the current test, as Z85 keys with their status. */
+const decisions: Array<{ key: string; status: number }> = [];
 
 beforeAll(async () => {
   const { default: pino } = await import("pino");
@@ -75,6 +77,7 @@ beforeAll(async () => {
 beforeEach(async () => {
   logLines = [];
   reported.length = 0;
+  decisions.length = 0;
   // Allow-list of the good client and the raw client; one key deferred (300), everything else denied (400).
   const allowed = new Set([z85(goodKeys.publicKey), z85(rawKeys.publicKey)]);
   auth = await zapAuthenticator((request) => {
@@ -82,6 +85,8 @@ beforeEach(async () => {
     if (allowed.has(key)) return { allow: true, userId: key === z85(goodKeys.publicKey) ? "good-user" : "raw-user" };
     return key === z85(laterKeys.publicKey) ? { allow: false, status: 300 } : { allow: false };
   });
+  const recording = auth.decisions$.subscribe((outcome) => decisions.push({ key: outcome.curvePublicKey ?? "", status: outcome.status }));
+  cleanups.push(() => recording.unsubscribe());
 });
 
 afterEach(async () => {
@@ -208,6 +213,8 @@ async function serverUnderAttack(options: { handshakeInterval?: number } = {}): 
   const handshake = nextEvent(router, "handshake");
   good.connect(endpoint);
   expect((await handshake).peer.metadata.get("User-Id")?.toString()).toBe("good-user");
+  // From here on, decisions are about the raw clients only.
+  decisions.length = 0;
   const traffic = new Traffic(async (n, others) => {
     await good.send(`ping ${n}`);
     for (;;) {
@@ -298,5 +305,359 @@ describe("raw CURVE client against a Privateer CURVE server", () => {
     await target.traffic.collect(3);
     expect(target.traffic.others).toEqual([["raw", "from", "raw"], ["raw", "before gap"], ["raw", "after gap"]]);
     target.traffic.others.length = 0;
+  });
+});
+
+describe("the server refuses a raw client", () => {
+  it("with the wrong server key: HELLO's box does not open (decrypt-failed), no WELCOME, ZAP never asked", async () => {
+    const target = await serverUnderAttack();
+    const failure = failureOn(target.router);
+    const raw = await target.raw({ serverKey: generateKeyPair().publicKey });
+    raw.sendHello();
+    await expectRefused(target, failure, raw.wire, "decrypt-failed");
+    expect(raw.wire.commandsSeen).not.toContain("WELCOME");
+    expect(decisions).toEqual([]);
+  });
+
+  it.each([
+    ["denies (400)", deniedKeys, 400],
+    ["defers (300)", laterKeys, 300],
+  ] as const)("whose key the ZAP handler %s: AuthenticationError with that status, ERROR to the client, no READY", async (_, keys, status) => {
+    const target = await serverUnderAttack();
+    const failure = failureOn(target.router);
+    const raw = await target.raw({ keys });
+    raw.sendHello();
+    await raw.readWelcome();
+    raw.sendInitiate();
+    const error = await expectRefused(target, failure, raw.wire, "authentication-failed", status);
+    expect(error.message).toContain(String(status));
+    expect(decisions).toEqual([{ key: z85(keys.publicKey), status }]);
+    // libzmq's rule: the ZAP status travels in the ERROR command; READY never came.
+    const commands = raw.wire.seen.map((frame) => frame.body.toString("latin1"));
+    expect(commands.some((body) => body.startsWith("\x05ERROR") && body.endsWith(String(status)))).toBe(true);
+    expect(raw.wire.commandsSeen).not.toContain("READY");
+  });
+
+  it("that presents an allowed client's public key without its secret: the vouch does not open, ZAP never asked", async () => {
+    const target = await serverUnderAttack();
+    const failure = failureOn(target.router);
+    const raw = await target.raw({ keys: deniedKeys });
+    raw.sendHello();
+    await raw.readWelcome();
+    // Claims to be the good client; can only vouch with its own secret key.
+    raw.sendInitiate(raw.initiateData({ clientKey: goodKeys.publicKey }));
+    await expectRefused(target, failure, raw.wire, "decrypt-failed");
+    expect(decisions).toEqual([]);
+  });
+
+  describe("a replayed HELLO", () => {
+    it("sent again on the same connection after WELCOME: unexpected-command", async () => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      const hello = raw.sendHello();
+      await raw.readWelcome();
+      raw.wire.write(hello);
+      await expectRefused(target, failure, raw.wire, "unexpected-command");
+    });
+
+    it("sent twice in one write, before WELCOME went out: unexpected-command", async () => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      const hello = rawCommandFrame("HELLO", raw.helloData());
+      raw.wire.write(hello, hello);
+      await expectRefused(target, failure, raw.wire, "unexpected-command");
+      expect(decisions).toEqual([]);
+    });
+
+    it("a whole recorded connection (HELLO, INITIATE, MESSAGE) replayed on a new one: the cookie is refused, the message arrives once", async () => {
+      const target = await serverUnderAttack();
+      const original = await target.raw();
+      await original.handshake();
+      original.sendMessage("only once");
+      await target.traffic.collect(1);
+      expect(target.traffic.others).toEqual([["raw", "only once"]]);
+      target.traffic.others.length = 0;
+      original.wire.destroy();
+      // The replayer has the bytes and none of the keys.
+      const failure = failureOn(target.router);
+      const replay = await target.raw();
+      replay.wire.write(...original.wire.written.slice(1));
+      await expectRefused(target, failure, replay.wire, "decrypt-failed");
+      // The replayed HELLO got a fresh WELCOME (nothing in HELLO can tell a replay), useless without c'.
+      expect(replay.wire.commandsSeen).toContain("WELCOME");
+      expect(replay.wire.commandsSeen).not.toContain("READY");
+      expect(decisions).toHaveLength(1);
+    });
+  });
+
+  describe("a bad box", () => {
+    it("HELLO's signature box with one bit flipped: decrypt-failed", async () => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello(flipBit(raw.helloData(), -1));
+      await expectRefused(target, failure, raw.wire, "decrypt-failed");
+      expect(raw.wire.commandsSeen).not.toContain("WELCOME");
+    });
+
+    it("HELLO's box opens but does not hold 64 zeros: decrypt-failed", async () => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello(raw.helloData({ signature: Buffer.alloc(64, 0x01) }));
+      await expectRefused(target, failure, raw.wire, "decrypt-failed");
+    });
+
+    it.each([
+      ["one bit of the vouch flipped", (raw: RawCurveClient) => flipBit(raw.vouch(), -1)],
+      ["a vouch naming another server key", (raw: RawCurveClient) => raw.vouch({ serverKey: generateKeyPair().publicKey })],
+      ["a vouch for another transient key", (raw: RawCurveClient) => raw.vouch({ transient: generateKeyPair().publicKey })],
+      ["a vouch made for another server transient key", (raw: RawCurveClient) => raw.vouch({ serverTransient: generateKeyPair().publicKey })],
+    ])("INITIATE with %s: decrypt-failed before ZAP is asked", async (_, vouch) => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello();
+      await raw.readWelcome();
+      raw.sendInitiate(raw.initiateData({ vouch: vouch(raw) }));
+      await expectRefused(target, failure, raw.wire, "decrypt-failed");
+      expect(decisions).toEqual([]);
+      expect(raw.wire.commandsSeen).not.toContain("READY");
+    });
+
+    it("INITIATE's box with one bit flipped: decrypt-failed", async () => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello();
+      await raw.readWelcome();
+      raw.sendInitiate(flipBit(raw.initiateData(), -1));
+      await expectRefused(target, failure, raw.wire, "decrypt-failed");
+      expect(decisions).toEqual([]);
+    });
+
+    it("INITIATE's short nonce altered (the box was sealed under another): decrypt-failed", async () => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello();
+      await raw.readWelcome();
+      raw.sendInitiate(flipBit(raw.initiateData(), CURVE_SIZES.cookie + 7));
+      await expectRefused(target, failure, raw.wire, "decrypt-failed");
+    });
+
+    it("a MESSAGE box with one bit flipped after the handshake: protocol:error decrypt-failed, nothing delivered", async () => {
+      const target = await serverUnderAttack();
+      const raw = await target.raw();
+      await raw.handshake();
+      const failure = failureOn(target.router, "protocol:error");
+      raw.wire.write(rawFrame(0, flipBit(raw.messageBody("forged"), -1)));
+      await expectRefused(target, failure, raw.wire, "decrypt-failed");
+    });
+
+    it("a MESSAGE whose short nonce was altered: decrypt-failed, nothing delivered", async () => {
+      const target = await serverUnderAttack();
+      const raw = await target.raw();
+      await raw.handshake();
+      const failure = failureOn(target.router, "protocol:error");
+      // Nonce 3 on the wire, box sealed under nonce 3 with the low bit flipped (2): must not open.
+      raw.wire.write(rawFrame(0, flipBit(raw.messageBody("moved"), 8 + 7)));
+      await expectRefused(target, failure, raw.wire, "decrypt-failed");
+    });
+  });
+
+  describe("a short or forged cookie", () => {
+    it.each([
+      ["cut inside the cookie", 50],
+      ["one byte short of cookie, nonce, C and vouch", CURVE_SIZES.cookie + 8 + 16 + 32 + CURVE_SIZES.vouch - 1],
+    ])("INITIATE %s: malformed-command", async (_, length) => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello();
+      await raw.readWelcome();
+      raw.sendInitiate(raw.initiateData().subarray(0, length));
+      await expectRefused(target, failure, raw.wire, "malformed-command");
+      expect(decisions).toEqual([]);
+    });
+
+    it("a cookie with one bit flipped: decrypt-failed", async () => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello();
+      await raw.readWelcome();
+      raw.sendInitiate(raw.initiateData({ cookie: flipBit(raw.cookie!, 40) }));
+      await expectRefused(target, failure, raw.wire, "decrypt-failed");
+    });
+
+    it("another connection's cookie: decrypt-failed, and that connection still completes with its own", async () => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const donor = await target.raw();
+      donor.sendHello();
+      await donor.readWelcome();
+      const thief = await target.raw();
+      thief.sendHello();
+      await thief.readWelcome();
+      thief.sendInitiate(thief.initiateData({ cookie: donor.cookie }));
+      await expectRefused(target, failure, thief.wire, "decrypt-failed");
+      donor.sendInitiate();
+      expect((await donor.readReady()).get("socket-type")?.toString()).toBe("ROUTER");
+    });
+
+    it("a cookie another server socket with the same long-term key issued: decrypt-failed", async () => {
+      const target = await serverUnderAttack();
+      const twin = new Router({ curveServer: true, curveSecretKey: z85(serverKeys.secretKey), linger: 0, logger });
+      cleanups.push(() => twin.close());
+      await twin.bind("tcp://127.0.0.1:*");
+      const donor = await RawCurveClient.connect(twin.lastEndpoint!, { serverKey: serverKeys.publicKey, keys: rawKeys });
+      cleanups.push(() => donor.wire.destroy());
+      donor.sendHello();
+      await donor.readWelcome();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello();
+      await raw.readWelcome();
+      raw.sendInitiate(raw.initiateData({ cookie: donor.cookie }));
+      await expectRefused(target, failure, raw.wire, "decrypt-failed");
+    });
+  });
+
+  describe("a MESSAGE nonce that does not increase", () => {
+    it("the previous MESSAGE replayed verbatim: nonce-replayed, delivered once", async () => {
+      const target = await serverUnderAttack();
+      const raw = await target.raw();
+      await raw.handshake();
+      const failure = failureOn(target.router, "protocol:error");
+      const message = raw.messageFrame("pay 100");
+      raw.wire.write(message, message);
+      await expectRefused(target, failure, raw.wire, "nonce-replayed");
+      await target.traffic.advance(3);
+      expect(target.traffic.others).toEqual([["raw", "pay 100"]]);
+      target.traffic.others.length = 0;
+    });
+
+    it("a lower nonce than the last MESSAGE's, validly boxed: nonce-replayed, only the first delivered", async () => {
+      const target = await serverUnderAttack();
+      const raw = await target.raw();
+      await raw.handshake();
+      const failure = failureOn(target.router, "protocol:error");
+      raw.wire.write(raw.messageFrame("nonce 10", { nonce: 10n }), raw.messageFrame("nonce 9", { nonce: 9n }));
+      await expectRefused(target, failure, raw.wire, "nonce-replayed");
+      await target.traffic.advance(3);
+      expect(target.traffic.others).toEqual([["raw", "nonce 10"]]);
+      target.traffic.others.length = 0;
+    });
+
+    it("a first MESSAGE reusing INITIATE's nonce: nonce-replayed, nothing delivered", async () => {
+      const target = await serverUnderAttack();
+      const raw = await target.raw();
+      await raw.handshake();
+      const failure = failureOn(target.router, "protocol:error");
+      // HELLO used 1 and INITIATE 2.
+      raw.wire.write(raw.messageFrame("reused", { nonce: 2n }));
+      await expectRefused(target, failure, raw.wire, "nonce-replayed");
+    });
+  });
+
+  describe("INITIATE metadata", () => {
+    /** INITIATE data whose metadata makes the whole command frame body `size` bytes. */
+    function initiateOfFrameSize(raw: RawCurveClient, size: number): Buffer {
+      const fixed = rawMetadata({ "Socket-Type": "DEALER", Identity: "raw", "X-Big": "" }).length;
+      const overhead = 1 + "INITIATE".length + CURVE_SIZES.cookie + 8 + 16 + 32 + CURVE_SIZES.vouch + fixed;
+      return raw.initiateData({ metadata: rawMetadata({ "Socket-Type": "DEALER", Identity: "raw", "X-Big": Buffer.alloc(size - overhead, 0x61) }) });
+    }
+
+    it("the largest INITIATE the engine takes (a 64 KiB command) completes; one byte more is message-too-large before its body arrives", async () => {
+      const target = await serverUnderAttack();
+      const fits = await target.raw();
+      fits.sendHello();
+      await fits.readWelcome();
+      fits.sendInitiate(initiateOfFrameSize(fits, 64 * 1024));
+      expect((await fits.readReady()).get("socket-type")?.toString()).toBe("ROUTER");
+
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello();
+      await raw.readWelcome();
+      const frame = rawCommandFrame("INITIATE", initiateOfFrameSize(raw, 64 * 1024 + 1));
+      expect(frame.length).toBe(9 + 64 * 1024 + 1);
+      // Only the header and the start: the refusal must not wait for (or buffer) the rest.
+      raw.wire.write(frame.subarray(0, 100));
+      await expectRefused(target, failure, raw.wire, "message-too-large");
+      expect(decisions).toHaveLength(1);
+    });
+
+    it("an INITIATE announcing 4 GiB is refused at its header", async () => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello();
+      await raw.readWelcome();
+      const header = Buffer.alloc(9);
+      header[0] = 0x06;
+      header.writeBigUInt64BE(4n * 1024n ** 3n, 1);
+      raw.wire.write(header, Buffer.from("\x08INITIATE", "latin1"));
+      await expectRefused(target, failure, raw.wire, "message-too-large");
+    });
+
+    it.each([
+      ["a property name running past the end", Buffer.from("\x0bSoc", "latin1")],
+      ["a value longer than what follows", Buffer.concat([Buffer.from("\x0bSocket-Type", "latin1"), Buffer.from([0, 0, 1, 0]), Buffer.from("DEALER")])],
+      ["an empty property name", Buffer.concat([Buffer.from([0]), Buffer.from([0, 0, 0, 0])])],
+    ])("malformed metadata inside the box (%s): malformed-command, ZAP never asked", async (_, metadata) => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello();
+      await raw.readWelcome();
+      raw.sendInitiate(raw.initiateData({ metadata }));
+      await expectRefused(target, failure, raw.wire, "malformed-command");
+      expect(decisions).toEqual([]);
+    });
+
+    it.each([
+      ["no Socket-Type", "missing-socket-type", { Identity: "raw" }],
+      ["an incompatible Socket-Type", "incompatible-socket-type", { "Socket-Type": "PUB" }],
+    ] as const)("metadata with %s: %s", async (_, reason, metadata) => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw({ metadata });
+      raw.sendHello();
+      await raw.readWelcome();
+      raw.sendInitiate();
+      await expectRefused(target, failure, raw.wire, reason);
+    });
+
+    it("a User-Id claimed in INITIATE is ignored: the application sees ZAP's", async () => {
+      const target = await serverUnderAttack();
+      const handshake = firstValueFrom(target.router.events$.pipe(filter((e) => e.type === "handshake" && e.peer.routingId.toString() === "raw")));
+      const raw = await target.raw({ metadata: { "Socket-Type": "DEALER", Identity: "raw", "User-Id": "admin" } });
+      await raw.handshake();
+      const event = await handshake;
+      expect(event.type === "handshake" && event.peer.metadata.get("User-Id")?.toString()).toBe("raw-user");
+    });
+  });
+
+  describe("HELLO of the wrong size or version", () => {
+    it.each([
+      ["one byte short", "malformed-command", (data: Buffer) => data.subarray(0, data.length - 1)],
+      ["one byte long", "malformed-command", (data: Buffer) => Buffer.concat([data, Buffer.alloc(1)])],
+      ["empty", "malformed-command", () => Buffer.alloc(0)],
+      ["version 2.0", "unsupported-version", (data: Buffer) => Buffer.concat([Buffer.from([2, 0]), data.subarray(2)])],
+      ["version 1.1", "unsupported-version", (data: Buffer) => Buffer.concat([Buffer.from([1, 1]), data.subarray(2)])],
+    ] as const)("HELLO %s: %s, no WELCOME", async (_, reason, change) => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      const data = raw.helloData();
+      expect(data.length).toBe(CURVE_SIZES.hello);
+      raw.sendHello(change(data));
+      await expectRefused(target, failure, raw.wire, reason);
+      expect(raw.wire.commandsSeen).not.toContain("WELCOME");
+    });
   });
 });

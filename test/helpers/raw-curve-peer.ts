@@ -125,7 +125,7 @@ export interface WireFrame {
   readonly body: Buffer;
 }
 
-/** A command as received: its name and data (`undefined` name for a frame that is not a command). */
+/** A frame read as a command: its name and data (CURVE's MESSAGE is one even in a frame without the COMMAND flag). */
 export function commandOf(frame: WireFrame): { readonly name: string; readonly data: Buffer } {
   const length = frame.body[0] ?? 0;
   return { name: frame.body.toString("latin1", 1, 1 + length), data: frame.body.subarray(1 + length) };
@@ -140,6 +140,10 @@ export class Wire {
   /** The peer's 64-byte greeting, once it arrived. */
   peerGreeting?: Buffer;
   private readonly frames: WireFrame[] = [];
+  /** Every frame received so far, read or not. */
+  readonly seen: WireFrame[] = [];
+  /** Every byte written so far, for a test that replays a whole connection. */
+  readonly written: Buffer[] = [];
   private waiters: Array<() => void> = [];
   private ended = false;
   private readonly closedPromise: Promise<void>;
@@ -176,7 +180,9 @@ export class Wire {
   }
 
   write(...chunks: Buffer[]): void {
-    if (!this.socket.destroyed) this.socket.write(Buffer.concat(chunks));
+    const bytes = Buffer.concat(chunks);
+    this.written.push(bytes);
+    if (!this.socket.destroyed) this.socket.write(bytes);
   }
 
   /** The next frame; rejects if the connection closes first or nothing comes within `ms`. */
@@ -204,6 +210,11 @@ export class Wire {
     const { name, data } = commandOf(frame);
     if (name !== expected) throw new Error(`expected ${expected}, got ${JSON.stringify(name)} (${data.toString("latin1")})`);
     return data;
+  }
+
+  /** Names of the commands received so far ("MESSAGE" for boxed traffic). */
+  get commandsSeen(): string[] {
+    return this.seen.map((frame) => commandOf(frame).name);
   }
 
   /** Resolves when the peer has closed the connection. */
@@ -235,7 +246,9 @@ export class Wire {
       if (this.buffer.length < headerSize) break;
       const size = flags & 0x02 ? Number(this.buffer.readBigUInt64BE(1)) : this.buffer[1]!;
       if (this.buffer.length < headerSize + size) break;
-      this.frames.push({ flags, body: Buffer.from(this.buffer.subarray(headerSize, headerSize + size)) });
+      const frame = { flags, body: Buffer.from(this.buffer.subarray(headerSize, headerSize + size)) };
+      this.frames.push(frame);
+      this.seen.push(frame);
       this.buffer = this.buffer.subarray(headerSize + size);
     }
     this.wake();
