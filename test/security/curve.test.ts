@@ -148,6 +148,17 @@ it("two CURVE servers fail with role-mismatch; CURVE against NULL with mechanism
   expect((await mechanismError).error.reason).toBe("mechanism-mismatch");
 });
 
+it("CURVE against PLAIN fails with mechanism-mismatch on both ends", async () => {
+  const pull = track(new Pull({ ...curveServer() }));
+  await pull.bind("tcp://127.0.0.1:*");
+  const serverError = nextEvent(pull, "handshake:error");
+  const plain = track(new Push({ plainUsername: "admin", plainPassword: "pw", linger: 0, reconnectInterval: -1 }));
+  const clientError = nextEvent(plain, "handshake:error");
+  plain.connect(pull.lastEndpoint!);
+  expect((await clientError).error.reason).toBe("mechanism-mismatch");
+  expect((await serverError).error.reason).toBe("mechanism-mismatch");
+});
+
 it("two CURVE clients fail with role-mismatch", async () => {
   const pull = track(new Pull({ ...curveClient() }));
   await pull.bind("tcp://127.0.0.1:*");
