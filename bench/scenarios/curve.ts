@@ -33,7 +33,7 @@ interface CurveOptions {
  * EINVAL for reading the keys back but has `securityMechanism`; Privateer
  * reads keys back as Z85 text.
  */
-interface CurveReadBack {
+export interface CurveReadBack {
   readonly curveServer: boolean;
   readonly curveServerKey?: string | null;
   readonly securityMechanism?: string;
@@ -61,7 +61,7 @@ function clientOptions(ctx: RoleContext): CurveOptions {
 }
 
 /** Fails the role unless the socket took its CURVE options (a silent NULL fallback must not be measured). */
-function assertCurve(socket: CurveReadBack, ctx: RoleContext, server: boolean): void {
+export function assertCurve(socket: CurveReadBack, ctx: RoleContext, server: boolean): void {
   const ok =
     "securityMechanism" in socket
       ? socket.securityMechanism === "curve" && socket.curveServer === server
