@@ -1,6 +1,7 @@
 import type { Message } from "../../codec/frame";
+import { PrivateerError } from "../../errors";
 import type { Pipe, PipeLink } from "../../pipe/pipe";
-import { BroadcastChannel } from "node:worker_threads";
+import { BroadcastChannel, type MessagePort } from "node:worker_threads";
 import { packBatch, unpackBatch } from "./wire";
 
 /** Stands in for a handler once a channel is closed (the typings do not allow null). */
@@ -12,16 +13,31 @@ export interface PeerThread {
   readonly life: Int32Array;
 }
 
+/**
+ * What a link's messages travel on: a MessagePort when one could be handed
+ * over (see registry.ts), else the connection's own BroadcastChannel.
+ */
+export type Carrier = { readonly kind: "port"; readonly port: MessagePort } | { readonly kind: "channel"; readonly channel: BroadcastChannel };
+
 /** A receive window without a limit (receiveHighWaterMark 0, or conflate). */
 export const UNLIMITED = 2 ** 52;
+
+/**
+ * Smaller batches are copied by the post rather than transferred: for a few
+ * bytes a copy costs less than detaching the buffer and handing it over.
+ */
+const TRANSFER_MIN_BYTES = 4096;
 
 /** Most bytes packed into one post; a burst of large messages goes as several posts. */
 const BATCH_BYTES = 1 << 20;
 
 /** What crosses a connection's channel. */
 export type LinkMessage =
-  /** The connecting side accepted an offer; `credit` is its receive window. */
-  | { readonly t: "ack"; readonly credit: number }
+  /**
+   * The connecting side accepted an offer; `credit` is its receive window.
+   * `port`, when set, is the connection's MessagePort: both sides move to it.
+   */
+  | { readonly t: "ack"; readonly credit: number; readonly port?: MessagePort }
   /** A batch of messages (see wire.ts), with credit granted back piggybacked. */
   | { readonly t: "d"; readonly b: ArrayBuffer; readonly c: number }
   /** Credit granted back: the peer read this many messages. */
@@ -58,7 +74,7 @@ export class ThreadLink implements PipeLink {
 
   constructor(
     readonly pipe: Pipe,
-    private readonly channel: BroadcastChannel,
+    private readonly carrier: Carrier,
     /** The window the peer granted us. */
     peerWindow: number,
     /** The peer's registry (one per thread), so that its thread's exit can end this link. */
@@ -68,7 +84,13 @@ export class ThreadLink implements PipeLink {
   ) {
     this.credit = peerWindow;
     this.lowWater = Math.max(1, Math.ceil(windowOf(pipe) / 2));
-    channel.onmessage = (event: MessageEvent) => this.receive(event.data as LinkMessage);
+    if (carrier.kind === "port") {
+      carrier.port.on("message", (message: LinkMessage) => this.receive(message));
+      // The far port closes without a goodbye when its thread is terminated: a lost peer, at once.
+      carrier.port.once("close", () => this.peerLost(new PrivateerError("EBADF", "the inproc peer's thread exited")));
+    } else {
+      carrier.channel.onmessage = (event: MessageEvent) => this.receive(event.data as LinkMessage);
+    }
   }
 
   // ---- PipeLink ---------------------------------------------------------
@@ -131,7 +153,9 @@ export class ThreadLink implements PipeLink {
         for (const frame of message) bytes += frame.length;
       }
       if (batch.length === 0) return;
-      this.post({ t: "d", b: packBatch(batch), c: this.owed });
+      // The batch is a buffer of our own: transferred, not copied again, where the carrier allows.
+      const packed = packBatch(batch);
+      this.post({ t: "d", b: packed, c: this.owed }, packed.byteLength >= TRANSFER_MIN_BYTES ? packed : undefined);
       this.owed = 0;
     }
   }
@@ -141,8 +165,11 @@ export class ThreadLink implements PipeLink {
     switch (message.t) {
       case "d": {
         if (message.c > 0) this.grant(message.c);
-        // Readable at once; waiting receivers wake on the next turn, once for the whole batch.
-        for (const received of unpackBatch(message.b)) this.pipe.deliver(received, true);
+        // A batch is readable at once and wakes waiting receivers on the next turn, once for all of it;
+        // a lone message wakes them now, which saves a round trip its turn of the event loop.
+        const batch = unpackBatch(message.b);
+        const defer = batch.length > 1;
+        for (const received of batch) this.pipe.deliver(received, defer);
         return;
       }
       case "c":
@@ -163,14 +190,20 @@ export class ThreadLink implements PipeLink {
     if (starved && this.pipe.outboundLength > 0) this.outboundReady();
   }
 
-  private post(message: LinkMessage): void {
-    this.channel.postMessage(message);
+  private post(message: LinkMessage, transfer?: ArrayBuffer): void {
+    if (this.carrier.kind === "port") this.carrier.port.postMessage(message, transfer ? [transfer] : undefined);
+    else this.carrier.channel.postMessage(message);
   }
 
   private end(byPeer: boolean, error?: Error): void {
     this.ended = true;
-    this.channel.onmessage = ignore;
-    this.channel.close();
+    if (this.carrier.kind === "port") {
+      this.carrier.port.removeAllListeners();
+      this.carrier.port.close();
+    } else {
+      this.carrier.channel.onmessage = ignore;
+      this.carrier.channel.close();
+    }
     this.onEnd(this, byPeer, error);
   }
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { BroadcastChannel, threadId } from "node:worker_threads";
+import { BroadcastChannel, MessageChannel, threadId, type MessagePort } from "node:worker_threads";
 import { PrivateerError, ProtocolError } from "../../errors";
 import type { PeerInfo } from "../../engine/peer";
 import { isCompatible, type SocketType } from "../../engine/socket-type";
 import type { Pipe } from "../../pipe/pipe";
 import type { ConnectOptions, TransportHost } from "../transport";
-import { ignore, ThreadLink, windowOf, type LinkMessage, type PeerThread } from "./link";
+import { ignore, ThreadLink, windowOf, type Carrier, type LinkMessage, type PeerThread } from "./link";
 
 /**
  * The channel every thread's registry listens on. BroadcastChannel is the one
@@ -235,7 +235,7 @@ export class ThreadRegistry {
     this.accepting.set(key, pending);
     channel.onmessage = (event: MessageEvent) => {
       const message = event.data as LinkMessage;
-      if (message.t === "ack") this.accepted(key, pending, message.credit);
+      if (message.t === "ack") this.accepted(key, pending, message.credit, message.port);
       else this.refuseAccept(key, pending, false);
     };
     this.announce({
@@ -252,7 +252,7 @@ export class ThreadRegistry {
   }
 
   /** Binder side: the connect took our offer. */
-  private accepted(key: string, pending: PendingAccept, credit: number): void {
+  private accepted(key: string, pending: PendingAccept, credit: number, port: MessagePort | undefined): void {
     this.accepting.delete(key);
     const { binding, pipe, channel, address } = pending;
     const { host } = binding;
@@ -267,7 +267,7 @@ export class ThreadRegistry {
       this.refuseAccept(key, pending);
       return;
     }
-    const link = new ThreadLink(pipe, channel, credit, pending.from, (ended, _byPeer, error) => {
+    const link = new ThreadLink(pipe, carrierOf(channel, port), credit, pending.from, (ended, _byPeer, error) => {
       this.links.delete(ended);
       binding.links.delete(ended);
       host.emit({ type: "disconnect", address, error, routingId: pipe.routingId });
@@ -311,14 +311,21 @@ export class ThreadRegistry {
       this.updateReference();
       return;
     }
-    const link = new ThreadLink(pipe, channel, offer.credit, peerThread(offer.from, offer.life), (ended, byPeer, error) => {
+    // The ack goes first, so that it precedes every message on the channel; it carries a MessagePort
+    // for the connection when one can be handed over.
+    const credit = windowOf(pipe);
+    const { port1, port2 } = new MessageChannel();
+    const handedOver = carrierSettings.portHandover && postWithTransfer(channel, { t: "ack", credit, port: port2 } satisfies LinkMessage, [port2]);
+    if (!handedOver) {
+      port1.close();
+      channel.postMessage({ t: "ack", credit } satisfies LinkMessage);
+    }
+    const link = new ThreadLink(pipe, carrierOf(channel, handedOver ? port1 : undefined), offer.credit, peerThread(offer.from, offer.life), (ended, byPeer, error) => {
       this.links.delete(ended);
       host.emit({ type: "disconnect", address, error, routingId: pipe.routingId });
       if (byPeer) request.lost();
     });
     this.links.add(link);
-    // The ack goes first, so that it precedes every message on the channel.
-    channel.postMessage({ t: "ack", credit: windowOf(pipe) } satisfies LinkMessage);
     request.joined(link);
     host.emit({ type: "connect", address });
     host.emit({ type: "handshake", address, peer, routingId: pipe.routingId });
@@ -398,6 +405,43 @@ const waitAsync = (
     waitAsync(array: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
   }
 ).waitAsync;
+
+/**
+ * Whether connections made by this thread's connects move to a MessagePort.
+ * Tests turn it off to run the BroadcastChannel fallback, which is what
+ * every connection uses where Node's internal port is not found.
+ */
+export const carrierSettings = { portHandover: true };
+
+/** The carrier of a new link: the handed-over port if any (the channel is then closed), else the channel. */
+function carrierOf(channel: BroadcastChannel, port: MessagePort | undefined): Carrier {
+  if (!port) return { kind: "channel", channel };
+  channel.onmessage = ignore;
+  channel.close();
+  return { kind: "port", port };
+}
+
+/**
+ * Posts on a BroadcastChannel with a transfer list, which its public
+ * postMessage lacks. The channel's internal MessagePort accepts one, and
+ * Node transfers to a group of exactly two channels, as a connection's
+ * channel is (its name is random and known to its two ends only). A
+ * MessagePort wakes the other thread about twice as fast as a
+ * BroadcastChannel and can transfer ArrayBuffers; where the internal port
+ * is not found (another Node version) or refuses, nothing was sent and the
+ * caller stays on the channel.
+ */
+function postWithTransfer(channel: BroadcastChannel, message: LinkMessage, transfer: MessagePort[]): boolean {
+  const key = Object.getOwnPropertySymbols(channel).find((symbol) => symbol.description === "kHandle");
+  const handle = key === undefined ? undefined : (channel as unknown as Record<symbol, unknown>)[key];
+  if (typeof (handle as { postMessage?: unknown } | undefined)?.postMessage !== "function") return false;
+  try {
+    (handle as { postMessage(message: unknown, transfer: readonly MessagePort[]): void }).postMessage(message, transfer);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function peerThread(id: string, life: SharedArrayBuffer): PeerThread {
   return { id, life: new Int32Array(life) };

@@ -1,5 +1,6 @@
 import { filter, firstValueFrom, timeout } from "rxjs";
 import { PrivateerError, Pull, Push, type SocketBase } from "../../../src";
+import { carrierSettings } from "../../../src/transport/threads/registry";
 import { RemoteThread } from "./remote";
 
 /**
@@ -44,13 +45,29 @@ async function pendingAfterRoundTrip(promise: Promise<unknown>, thread: RemoteTh
   return !settled;
 }
 
-describe("a worker thread terminated mid-stream", () => {
+describe.each([
+  ["a MessagePort (its close event)", true],
+  ["the BroadcastChannel fallback (the life probe)", false],
+])("a worker thread terminated mid-stream, connection over %s", (_carrier, portHandover) => {
+  /** Starts a worker whose connects use the carrier under test. */
+  async function spawnReady(): Promise<RemoteThread> {
+    const thread = spawn();
+    await thread.ready;
+    await thread.call({ op: "portHandover", enabled: portHandover });
+    return thread;
+  }
+  beforeAll(() => {
+    carrierSettings.portHandover = portHandover;
+  });
+  afterAll(() => {
+    carrierSettings.portHandover = true;
+  });
+
   it("is a disconnect to the binding side, which then serves the next thread that connects", async () => {
     const address = fresh();
     const pull = track(new Pull());
     await pull.bind(address);
-    const first = spawn();
-    await first.ready;
+    const first = await spawnReady();
     const push = await first.open("PUSH");
     await push.connect(address);
     // Far more than the high-water marks hold: the worker is blocked sending when it dies.
@@ -61,8 +78,7 @@ describe("a worker thread terminated mid-stream", () => {
     await first.terminate();
     await disconnected;
 
-    const second = spawn();
-    await second.ready;
+    const second = await spawnReady();
     const next = await second.open("PUSH");
     await next.connect(address);
     await next.send("from the second thread");
@@ -76,8 +92,7 @@ describe("a worker thread terminated mid-stream", () => {
 
   it("is a disconnect to the connecting side, which reconnects to the next thread binding the name", async () => {
     const address = fresh();
-    const first = spawn();
-    await first.ready;
+    const first = await spawnReady();
     const pull = await first.open("PULL");
     await pull.bind(address);
     const push = track(new Push({ sendTimeout: 10_000 }));
@@ -91,12 +106,40 @@ describe("a worker thread terminated mid-stream", () => {
 
     // Nobody is bound now: the send waits, and goes to the new thread once it binds.
     const sent = push.send("after");
-    const second = spawn();
-    await second.ready;
+    const second = await spawnReady();
     const again = await second.open("PULL");
     await again.bind(address);
     await sent;
     expect(await again.receive()).toEqual(["after"]);
+  });
+});
+
+describe("a worker thread busy computing", () => {
+  afterAll(() => {
+    carrierSettings.portHandover = true;
+  });
+
+  it("control: is not taken for gone, however many probes it misses answering", async () => {
+    // Over the BroadcastChannel only the life probe can end the link, so a probe that took
+    // silence for death (as a heartbeat timeout would) fails this test.
+    carrierSettings.portHandover = false;
+    const address = fresh();
+    const pull = track(new Pull());
+    await pull.bind(address);
+    const thread = spawn();
+    await thread.ready;
+    await thread.call({ op: "portHandover", enabled: false });
+    const push = await thread.open("PUSH");
+    await push.connect(address);
+    await push.send("before");
+    expect(await pull.receive()).toEqual([Buffer.from("before")]);
+    const seen: string[] = [];
+    const subscription = pull.events$.subscribe((event) => seen.push(event.type));
+    await thread.call({ op: "spin", ms: 2000 });
+    await push.send("after");
+    expect(await pull.receive()).toEqual([Buffer.from("after")]);
+    subscription.unsubscribe();
+    expect(seen).not.toContain("disconnect");
   });
 });
 

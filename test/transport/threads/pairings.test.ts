@@ -1,4 +1,5 @@
 import * as zmq from "../../../src";
+import { carrierSettings } from "../../../src/transport/threads/registry";
 import { RemoteThread, type RemoteSocket } from "./remote";
 
 /**
@@ -122,7 +123,18 @@ const cases = Object.keys(exchanges).flatMap((pairing) => {
   );
 });
 
-describe("inproc between two threads", () => {
+describe.each([
+  ["a MessagePort", true],
+  ["the BroadcastChannel fallback", false],
+])("inproc between two threads over %s", (_carrier, portHandover) => {
+  beforeAll(async () => {
+    carrierSettings.portHandover = portHandover;
+    await thread.call({ op: "portHandover", enabled: portHandover });
+  });
+  afterAll(() => {
+    carrierSettings.portHandover = true;
+  });
+
   it.each(cases)("$pairing: $here in this thread, bound in $binder, $order", async ({ pairing, first, second, here, binder, order }) => {
     const there = here === first ? second : first;
     const mine = local(here, options[here]);

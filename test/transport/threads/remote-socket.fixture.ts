@@ -5,6 +5,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import * as zmq from "../../../src";
+import { carrierSettings } from "../../../src/transport/threads/registry";
 
 type AnySocket = zmq.SocketBase & {
   send?(message: zmq.MessageLike | zmq.MessageLike[]): Promise<void>;
@@ -22,6 +23,10 @@ export type Command =
   | { readonly op: "subscribe"; readonly socket: number; readonly topic: string }
   | { readonly op: "events"; readonly socket: number }
   | { readonly op: "close"; readonly socket: number }
+  /** Connections this thread's connects make stay on their BroadcastChannel (false) or move to a MessagePort. */
+  | { readonly op: "portHandover"; readonly enabled: boolean }
+  /** Computes without yielding for `ms` (a CPU-bound job), then answers. */
+  | { readonly op: "spin"; readonly ms: number }
   /** Lets go of the control channel: from now on only the sockets keep the thread alive. */
   | { readonly op: "release" };
 
@@ -89,6 +94,16 @@ async function run(command: Command): Promise<unknown> {
     case "close":
       sockets[command.socket]!.close();
       return null;
+    case "portHandover":
+      carrierSettings.portHandover = command.enabled;
+      return null;
+    case "spin": {
+      const until = Date.now() + command.ms;
+      while (Date.now() < until) {
+        // Busy on purpose: the thread runs none of its callbacks meanwhile.
+      }
+      return null;
+    }
     case "release":
       port.unref();
       return null;

@@ -1,0 +1,162 @@
+import { randomBytes } from "node:crypto";
+import { isMainThread, Worker, workerData } from "node:worker_threads";
+import { receivedRate } from "../harness/checks";
+import { loadLib, type NodeLibName } from "../harness/lib";
+import { checkedSize, exchangeWindow, payload, receiveWindow, sendUntil } from "../harness/loops";
+import { field } from "../harness/protocol";
+import type { Role, RoleContext } from "../harness/role";
+import { START_TIMEOUT_MS, type Scenario } from "../harness/scenario";
+import { timing } from "./timing";
+
+/**
+ * inproc between two worker threads of one process (issue 13). The role's
+ * main thread binds; a worker thread it starts (this same file, compiled)
+ * loads the same library and connects. zeromq.js shares one libzmq context
+ * between the threads of a process, so its inproc works across threads too:
+ * the comparison is like for like.
+ */
+
+interface ThreadJob {
+  readonly benchThreadJob: "push" | "rep";
+  readonly lib: NodeLibName;
+  readonly address: string;
+  readonly size: number;
+  readonly limitMs: number;
+}
+
+/** The worker thread's half: a PUSH that sends until stopped, or a REP that echoes. */
+async function runThreadJob(job: ThreadJob): Promise<void> {
+  const lib = await loadLib(job.lib);
+  if (job.benchThreadJob === "push") {
+    const push = new lib.Push({ linger: 0 });
+    push.connect(job.address);
+    await sendUntil(push, payload(job.size), { limitMs: job.limitMs, max: 1_000_000_000 });
+    push.close();
+  } else {
+    const rep = new lib.Reply({ linger: 0 });
+    rep.connect(job.address);
+    const deadline = Date.now() + job.limitMs;
+    while (Date.now() < deadline) await rep.send(await rep.receive());
+    rep.close();
+  }
+}
+
+if (!isMainThread && (workerData as Partial<ThreadJob> | null)?.benchThreadJob !== undefined) {
+  runThreadJob(workerData as ThreadJob).catch((error: unknown) => {
+    // The main thread sees the error event and fails the run.
+    throw error;
+  });
+}
+
+function startThread(ctx: RoleContext, job: Omit<ThreadJob, "lib">): Worker {
+  const worker = new Worker(__filename, { workerData: { ...job, lib: ctx.lib().name } satisfies ThreadJob });
+  worker.on("error", (error) => {
+    ctx.emit("error", { message: `worker thread: ${error.stack ?? error.message}` });
+    process.exit(1);
+  });
+  return worker;
+}
+
+const address = (): string => `inproc://bench-threads-${process.pid}-${randomBytes(4).toString("hex")}`;
+
+export const roles: Record<string, Role> = {
+  /** PULL bound in the main thread, PUSH in a worker thread; the receiver's window is the measurement. */
+  "threads-pushpull": async (ctx) => {
+    const lib = ctx.lib();
+    const endpoint = address();
+    const pull = new lib.Pull({ linger: 0 });
+    await pull.bind(endpoint);
+    const worker = startThread(ctx, { benchThreadJob: "push", address: endpoint, size: ctx.num("size"), limitMs: ctx.num("limit") });
+    try {
+      const result = await receiveWindow(pull, {
+        warmupMs: ctx.num("warmup"),
+        windowMs: ctx.num("window"),
+        max: ctx.num("max"),
+        stallMs: ctx.num("stall"),
+        expectBytes: ctx.num("size"),
+      });
+      ctx.emit("result", { ...result });
+    } finally {
+      await worker.terminate();
+      pull.close();
+    }
+  },
+  /** REQ in the main thread, REP echoing in a worker thread: one request in flight. */
+  "threads-reqrep": async (ctx) => {
+    const lib = ctx.lib();
+    const endpoint = address();
+    const req = new lib.Request({ linger: 0 });
+    await req.bind(endpoint);
+    const size = ctx.num("size");
+    const worker = startThread(ctx, { benchThreadJob: "rep", address: endpoint, size, limitMs: ctx.num("limit") });
+    try {
+      const body = payload(size);
+      const result = await exchangeWindow(
+        async () => {
+          await req.send(body);
+          return checkedSize(await req.receive(), size, "threads-reqrep");
+        },
+        { warmupMs: ctx.num("warmup"), windowMs: ctx.num("window"), max: ctx.num("max") },
+      );
+      ctx.emit("result", { ...result });
+    } finally {
+      await worker.terminate();
+      req.close();
+    }
+  },
+};
+
+function throughput(size: number): Scenario {
+  return {
+    id: `inproc-threads-${size}`,
+    title: `inproc PUSH to PULL between two threads of one process, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`}`,
+    metric: { label: "throughput", unit: "msg/s", better: "higher" },
+    target: { kind: "ratio", text: ">= 2x zeromq.js", atLeast: 2 },
+    impls: ["privateer", "zeromq.js"],
+    rounds: { full: 5, quick: 2 },
+    inTable: true,
+    async measure(ctx) {
+      const t = timing(ctx.quick, size > 1024 ? 2 : 1);
+      const peer = ctx.peer("threads-pushpull", {
+        size,
+        warmup: t.warmupMs,
+        window: t.windowMs,
+        max: 1_000_000_000,
+        limit: t.peerLimitMs,
+        stall: t.stallMs,
+      });
+      const result = await peer.next("result", START_TIMEOUT_MS + t.peerLimitMs);
+      return { value: receivedRate(result, size).perSec };
+    },
+  };
+}
+
+const RTT_SIZE = 16;
+
+export const scenarios: readonly Scenario[] = [
+  throughput(16),
+  throughput(65536),
+  {
+    id: `inproc-threads-rtt-${RTT_SIZE}`,
+    title: `inproc REQ/REP round trip between two threads of one process, ${RTT_SIZE} B`,
+    metric: { label: "mean round trip", unit: "µs", better: "lower" },
+    target: { kind: "ratio", text: "<= zeromq.js's round trip", atMost: 1 },
+    impls: ["privateer", "zeromq.js"],
+    rounds: { full: 5, quick: 2 },
+    inTable: true,
+    async measure(ctx) {
+      const t = timing(ctx.quick);
+      const peer = ctx.peer("threads-reqrep", {
+        size: RTT_SIZE,
+        warmup: t.warmupMs,
+        window: t.windowMs,
+        max: 1_000_000,
+        limit: t.peerLimitMs,
+        stall: t.stallMs,
+      });
+      const result = await peer.next("result", START_TIMEOUT_MS + t.peerLimitMs);
+      receivedRate(result, RTT_SIZE);
+      return { value: (field(result, "elapsedMs") * 1000) / field(result, "count") };
+    },
+  },
+];
