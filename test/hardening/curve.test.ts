@@ -12,6 +12,7 @@
  * socket before, during and after every attack. No error text and no pino
  * log line (captured at trace level) may contain a secret key.
  */
+import * as net from "node:net";
 import { firstValueFrom, filter, type Subscription } from "rxjs";
 import { AuthenticationError, Dealer, encodeZ85, ProtocolError, Router, zapAuthenticator, type ProtocolErrorReason, type SocketBase, type ZapAuthenticator } from "../../src";
 import { generateKeyPair, type CurveKeyPairBytes } from "../../src/security/curve/crypto";
@@ -19,6 +20,7 @@ import { nextEvent } from "../helpers/endpoints";
 import {
   CURVE_SIZES,
   flipBit,
+  NonceObserver,
   nonIncreasing,
   rawCommandFrame,
   rawFrame,
@@ -260,7 +262,7 @@ type FailureEvent = "handshake:error" | "protocol:error";
  * the server, and the good traffic still flowing afterwards.
  */
 async function expectRefused(
-  target: ServerUnderAttack,
+  target: { readonly traffic: Traffic },
   failure: Promise<{ error: ProtocolError }>,
   wire: Wire,
   reason: ProtocolErrorReason,
@@ -659,5 +661,337 @@ describe("the server refuses a raw client", () => {
       await expectRefused(target, failure, raw.wire, reason);
       expect(raw.wire.commandsSeen).not.toContain("WELCOME");
     });
+  });
+});
+
+describe("a raw client that stalls mid-handshake: the handshakeInterval applies", () => {
+  const interval = 1000;
+
+  it.each([
+    ["after the greeting", async (_raw: RawCurveClient) => undefined],
+    ["in the middle of HELLO", async (raw: RawCurveClient) => raw.wire.write(rawCommandFrame("HELLO", raw.helloData()).subarray(0, 100))],
+    [
+      "after HELLO, once WELCOME has arrived",
+      async (raw: RawCurveClient) => {
+        raw.sendHello();
+        await raw.readWelcome();
+      },
+    ],
+    [
+      "in the middle of INITIATE",
+      async (raw: RawCurveClient) => {
+        raw.sendHello();
+        await raw.readWelcome();
+        raw.wire.write(rawCommandFrame("INITIATE", raw.initiateData()).subarray(0, 150));
+      },
+    ],
+  ])("%s: handshake-timeout, not before the interval", async (_, stall) => {
+    const target = await serverUnderAttack({ handshakeInterval: interval });
+    const failure = failureOn(target.router);
+    const started = Date.now();
+    const raw = await target.raw();
+    await stall(raw);
+    await expectRefused(target, failure, raw.wire, "handshake-timeout");
+    // Timers may fire a millisecond or so early; the connection cannot have been cut well before its time.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(interval - 20);
+  });
+
+  it("trickling HELLO a byte at a time does not extend the timeout", async () => {
+    const target = await serverUnderAttack({ handshakeInterval: interval });
+    const failure = failureOn(target.router);
+    const raw = await target.raw();
+    const hello = rawCommandFrame("HELLO", raw.helloData());
+    let sent = 0;
+    const trickle = setInterval(() => {
+      if (sent < hello.length) raw.wire.write(hello.subarray(sent, ++sent));
+    }, 10);
+    cleanups.push(() => clearInterval(trickle));
+    await expectRefused(target, failure, raw.wire, "handshake-timeout");
+    // Still in the middle of HELLO when the timer cut it off: 200 bytes at one per 10 ms take 2 s.
+    expect(sent).toBeLessThan(hello.length);
+  });
+});
+
+// ---------------------------------------------------------------- client under attack
+
+interface ClientUnderAttack {
+  readonly dealer: Dealer;
+  readonly traffic: Traffic;
+  /** Connects the dealer to a raw server holding `keys` (default: the real server's) and accepts the connection. */
+  rawServer(keys?: CurveKeyPairBytes): Promise<RawCurveServerConnection>;
+}
+
+/**
+ * A Privateer CURVE DEALER connected to a good Privateer ROUTER, receiving a
+ * steady stream from it, which then also connects to a raw server. What the
+ * raw server gets delivered shows up in the traffic's `others`.
+ */
+async function clientUnderAttack(options: { handshakeInterval?: number } = {}): Promise<ClientUnderAttack> {
+  const router = new Router({ curveServer: true, curveSecretKey: z85(serverKeys.secretKey), linger: 0, logger });
+  const dealer = new Dealer({
+    curveServerKey: z85(serverKeys.publicKey),
+    curveSecretKey: z85(goodKeys.secretKey),
+    routingId: "good",
+    reconnectInterval: -1,
+    handshakeInterval: options.handshakeInterval ?? 5000,
+    linger: 0,
+    logger,
+  });
+  cleanups.push(() => {
+    router.close();
+    dealer.close();
+  });
+  watchErrors(router);
+  watchErrors(dealer);
+  await router.bind("tcp://127.0.0.1:*");
+  const handshake = nextEvent(router, "handshake");
+  dealer.connect(router.lastEndpoint!);
+  await handshake;
+  // One way only (router to dealer): a DEALER would spread its own sends over the raw server too.
+  const traffic = new Traffic(async (n, others) => {
+    await router.send(["good", `tick ${n}`]);
+    for (;;) {
+      const message = text(await dealer.receive());
+      if (message.length === 1 && message[0] === `tick ${n}`) break;
+      others.push(message);
+    }
+  });
+  cleanups.push(async () => {
+    await traffic.stop();
+    dealer.receiveTimeout = 150;
+    const late = await dealer.receive().then(text, (error: { code?: string }) => error.code);
+    expect(late).toBe("EAGAIN");
+    expect(traffic.others).toEqual([]);
+  });
+  await traffic.advance(2);
+  const rawServer = async (keys: CurveKeyPairBytes = serverKeys) => {
+    const server = await RawCurveServer.listen(keys);
+    cleanups.push(() => server.close());
+    dealer.connect(server.endpoint);
+    const connection = await server.accept();
+    secrets.push(connection.transient.secretKey);
+    cleanups.push(() => {
+      if (connection.sessionKey) secrets.push(connection.sessionKey);
+      connection.wire.destroy();
+    });
+    return connection;
+  };
+  return { dealer, traffic, rawServer };
+}
+
+describe("raw CURVE server against a Privateer CURVE client", () => {
+  it("control: the raw server completes the handshake and messages cross both ways", async () => {
+    const target = await clientUnderAttack();
+    const handshake = nextEvent(target.dealer, "handshake");
+    const raw = await target.rawServer();
+    await raw.handshake();
+    expect(raw.clientKey?.equals(goodKeys.publicKey)).toBe(true);
+    expect(raw.clientMetadata?.get("socket-type")?.toString()).toBe("DEALER");
+    expect((await handshake).peer.socketType).toBe("ROUTER");
+    raw.sendMessage("from raw server");
+    await target.traffic.collect(1);
+    expect(target.traffic.others).toEqual([["from raw server"]]);
+    target.traffic.others.length = 0;
+  });
+
+  it("WELCOME with one bit flipped: decrypt-failed, no INITIATE (the client's key stays unsent)", async () => {
+    const target = await clientUnderAttack();
+    const failure = failureOn(target.dealer);
+    const raw = await target.rawServer();
+    await raw.readHello();
+    raw.sendWelcome(flipBit(raw.welcomeData(), -1));
+    await expectRefused(target, failure, raw.wire, "decrypt-failed");
+    expect(raw.wire.commandsSeen).not.toContain("INITIATE");
+  });
+
+  it("WELCOME from an impostor without the server's secret key: decrypt-failed, no INITIATE", async () => {
+    const target = await clientUnderAttack();
+    const failure = failureOn(target.dealer);
+    const raw = await target.rawServer();
+    await raw.readHello();
+    raw.sendWelcome(raw.welcomeData({ signer: generateKeyPair().secretKey }));
+    await expectRefused(target, failure, raw.wire, "decrypt-failed");
+    expect(raw.wire.commandsSeen).not.toContain("INITIATE");
+  });
+
+  it("WELCOME one byte short: malformed-command", async () => {
+    const target = await clientUnderAttack();
+    const failure = failureOn(target.dealer);
+    const raw = await target.rawServer();
+    await raw.readHello();
+    const welcome = raw.welcomeData();
+    expect(welcome.length).toBe(CURVE_SIZES.welcome);
+    raw.sendWelcome(welcome.subarray(1));
+    await expectRefused(target, failure, raw.wire, "malformed-command");
+  });
+
+  it("WELCOME twice: unexpected-command", async () => {
+    const target = await clientUnderAttack();
+    const failure = failureOn(target.dealer);
+    const raw = await target.rawServer();
+    await raw.readHello();
+    const welcome = raw.welcomeData();
+    raw.sendWelcome(welcome);
+    raw.sendWelcome(welcome);
+    await expectRefused(target, failure, raw.wire, "unexpected-command");
+  });
+
+  it("READY with one bit flipped, a MESSAGE right behind it: decrypt-failed, nothing delivered", async () => {
+    const target = await clientUnderAttack();
+    const failure = failureOn(target.dealer);
+    const raw = await target.rawServer();
+    await raw.readHello();
+    raw.sendWelcome();
+    await raw.readInitiate();
+    raw.wire.write(rawCommandFrame("READY", flipBit(raw.readyData(), -1)), raw.messageFrame("smuggled"));
+    await expectRefused(target, failure, raw.wire, "decrypt-failed");
+  });
+
+  it("READY with malformed metadata in its box: malformed-command", async () => {
+    const target = await clientUnderAttack();
+    const failure = failureOn(target.dealer);
+    const raw = await target.rawServer();
+    await raw.readHello();
+    raw.sendWelcome();
+    await raw.readInitiate();
+    raw.sendReady(raw.readyData({ metadata: Buffer.from("\x0bSoc", "latin1") }));
+    await expectRefused(target, failure, raw.wire, "malformed-command");
+  });
+
+  it("ERROR 400 instead of READY (the server's ZAP handler refused us): AuthenticationError with status 400", async () => {
+    const target = await clientUnderAttack();
+    const failure = failureOn(target.dealer);
+    const raw = await target.rawServer();
+    await raw.readHello();
+    raw.sendWelcome();
+    await raw.readInitiate();
+    raw.wire.write(rawCommandFrame("ERROR", Buffer.from("\x03400", "latin1")));
+    await expectRefused(target, failure, raw.wire, "authentication-failed", 400);
+  });
+
+  it("a server MESSAGE with one bit flipped: protocol:error decrypt-failed, nothing delivered", async () => {
+    const target = await clientUnderAttack();
+    const raw = await target.rawServer();
+    const failure = failureOn(target.dealer, "protocol:error");
+    await raw.handshake();
+    raw.wire.write(rawFrame(0, flipBit(raw.messageBody("forged"), -1)));
+    await expectRefused(target, failure, raw.wire, "decrypt-failed");
+  });
+
+  it("a server MESSAGE replayed verbatim: nonce-replayed, delivered once", async () => {
+    const target = await clientUnderAttack();
+    const raw = await target.rawServer();
+    const failure = failureOn(target.dealer, "protocol:error");
+    await raw.handshake();
+    const message = raw.messageFrame("credit 100");
+    raw.wire.write(message, message);
+    await expectRefused(target, failure, raw.wire, "nonce-replayed");
+    await target.traffic.advance(3);
+    expect(target.traffic.others).toEqual([["credit 100"]]);
+    target.traffic.others.length = 0;
+  });
+
+  it("a first server MESSAGE reusing READY's nonce: nonce-replayed, nothing delivered", async () => {
+    const target = await clientUnderAttack();
+    const raw = await target.rawServer();
+    const failure = failureOn(target.dealer, "protocol:error");
+    await raw.handshake();
+    raw.wire.write(raw.messageFrame("reused", { nonce: 1n }));
+    await expectRefused(target, failure, raw.wire, "nonce-replayed");
+  });
+
+  it.each([
+    ["that never answers HELLO", async (_raw: RawCurveServerConnection) => undefined],
+    [
+      "that never answers INITIATE",
+      async (raw: RawCurveServerConnection) => {
+        await raw.readHello();
+        raw.sendWelcome();
+        await raw.readInitiate();
+      },
+    ],
+  ])("a server %s: the client's handshake-timeout", async (_, stall) => {
+    const target = await clientUnderAttack({ handshakeInterval: 1000 });
+    const failure = failureOn(target.dealer);
+    const raw = await target.rawServer();
+    await stall(raw);
+    await expectRefused(target, failure, raw.wire, "handshake-timeout");
+  });
+});
+
+// ---------------------------------------------------------------- nonces on the wire
+
+/**
+ * Two Privateer CURVE sockets talking through a TCP proxy that records the
+ * short nonces of each direction: `count` requests one way, as many replies
+ * the other. Also returns every byte that crossed, to look for plaintext.
+ */
+async function watchNonces(count: number): Promise<{ toServer: NonceObserver; toClient: NonceObserver; bytes: Buffer }> {
+  const router = new Router({ curveServer: true, curveSecretKey: z85(serverKeys.secretKey), linger: 0, logger });
+  const dealer = new Dealer({ curveServerKey: z85(serverKeys.publicKey), curveSecretKey: z85(goodKeys.secretKey), routingId: "d", linger: 0, logger });
+  const toServer = new NonceObserver();
+  const toClient = new NonceObserver();
+  const seen: Buffer[] = [];
+  const proxy = net.createServer((inbound) => {
+    const outbound = net.connect({ host: "127.0.0.1", port: Number(router.lastEndpoint!.split(":").pop()) });
+    inbound.on("data", (chunk: Buffer) => {
+      toServer.push(chunk);
+      seen.push(chunk);
+      outbound.write(chunk);
+    });
+    outbound.on("data", (chunk: Buffer) => {
+      toClient.push(chunk);
+      seen.push(chunk);
+      inbound.write(chunk);
+    });
+    for (const [a, b] of [[inbound, outbound], [outbound, inbound]] as const) {
+      a.on("error", () => undefined);
+      a.on("close", () => b.destroy());
+    }
+  });
+  cleanups.push(() => {
+    dealer.close();
+    router.close();
+    proxy.close();
+  });
+  await router.bind("tcp://127.0.0.1:*");
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  dealer.connect(`tcp://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`);
+  const requests = (async () => {
+    for (let i = 0; i < count; i++) await dealer.send(`plaintext-marker request ${i}`);
+  })();
+  for (let i = 0; i < count; i++) {
+    const [id, body] = await router.receive();
+    expect(body!.toString()).toBe(`plaintext-marker request ${i}`);
+    await router.send([id!, `plaintext-marker reply ${i}`]);
+  }
+  await requests;
+  for (let i = 0; i < count; i++) expect((await dealer.receive())[0]!.toString()).toBe(`plaintext-marker reply ${i}`);
+  return { toServer, toClient, bytes: Buffer.concat(seen) };
+}
+
+describe("short nonces on the wire", () => {
+  it("strictly increase in each direction across 1,000 messages each way, and no plaintext crosses", async () => {
+    const { toServer, toClient, bytes } = await watchNonces(1000);
+    const clientCommands = toServer.nonces.map((n) => n.command);
+    expect(clientCommands.slice(0, 2)).toEqual(["HELLO", "INITIATE"]);
+    expect(clientCommands.filter((c) => c === "MESSAGE").length).toBeGreaterThanOrEqual(1000);
+    expect(toClient.nonces[0]!.command).toBe("READY");
+    expect(toClient.nonces.filter((n) => n.command === "MESSAGE").length).toBeGreaterThanOrEqual(1000);
+    expect(nonIncreasing(toServer.nonces.map((n) => n.nonce))).toEqual([]);
+    expect(nonIncreasing(toClient.nonces.map((n) => n.nonce))).toEqual([]);
+    expect(bytes.includes(Buffer.from("plaintext-marker"))).toBe(false);
+  });
+
+  it("negative control: the checker flags a repeated and a lower nonce inserted into a captured sequence", async () => {
+    const { toServer } = await watchNonces(50);
+    const captured = toServer.nonces.map((n) => n.nonce);
+    expect(nonIncreasing(captured)).toEqual([]);
+    const repeated = [...captured.slice(0, 20), captured[19]!, ...captured.slice(20)];
+    expect(nonIncreasing(repeated)).toEqual([20]);
+    const lower = [...captured.slice(0, 30), captured[10]!, ...captured.slice(30)];
+    expect(nonIncreasing(lower)).toEqual([30]);
+    // A replay of the very first command (HELLO) at the end is caught too.
+    expect(nonIncreasing([...captured, captured[0]!])).toEqual([captured.length]);
   });
 });
