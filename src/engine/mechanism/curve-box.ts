@@ -135,7 +135,7 @@ export class CurveMessageCodec implements MessageCodec {
   }
 
   decode(frame: Buffer): { readonly flags: number; readonly body: Buffer } {
-    if (frame.length < MESSAGE_MIN || !frame.subarray(0, MESSAGE_NAME.length).equals(MESSAGE_NAME)) {
+    if (frame.length < MESSAGE_MIN || MESSAGE_NAME.compare(frame, 0, MESSAGE_NAME.length) !== 0) {
       throw new ProtocolError("malformed-command", "CURVE: expected a MESSAGE command after the handshake");
     }
     const at = MESSAGE_NAME.length;
