@@ -38,6 +38,14 @@ export class FrameDecoder {
    */
   constructor(private readonly maxFrameSize = -1) {}
 
+  /**
+   * While false, a frame that is not a command is refused at its header.
+   * Before the handshake only commands are valid, so an unauthenticated peer
+   * must not make us buffer a message frame it announces (up to
+   * maxMessageSize, unlimited by default) only to refuse it at its end.
+   */
+  messageFramesAllowed = true;
+
   /** Bytes of a frame that has started but not finished; 0 between frames. */
   get pendingBytes(): number {
     if (this.state === State.Flags) return 0;
@@ -121,6 +129,9 @@ export class FrameDecoder {
   }
 
   private checkSize(size: number): void {
+    if (!this.messageFramesAllowed && !(this.flags & FrameFlags.COMMAND)) {
+      throw new ProtocolError("unexpected-command", `message frame of ${size} bytes before the handshake completed`);
+    }
     if (this.flags & FrameFlags.COMMAND) {
       if (size > COMMAND_SIZE_MAX) {
         throw new ProtocolError("message-too-large", `command frame of ${size} bytes exceeds ${COMMAND_SIZE_MAX}`);

@@ -120,6 +120,8 @@ export class ZmtpEngine {
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.logger = options.logger.child({ component: "engine" });
     this.decoder = new FrameDecoder(options.maxMessageSize);
+    // Until the handshake completes only commands are valid: refuse a message frame at its header.
+    this.decoder.messageFramesAllowed = false;
     stream.on("data", (chunk: Buffer) => this.receive(chunk));
     stream.on("drain", () => {
       this.flush();
@@ -391,6 +393,7 @@ export class ZmtpEngine {
     const refusal = this.handler.handshake(this.peerInfo);
     if (refusal) throw refusal;
     this.phase = Phase.Active;
+    this.decoder.messageFramesAllowed = true;
     this.startHeartbeat();
     if (this.source) this.pull(this.source);
   }

@@ -607,6 +607,26 @@ describe("the server refuses a raw client", () => {
     });
 
     it.each([
+      ["right after the greeting", false],
+      ["after HELLO and WELCOME", true],
+    ])("a message frame announcing 512 MiB %s is refused at its header, not buffered (unexpected-command)", async (_, hello) => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      if (hello) {
+        raw.sendHello();
+        await raw.readWelcome();
+      }
+      const header = Buffer.alloc(9);
+      header[0] = 0x02;
+      header.writeBigUInt64BE(512n * 1024n * 1024n, 1);
+      raw.wire.write(header, Buffer.alloc(1024));
+      const error = await expectRefused(target, failure, raw.wire, "unexpected-command");
+      // Refused for what the header says, with the size it announced: nothing of the body was awaited.
+      expect(error.message).toContain(String(512 * 1024 * 1024));
+    });
+
+    it.each([
       ["a property name running past the end", Buffer.from("\x0bSoc", "latin1")],
       ["a value longer than what follows", Buffer.concat([Buffer.from("\x0bSocket-Type", "latin1"), Buffer.from([0, 0, 1, 0]), Buffer.from("DEALER")])],
       ["an empty property name", Buffer.concat([Buffer.from([0]), Buffer.from([0, 0, 0, 0])])],
@@ -641,6 +661,86 @@ describe("the server refuses a raw client", () => {
       await raw.handshake();
       const event = await handshake;
       expect(event.type === "handshake" && event.peer.metadata.get("User-Id")?.toString()).toBe("raw-user");
+    });
+  });
+
+  describe("low-order keys and commands out of order", () => {
+    /** A Curve25519 point of small order: X25519 with it gives all zeros, which must never become a key. */
+    const LOW_ORDER = Buffer.alloc(32);
+
+    it("HELLO with a low-order transient key: decrypt-failed, no WELCOME", async () => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello(raw.helloData({ transientPublic: LOW_ORDER }));
+      await expectRefused(target, failure, raw.wire, "decrypt-failed");
+      expect(raw.wire.commandsSeen).not.toContain("WELCOME");
+    });
+
+    it("INITIATE presenting a low-order long-term key: decrypt-failed, ZAP never asked", async () => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello();
+      await raw.readWelcome();
+      raw.sendInitiate(raw.initiateData({ clientKey: LOW_ORDER }));
+      await expectRefused(target, failure, raw.wire, "decrypt-failed");
+      expect(decisions).toEqual([]);
+    });
+
+    it("INITIATE whose short nonce does not exceed HELLO's: nonce-replayed, ZAP never asked", async () => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello(raw.helloData({ nonce: 7n }));
+      await raw.readWelcome();
+      raw.sendInitiate(raw.initiateData({ nonce: 7n }));
+      await expectRefused(target, failure, raw.wire, "nonce-replayed");
+      expect(decisions).toEqual([]);
+    });
+
+    it("INITIATE twice in one write (the second while ZAP is asked): unexpected-command, no READY", async () => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello();
+      await raw.readWelcome();
+      const initiate = rawCommandFrame("INITIATE", raw.initiateData());
+      raw.wire.write(initiate, initiate);
+      await expectRefused(target, failure, raw.wire, "unexpected-command");
+      expect(raw.wire.commandsSeen).not.toContain("READY");
+    });
+
+    it("INITIATE again after READY (outside a MESSAGE box): protocol:error malformed-command", async () => {
+      const target = await serverUnderAttack();
+      const raw = await target.raw();
+      raw.sendHello();
+      await raw.readWelcome();
+      const first = rawCommandFrame("INITIATE", raw.initiateData());
+      raw.wire.write(first);
+      await raw.readReady();
+      const failure = failureOn(target.router, "protocol:error");
+      raw.wire.write(first);
+      await expectRefused(target, failure, raw.wire, "malformed-command");
+    });
+
+    it("a MESSAGE pipelined behind INITIATE, before READY: refused (unexpected-command), never delivered", async () => {
+      const target = await serverUnderAttack();
+      const failure = failureOn(target.router);
+      const raw = await target.raw();
+      raw.sendHello();
+      await raw.readWelcome();
+      raw.wire.write(rawCommandFrame("INITIATE", raw.initiateData()), raw.messageFrame("too early"));
+      await expectRefused(target, failure, raw.wire, "unexpected-command");
+    });
+
+    it("a plaintext ZMTP message frame after READY: protocol:error, never delivered", async () => {
+      const target = await serverUnderAttack();
+      const raw = await target.raw();
+      await raw.handshake();
+      const failure = failureOn(target.router, "protocol:error");
+      raw.wire.write(rawFrame(0, Buffer.from("in clear")));
+      await expectRefused(target, failure, raw.wire, "malformed-command");
     });
   });
 
@@ -810,6 +910,16 @@ describe("raw CURVE server against a Privateer CURVE client", () => {
     const raw = await target.rawServer();
     await raw.readHello();
     raw.sendWelcome(raw.welcomeData({ signer: generateKeyPair().secretKey }));
+    await expectRefused(target, failure, raw.wire, "decrypt-failed");
+    expect(raw.wire.commandsSeen).not.toContain("INITIATE");
+  });
+
+  it("WELCOME carrying a low-order transient key: decrypt-failed, no INITIATE", async () => {
+    const target = await clientUnderAttack();
+    const failure = failureOn(target.dealer);
+    const raw = await target.rawServer();
+    await raw.readHello();
+    raw.sendWelcome(raw.welcomeData({ transientPublic: Buffer.alloc(32) }));
     await expectRefused(target, failure, raw.wire, "decrypt-failed");
     expect(raw.wire.commandsSeen).not.toContain("INITIATE");
   });

@@ -368,11 +368,14 @@ export class RawCurveClient extends RawCurveEnd {
   }
 
   /** HELLO's data, version 1.0 and a box of 64 zeros under beforenm(S, c') unless told otherwise. */
-  helloData(options: { version?: readonly [number, number]; nonce?: bigint; signature?: Buffer; serverKey?: Buffer } = {}): Buffer {
+  helloData(
+    options: { version?: readonly [number, number]; nonce?: bigint; signature?: Buffer; serverKey?: Buffer; transientPublic?: Buffer } = {},
+  ): Buffer {
     const wireNonce = shortNonce(this.takeNonce(options.nonce));
     const key = precompute(options.serverKey ?? this.serverKey, this.transient.secretKey)!;
     const box = seal(options.signature ?? Buffer.alloc(64), nonce24(PREFIX.HELLO, wireNonce), key);
-    return Buffer.concat([Buffer.from(options.version ?? [1, 0]), Buffer.alloc(72), this.transient.publicKey, wireNonce, box]);
+    const transient = options.transientPublic ?? this.transient.publicKey;
+    return Buffer.concat([Buffer.from(options.version ?? [1, 0]), Buffer.alloc(72), transient, wireNonce, box]);
   }
 
   sendHello(data: Buffer = this.helloData()): Buffer {
@@ -521,7 +524,7 @@ export class RawCurveServerConnection extends RawCurveEnd {
    * beforenm(C', s). The cookie is boxed under a key nobody keeps: this
    * server reads INITIATE with the transient secret it still holds.
    */
-  welcomeData(options: { signer?: Buffer } = {}): Buffer {
+  welcomeData(options: { signer?: Buffer; transientPublic?: Buffer } = {}): Buffer {
     const cookieNonce = randomBytes(16);
     const cookie = Buffer.concat([
       cookieNonce,
@@ -529,7 +532,8 @@ export class RawCurveServerConnection extends RawCurveEnd {
     ]);
     const longNonce = randomBytes(16);
     const key = precompute(this.clientTransient!, options.signer ?? this.keys.secretKey)!;
-    return Buffer.concat([longNonce, seal(Buffer.concat([this.transient.publicKey, cookie]), nonce24(PREFIX.WELCOME, longNonce), key)]);
+    const transient = options.transientPublic ?? this.transient.publicKey;
+    return Buffer.concat([longNonce, seal(Buffer.concat([transient, cookie]), nonce24(PREFIX.WELCOME, longNonce), key)]);
   }
 
   sendWelcome(data: Buffer = this.welcomeData()): void {
