@@ -6,6 +6,9 @@
  * messages go both ways with heartbeats on at both ends, and an idle spell
  * longer than the heartbeat timeout in between. Each allow-list has a
  * denied-key control that must be refused on both ends with nothing delivered.
+ * Then six socket pairings (REQ/REP, DEALER/ROUTER, PUSH/PULL, PUB/SUB with a
+ * boxed SUBSCRIBE, XPUB/XSUB, PAIR) with each library as the CURVE server;
+ * test/interop/curve-zeromq-js.test.ts runs all twelve against zeromq.js.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import * as path from "node:path";
@@ -13,6 +16,8 @@ import { createInterface } from "node:readline";
 import { AuthenticationError, curveKeyPair, Dealer, decodeZ85, Router, zapAuthenticator, type ZapAuthenticator } from "../../src";
 import { bindAddress, nextEvent, type TransportName } from "../helpers/endpoints";
 import { describeIfPeer, PYTHON, PYZMQ } from "../helpers/prerequisites";
+import { PyzmqDriver, type PyzmqSocketType } from "./helpers/pyzmq-driver";
+import { PrivateerPeer, privateerSocket, publishUntilReceived, PyzmqPeer, type Peer } from "./helpers/pyzmq-peers";
 
 const SCRIPT = path.join(__dirname, "peers", "curve_peer.py");
 
@@ -243,3 +248,131 @@ describeWithPyzmq("CURVE interop with pyzmq", () => {
 function curveKeyBytes(z85: string): Buffer {
   return decodeZ85(z85);
 }
+
+// ---- socket-type pairings over CURVE -------------------------------------------
+
+const text = (frames: Buffer[]): string[] => frames.map((frame) => frame.toString("latin1"));
+
+interface CurvePairing {
+  readonly a: PyzmqSocketType;
+  readonly b: PyzmqSocketType;
+  /** `a` binds and is the CURVE server; `b` connects as client. */
+  exchange(a: Peer, b: Peer): Promise<void>;
+}
+
+async function pingPong(a: Peer, b: Peer): Promise<void> {
+  await a.send(["ping", a.library]);
+  expect(text(await b.receive())).toEqual(["ping", a.library]);
+  await b.send(["pong", b.library]);
+  expect(text(await a.receive())).toEqual(["pong", b.library]);
+}
+
+const CURVE_PAIRINGS: readonly CurvePairing[] = [
+  {
+    a: "REP",
+    b: "REQ",
+    async exchange(rep, req) {
+      await req.send(["question", req.library]);
+      expect(text(await rep.receive())).toEqual(["question", req.library]);
+      await rep.send(["answer", rep.library]);
+      expect(text(await req.receive())).toEqual(["answer", rep.library]);
+    },
+  },
+  {
+    a: "ROUTER",
+    b: "DEALER",
+    async exchange(router, dealer) {
+      await dealer.send(["hello", dealer.library]);
+      const [id, ...body] = await router.receive();
+      expect(text(body)).toEqual(["hello", dealer.library]);
+      await router.send([id!, "back", router.library]);
+      expect(text(await dealer.receive())).toEqual(["back", router.library]);
+    },
+  },
+  {
+    a: "PULL",
+    b: "PUSH",
+    async exchange(pull, push) {
+      await push.send(["work", "item", push.library]);
+      expect(text(await pull.receive())).toEqual(["work", "item", push.library]);
+    },
+  },
+  {
+    a: "PUB",
+    b: "SUB",
+    async exchange(pub, sub) {
+      // The subscription crosses as a boxed SUBSCRIBE command; only matching topics come back.
+      await sub.subscribe("weather");
+      await publishUntilReceived(pub, sub, ["weather.probe"]);
+      await pub.send(["sport", "ignored"]);
+      await pub.send(["weather.today", "sunny"]);
+      let message = await sub.receive();
+      while (text(message)[0] === "weather.probe") message = await sub.receive();
+      expect(text(message)).toEqual(["weather.today", "sunny"]);
+    },
+  },
+  {
+    a: "XPUB",
+    b: "XSUB",
+    async exchange(xpub, xsub) {
+      await xsub.send([Buffer.concat([Buffer.from([1]), Buffer.from("weather")])]);
+      expect(await xpub.receive()).toEqual([Buffer.concat([Buffer.from([1]), Buffer.from("weather")])]);
+      await xpub.send(["weather.today", "sunny"]);
+      expect(text(await xsub.receive())).toEqual(["weather.today", "sunny"]);
+    },
+  },
+  { a: "PAIR", b: "PAIR", exchange: pingPong },
+];
+
+describeWithPyzmq("CURVE interop with pyzmq: socket pairings (tcp)", () => {
+  let driver: PyzmqDriver;
+  const open: Peer[] = [];
+  beforeAll(async () => {
+    driver = await PyzmqDriver.start();
+  }, 30000);
+  afterEach(async () => {
+    for (const peer of open.splice(0).reverse()) await peer.close().catch(() => undefined);
+  });
+  afterAll(async () => {
+    await driver?.close();
+  });
+
+  const cases = CURVE_PAIRINGS.flatMap((pairing) =>
+    (["privateer", "pyzmq"] as const).map((server) => [`${pairing.a}-${pairing.b}: the ${server} ${pairing.a} is the CURVE server`, pairing, server] as const),
+  );
+
+  it.each(cases)("%s", async (_name, pairing, server) => {
+    const privateer = (type: PyzmqSocketType, role: "server" | "client"): PrivateerPeer => {
+      const socket = privateerSocket(type);
+      if (role === "server") {
+        socket.curveServer = true;
+        socket.curveSecretKey = serverKeys.secretKey;
+      } else {
+        socket.curveServerKey = serverKeys.publicKey;
+        socket.curvePublicKey = clientKeys.publicKey;
+        socket.curveSecretKey = clientKeys.secretKey;
+      }
+      const peer = new PrivateerPeer(socket);
+      open.push(peer);
+      return peer;
+    };
+    const pyzmq = async (type: PyzmqSocketType, role: "server" | "client"): Promise<PyzmqPeer> => {
+      const options: Record<string, string | boolean> =
+        role === "server"
+          ? { curve_server: true, curve_secretkey: serverKeys.secretKey }
+          : { curve_serverkey: serverKeys.publicKey, curve_publickey: clientKeys.publicKey, curve_secretkey: clientKeys.secretKey };
+      const peer = new PyzmqPeer(await driver.socket(type, options));
+      open.push(peer);
+      return peer;
+    };
+    const a = server === "privateer" ? privateer(pairing.a, "server") : await pyzmq(pairing.a, "server");
+    const b = server === "privateer" ? await pyzmq(pairing.b, "client") : privateer(pairing.b, "client");
+    const ours = (server === "privateer" ? a : b) as PrivateerPeer;
+    const handshake = nextEvent(ours.socket, "handshake");
+    const endpoint = await a.bind("tcp");
+    await b.connect(endpoint);
+    expect((await handshake).peer.socketType).toBe(server === "privateer" ? pairing.b : pairing.a);
+    expect(ours.socket.securityMechanism).toBe("curve");
+    await pairing.exchange(a, b);
+  }, 20000);
+});
