@@ -34,6 +34,7 @@ export interface BinaryStarClientOptions {
    * client role: over CURVE, the server's public key as `curveServerKey`
    * and this client's `curveSecretKey` (CURVE servers bind, clients
    * connect); servers with distinct keys need the function form. Default: none.
+   * Options the socket refuses (a malformed key) fail each request with reason `socket`.
    */
   socket?: SocketOptions | ((endpoint: string) => SocketOptions);
   /** Parent logger. Default: silent. */

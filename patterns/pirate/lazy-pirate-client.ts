@@ -22,6 +22,7 @@ export interface LazyPirateClientOptions {
    * connects, so it takes a mechanism's client role: for CURVE, the queue's
    * or server's public key as `curveServerKey` plus this client's
    * `curveSecretKey` (CURVE servers bind, clients connect). Default: none.
+   * Options the socket refuses (a malformed key) fail each request with reason `socket`.
    */
   socket?: SocketOptions;
   /** Parent logger. Default: silent. */

@@ -187,7 +187,15 @@ export class RetryingRequestClient<TTarget extends object, TExtra extends { read
     if (this.current !== job || job.done || this.isClosed) return;
     job.attempt += 1;
     const target = this.policy.sending(this.attemptOf(job));
-    const socket = this.openSocket();
+    let socket: Request;
+    try {
+      socket = this.openSocket();
+    } catch (error) {
+      // Options the socket refuses (a malformed key, say) fail the request rather than escape from a timer.
+      this.fail(job, this.policy.error("socket", "could not open a socket", { cause: error }));
+      this.pump();
+      return;
+    }
     socket.send(job.frames).catch((error: unknown) => {
       if (socket === this.socket) this.fail(job, this.policy.error("socket", "could not send the request", { cause: error }));
     });

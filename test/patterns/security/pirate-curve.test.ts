@@ -188,3 +188,20 @@ describe("Simple Pirate over CURVE with a ZAP allow-list", () => {
     expect(count("ppp-backend", workerKey.publicKey, 200)).toBe(1);
   });
 });
+
+describe("socket options a socket refuses", () => {
+  it("fail each request with reason socket and the socket's EINVAL as cause, and nothing escapes", async () => {
+    // A malformed key: the REQ refuses it when the client opens its socket for the first request.
+    const client = new LazyPirateClient("tcp://127.0.0.1:1", { timeout: 200, retries: 0, socket: { curveServerKey: "not a Z85 key" } });
+    closers.push(client);
+    for (const body of ["one", "two"]) {
+      const failed = client.call(body);
+      await expect(failed).rejects.toBeInstanceOf(PirateError);
+      await expect(failed).rejects.toMatchObject({ reason: "socket", cause: expect.objectContaining({ code: "EINVAL" }) });
+    }
+    // Control: the same client shape with a well-formed key opens its socket; the request then times out instead.
+    const wellFormed = new LazyPirateClient("tcp://127.0.0.1:1", { timeout: 200, retries: 0, socket: curveClient(clientKey) });
+    closers.push(wellFormed);
+    await expect(wellFormed.call("three")).rejects.toMatchObject({ reason: "timeout" });
+  });
+});
