@@ -221,6 +221,7 @@ export class BinaryStar {
       const subscriber = new Subscriber({ linger: 0, ...this.peerOptions, logger: this.logger });
       this.subscriber = subscriber;
       subscriber.subscribe("");
+      this.subscriptions.push(this.watchPeerHandshakes(subscriber));
       subscriber.connect(this.configured.stateSubscriber);
       let frontend: string | null = null;
       if (this.configured.frontend !== null) {
@@ -319,6 +320,25 @@ export class BinaryStar {
       this.events.complete();
     });
     return this.released;
+  }
+
+  /**
+   * A handshake the peer's publisher refuses (a wrong `peerSocket` key, a ZAP
+   * denial) leaves this server deaf to its peer, which looks just like a dead
+   * peer: report why as a `socket-error`, once per run of failures rather
+   * than at every reconnect.
+   */
+  private watchPeerHandshakes(subscriber: Subscriber): Subscription {
+    let failing = false;
+    return subscriber.events$.subscribe((event) => {
+      if (event.type === "handshake") failing = false;
+      else if (event.type === "handshake:error" && !failing && !this.isClosed()) {
+        failing = true;
+        const error = new BinaryStarError("socket", `handshake with the peer's state publisher at ${event.address} failed`, { cause: event.error });
+        this.logger.warn({ err: error }, "peer handshake failed");
+        this.emit({ type: "socket-error", error });
+      }
+    });
   }
 
   private isClosed(): boolean {

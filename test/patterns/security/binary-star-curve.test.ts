@@ -7,7 +7,7 @@
  * ZAP domain, which tells from the authenticator's decisions which server a
  * handshake reached.
  */
-import { filter, firstValueFrom, ReplaySubject, timeout } from "rxjs";
+import { filter, firstValueFrom, ReplaySubject, take, timeout, toArray } from "rxjs";
 import {
   BinaryStar,
   BinaryStarClient,
@@ -17,7 +17,7 @@ import {
   type BinaryStarRole,
   type BinaryStarState,
 } from "../../../patterns/binary-star";
-import { curveKeyPair, zapAllowList, zapAuthenticator, type ZapAuthenticator, type ZapOutcome } from "../../../src";
+import { AuthenticationError, curveKeyPair, zapAllowList, zapAuthenticator, type ZapAuthenticator, type ZapOutcome } from "../../../src";
 import { tcpPair } from "../binary-star/pair";
 
 jest.setTimeout(30000);
@@ -130,6 +130,7 @@ describe("Binary Star over CURVE with a ZAP allow-list", () => {
     expect(decided("bstar-primary", allowed.publicKey, 200)).toBe(true);
     expect(decided("bstar-backup", allowed.publicKey, 200)).toBe(true);
     expect(decisions.filter((d) => d.status !== 200)).toEqual([]);
+    expect([...primary.events, ...backup.events].filter((e) => e.type === "socket-error")).toEqual([]);
   });
 
   it("a client with an unlisted key is refused at both servers and times out, while an allowed one is served", async () => {
@@ -157,9 +158,17 @@ describe("Binary Star over CURVE with a ZAP allow-list", () => {
     // The primary hears the backup (its subscriber's key is listed); the backup is refused by the primary's publisher.
     await primary.seen((e) => e.type === "peer-state");
     expect((await decision("bstar-primary", stranger.publicKey)).status).toBe(400);
+    // The backup says why it hears nothing: a typed socket-error whose cause is the ZAP refusal.
+    const refusal = await backup.seen((e) => e.type === "socket-error");
+    expect(refusal).toMatchObject({ error: { reason: "socket", cause: expect.any(AuthenticationError) } });
+    expect(((refusal as Extract<BinaryStarEvent, { type: "socket-error" }>).error.cause as AuthenticationError).status).toBe(400);
     await backup.seen((e) => e.type === "peer-dead");
     // The primary published every heartbeat meanwhile, and was heard (above): only the refusal kept the backup deaf.
     expect(decided("bstar-primary", stranger.publicKey, 400)).toBe(true);
     expect(backup.events.filter((e) => e.type === "peer-state")).toEqual([]);
+    // Reported once for the run of refused reconnects, not at every attempt.
+    await firstValueFrom(decisionReplay.pipe(filter((d) => d.curvePublicKey === stranger.publicKey), take(2), toArray(), timeout(5000)));
+    expect(backup.events.filter((e) => e.type === "socket-error")).toHaveLength(1);
+    expect(primary.events.filter((e) => e.type === "socket-error")).toEqual([]);
   });
 });
