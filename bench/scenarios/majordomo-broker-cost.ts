@@ -60,7 +60,7 @@ const WORKER_HEARTBEAT_MS = 1000;
  * orchestrator samples the processes' CPU at the same moments. Reads the
  * clock once per 16 exchanges, as loops.ts does.
  */
-async function announcedWindow(ctx: RoleContext, exchange: () => Promise<number>, dog: Watchdog): Promise<void> {
+export async function announcedWindow(ctx: RoleContext, exchange: () => Promise<number>, dog: Watchdog): Promise<void> {
   const warmEnd = nowMs() + ctx.num("warmup");
   do for (let i = 0; i < 16; i++) await exchange();
   while (nowMs() < warmEnd);
@@ -70,13 +70,17 @@ async function announcedWindow(ctx: RoleContext, exchange: () => Promise<number>
   let count = 0;
   let bytes = 0;
   let now = start;
+  // The longest wait for 16 replies: a run that stalls (a timer, a lost wake-up) rather than works slowly shows here.
+  let maxGapMs = 0;
   while (now < end) {
     for (let i = 0; i < 16; i++) bytes += await exchange();
     count += 16;
+    const last = now;
     now = nowMs();
+    if (now - last > maxGapMs) maxGapMs = now - last;
     dog.tick();
   }
-  ctx.emit("result", { count, bytes, elapsedMs: now - start });
+  ctx.emit("result", { count, bytes, elapsedMs: now - start, maxGapMs });
 }
 
 export const roles: Record<string, Role> = {
@@ -240,6 +244,8 @@ export interface BrokerRun {
   clientLoad: number;
   /** Both worker processes together. */
   workersLoad: number;
+  /** The client's longest wait for 16 replies in the window. */
+  maxGapMs: number;
 }
 
 /** A broker under test as the measuring loop sees it: where to connect, which pid to sample. */
@@ -289,6 +295,7 @@ export async function measureBroker(broker: StartedBroker, load: Load, t: CostTi
       clientCpuUs: cpuUsPerRequest(c.cpuMs, c.wallMs, perSec),
       clientLoad: c.load,
       workersLoad: workers.reduce((sum, _, i) => sum + used(i + 2).load, 0),
+      maxGapMs: field(result, "maxGapMs"),
     };
   } finally {
     await Promise.all(peers.map((p) => p.stop()));
@@ -390,6 +397,8 @@ const costExtras = {
   clientLoad: { label: "client busy (Privateer broker)", unit: "cores" },
   pyClientLoad: { label: "client busy (pyzmq broker)", unit: "cores" },
   workersLoad: { label: "worker processes busy (Privateer broker)", unit: "cores" },
+  maxGapMs: { label: "client's longest wait for 16 replies (Privateer broker)", unit: "ms" },
+  pyMaxGapMs: { label: "client's longest wait for 16 replies (pyzmq broker)", unit: "ms" },
 } as const;
 
 let costRuns = 0;
@@ -432,6 +441,8 @@ export function costScenario(workers: number, version: MdpVersion): Scenario {
           clientLoad: mine.clientLoad,
           pyClientLoad: theirs.clientLoad,
           workersLoad: mine.workersLoad,
+          maxGapMs: mine.maxGapMs,
+          pyMaxGapMs: theirs.maxGapMs,
         },
       };
     },

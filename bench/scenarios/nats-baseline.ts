@@ -4,11 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ForeignProcess } from "../harness/foreign-process";
 import { checkedSize, payload } from "../harness/loops";
-import { Watchdog, nowMs, type Role } from "../harness/role";
+import { Watchdog, type Role } from "../harness/role";
 import { START_TIMEOUT_MS, type RunContext, type Scenario } from "../harness/scenario";
 import { sizeLabel } from "../harness/stats";
 import {
   alternating,
+  announcedWindow,
   costTiming,
   IN_FLIGHT,
   mdpLoad,
@@ -125,21 +126,7 @@ export const roles: Record<string, Role> = {
         if (failure) throw failure;
         return done.shift()!;
       };
-      const warmEnd = nowMs() + ctx.num("warmup");
-      while (nowMs() < warmEnd) for (let i = 0; i < 16; i++) await exchange();
-      ctx.emit("window");
-      const start = nowMs();
-      const end = start + ctx.num("window");
-      let count = 0;
-      let bytes = 0;
-      let now = start;
-      while (now < end) {
-        for (let i = 0; i < 16; i++) bytes += await exchange();
-        count += 16;
-        now = nowMs();
-        dog.tick();
-      }
-      ctx.emit("result", { count, bytes, elapsedMs: now - start });
+      await announcedWindow(ctx, exchange, dog);
       await new Promise((resolve) => setTimeout(resolve, ctx.num("limit")));
     } finally {
       dog.stop();
@@ -215,6 +202,8 @@ export function natsScenario(workers: number, size: number): Scenario {
       clientLoad: { label: "client busy (Privateer broker)", unit: "cores" },
       natsClientLoad: { label: "client busy (NATS)", unit: "cores" },
       natsClientCpuUs: { label: "NATS client CPU per request", unit: "µs" },
+      maxGapMs: { label: "client's longest wait for 16 replies (Privateer broker)", unit: "ms" },
+      natsMaxGapMs: { label: "client's longest wait for 16 replies (NATS)", unit: "ms" },
     },
     target: { kind: "limit", text: "requests/s >= NATS's (same run)", met: (p) => (p.extra.rateRatio ?? Number.NaN) >= 1 },
     sideTargets: [{ figure: "cpuRatio", text: "broker CPU per request <= nats-server's (same run)", atMost: 1 }],
@@ -241,6 +230,8 @@ export function natsScenario(workers: number, size: number): Scenario {
           clientLoad: mine.clientLoad,
           natsClientLoad: theirs.clientLoad,
           natsClientCpuUs: theirs.clientCpuUs,
+          maxGapMs: mine.maxGapMs,
+          natsMaxGapMs: theirs.maxGapMs,
         },
       };
     },
