@@ -69,6 +69,11 @@ export class ThreadLink implements PipeLink {
   private owed = 0;
   private readonly lowWater: number;
   private flushScheduled = false;
+  /** A batch was posted in this turn of the event loop (see outboundReady). */
+  private postedThisTurn = false;
+  private readonly turnEnded = (): void => {
+    this.postedThisTurn = false;
+  };
   private creditScheduled = false;
   private ended = false;
 
@@ -96,14 +101,20 @@ export class ThreadLink implements PipeLink {
   // ---- PipeLink ---------------------------------------------------------
 
   outboundReady(): void {
-    // Deferred for the same reason as the same-thread link: a burst of sends becomes one post.
     if (this.flushScheduled || this.ended) return;
     this.flushScheduled = true;
-    queueMicrotask(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
+    // The first post of a turn of the event loop goes at once (a request waiting for its reply
+    // should not wait for the turn to end). Once one went, the rest of the turn's sends are
+    // collected and go as one post when it ends: each post wakes the other thread, and a sender
+    // in a loop of sends would otherwise pay a wake-up per message.
+    if (this.postedThisTurn) setImmediate(this.scheduledFlush);
+    else queueMicrotask(this.scheduledFlush);
   }
+
+  private readonly scheduledFlush = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   inboundDrained(): void {
     // Credit, not this hook, tells the peer there is room (see inboundTaken).
@@ -157,6 +168,10 @@ export class ThreadLink implements PipeLink {
       const packed = packBatch(batch);
       this.post({ t: "d", b: packed, c: this.owed }, packed.byteLength >= TRANSFER_MIN_BYTES ? packed : undefined);
       this.owed = 0;
+      if (!this.postedThisTurn) {
+        this.postedThisTurn = true;
+        setImmediate(this.turnEnded);
+      }
     }
   }
 
