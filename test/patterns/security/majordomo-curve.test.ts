@@ -16,8 +16,8 @@ import { freePorts } from "../binary-star/pair";
 
 jest.setTimeout(30000);
 
-/** MDP heartbeat (and the workers' reconnect interval). */
-const MDP_HB = 100;
+/** MDP heartbeat (and the workers' reconnect interval): short, with room for a machine busy with other tests. */
+const MDP_HB = 250;
 /** The pair's heartbeat: a broker is dead after 2 × PAIR_HB of silence. */
 const PAIR_HB = 100;
 
@@ -126,15 +126,19 @@ describe("Majordomo over CURVE with a ZAP allow-list", () => {
     expect((await decision("mdp-primary", clientKey.publicKey)).status).toBe(200);
     // The unlisted worker was refused at its handshake: the broker never saw its READY.
     expect((await decision("mdp-primary", stranger.publicKey)).status).toBe(400);
-    expect(first.events.filter((e) => e.type === "worker-ready").map((e) => e.type === "worker-ready" && e.service)).toEqual(["echo"]);
+    // (The echo worker may register more than once on a busy machine, after a missed heartbeat: the set is what counts.)
+    expect(new Set(first.events.flatMap((e) => (e.type === "worker-ready" ? [e.service] : [])))).toEqual(new Set(["echo"]));
     expect(first.broker.services().find((s) => s.name === "secret")?.workers ?? 0).toBe(0);
 
     const refusedAt = decisions.length;
+    const queued = () => first.events.filter((e) => e.type === "request-queued").length;
+    const queuedBefore = queued();
     const intruder = client(endpoint, stranger, serverKey, 300, 1);
     await expect(intruder.call("echo", "let me in")).rejects.toBeInstanceOf(MajordomoError);
     await expect(intruder.call("echo", "let me in")).rejects.toMatchObject({ reason: "timeout" });
     expect(decisions.slice(refusedAt).filter((d) => d.curvePublicKey === stranger.publicKey).every((d) => d.status === 400)).toBe(true);
-    expect(first.events.filter((e) => e.type === "request-queued")).toHaveLength(1);
+    // Nothing of the refused client's reached the broker.
+    expect(queued()).toBe(queuedBefore);
     // The listed client is still served after the refusals.
     expect(text(await allowed.call("echo", "still here"))).toEqual(["echo:", "still here"]);
   });
