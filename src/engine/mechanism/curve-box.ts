@@ -47,11 +47,16 @@ export class ShortNonce {
   /** The next nonce to send, as its 8 wire bytes. */
   take(): Buffer {
     const bytes = Buffer.allocUnsafe(SHORT_NONCE_BYTES);
+    this.writeNext(bytes, 0);
+    return bytes;
+  }
+
+  /** Writes the next nonce to send into `target` at `offset` (the per-MESSAGE path: no allocation). */
+  writeNext(target: Buffer, offset: number): void {
     // A counter of 2^53 would take centuries at a million messages a second: a Number is enough.
     const value = this.next++;
-    bytes.writeUInt32BE(Math.floor(value / 0x100000000), 0);
-    bytes.writeUInt32BE(value >>> 0, 4);
-    return bytes;
+    target.writeUInt32BE(Math.floor(value / 0x100000000), offset);
+    target.writeUInt32BE(value >>> 0, offset + 4);
   }
 
   /** The counter the next take() writes (for tests of the codec). */
@@ -124,12 +129,11 @@ export class CurveMessageCodec implements MessageCodec {
     const plain = Buffer.allocUnsafe(1 + body.length);
     plain[0] = (frameFlags & FrameFlags.MORE ? BOXED_MORE : 0) | (frameFlags & FrameFlags.COMMAND ? BOXED_COMMAND : 0);
     body.copy(plain, 1);
-    const shortNonce = this.ours.take();
-    shortNonce.copy(this.sendNonce, 16);
+    this.ours.writeNext(this.sendNonce, 16);
     const box = seal(plain, this.sendNonce, this.#key);
     const out = Buffer.allocUnsafe(MESSAGE_NAME.length + SHORT_NONCE_BYTES + box.length);
     MESSAGE_NAME.copy(out, 0);
-    shortNonce.copy(out, MESSAGE_NAME.length);
+    this.sendNonce.copy(out, MESSAGE_NAME.length, 16, 16 + SHORT_NONCE_BYTES);
     box.copy(out, MESSAGE_NAME.length + SHORT_NONCE_BYTES);
     return out;
   }
