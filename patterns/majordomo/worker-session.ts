@@ -272,12 +272,34 @@ export class WorkerSession {
     };
     const request: MajordomoRequest = { service: settings.service, client, body, ...(id === undefined ? {} : { id }) };
     const store = settings.idempotency;
-    const source =
-      store && id !== undefined
-        ? onceResult(store, settings.handler, request, id, () =>
-            settings.emit({ type: "reply-replayed", session: settings.index, client: clientKey, requestId: id }),
-          )
-        : resultOf(settings.handler, request);
+    let source: Observable<Body>;
+    if (store && id !== undefined) {
+      source = onceResult(store, settings.handler, request, id, () =>
+        settings.emit({ type: "reply-replayed", session: settings.index, client: clientKey, requestId: id }),
+      );
+    } else {
+      // The common handler returns its reply at once: answer it without building an Observable for it,
+      // exactly as the Observable path would (synchronously, a throw or an unencodable value as an error reply).
+      let result: ReturnType<RequestHandler>;
+      try {
+        result = settings.handler(request);
+      } catch (error) {
+        failed(error);
+        return;
+      }
+      if (!isObservable(result) && !isPromiseLike(result)) {
+        let reply: Buffer[];
+        try {
+          reply = toFrames(result);
+        } catch (error) {
+          failed(error);
+          return;
+        }
+        finish(reply);
+        return;
+      }
+      source = isObservable(result) ? result : from(result);
+    }
     const subscription = source.subscribe({
       next: (value) => {
         if (this.busy !== busy) return;
