@@ -13,7 +13,7 @@
 import { curveKeyPair } from "../../src";
 import { receivedRate } from "../harness/checks";
 import type { BenchReceiver, BenchSender, BenchSocket, BenchSocketOptions } from "../harness/lib";
-import { checkedSize, payload, receiveWindow, sendUntil } from "../harness/loops";
+import { checkedSize, CLOCK_STRIDE, payload, receiveWindow } from "../harness/loops";
 import { field, type Params } from "../harness/protocol";
 import { nowMs, Watchdog, type Role, type RoleContext } from "../harness/role";
 import { START_TIMEOUT_MS, type Scenario } from "../harness/scenario";
@@ -83,6 +83,21 @@ function keyParams(): Params {
   };
 }
 
+/** Receives (and checks) messages for `ms` after the first; a stall fails the role as receiveWindow's would. */
+async function receiveFor(socket: BenchReceiver, ms: number, expectBytes: number, stallMs: number): Promise<void> {
+  const dog = new Watchdog(stallMs, "receiver warm-up");
+  try {
+    checkedSize(await socket.receive(), expectBytes, "receiver");
+    const end = nowMs() + ms;
+    for (let n = 1; (n & (CLOCK_STRIDE - 1)) !== 0 || nowMs() < end; n++) {
+      checkedSize(await socket.receive(), expectBytes, "receiver");
+      dog.tick();
+    }
+  } finally {
+    dog.stop();
+  }
+}
+
 export const roles: Record<string, Role> = {
   /** Binds a CURVE-server PULL and measures how fast messages of `expect` bytes arrive. */
   "curve-pull-recv": async (ctx) => {
@@ -91,24 +106,55 @@ export const roles: Record<string, Role> = {
       assertCurve(pull, ctx, true);
       await pull.bind("tcp://127.0.0.1:*");
       ctx.emit("ready", { endpoint: pull.lastEndpoint! });
+      const expectBytes = ctx.num("expect");
+      // Our own warm-up, so that the CPU clock below covers only the measured window.
+      await receiveFor(pull, ctx.num("warmup"), expectBytes, ctx.num("stall"));
+      const cpuBefore = process.cpuUsage();
       const result = await receiveWindow(pull, {
-        warmupMs: ctx.num("warmup"),
+        warmupMs: 0,
         windowMs: ctx.num("window"),
         max: ctx.num("max"),
         stallMs: ctx.num("stall"),
-        expectBytes: ctx.num("expect"),
+        expectBytes,
       });
-      ctx.emit("result", { ...result });
+      const cpu = process.cpuUsage(cpuBefore);
+      // receiveWindow takes CLOCK_STRIDE messages before its clock starts; the CPU clock saw them too.
+      const cpuUs = (cpu.user + cpu.system) / (result.count + CLOCK_STRIDE);
+      ctx.emit("result", { ...result, cpuUs });
     } finally {
       pull.close();
     }
   },
-  /** Connects a CURVE-client PUSH and sends as fast as the library lets it, until stopped. */
+  /**
+   * Connects a CURVE-client PUSH and sends as fast as the library lets it, until stopped. When the
+   * process ends (the parent stops it) it reports a "cpu" line: CPU time per message sent since
+   * `warmup` ms after the start.
+   */
   "curve-push-send": async (ctx) => {
     const push = new (curveCtor<BenchSender>(ctx.lib().Push))({ linger: 0, ...clientOptions(ctx) });
     assertCurve(push, ctx, false);
     push.connect(ctx.str("endpoint"));
-    const sent = await sendUntil(push, payload(ctx.num("size")), { limitMs: ctx.num("limit"), max: ctx.num("max") });
+    const body = payload(ctx.num("size"));
+    const max = ctx.num("max");
+    const start = nowMs();
+    const warmEnd = start + ctx.num("warmup");
+    const deadline = start + ctx.num("limit");
+    let sent = 0;
+    let mark: { cpu: NodeJS.CpuUsage; sent: number } | undefined;
+    process.once("exit", () => {
+      if (mark === undefined || sent === mark.sent) return;
+      const cpu = process.cpuUsage(mark.cpu);
+      // Standard output is a pipe, written synchronously on Linux and macOS: the line gets out before the exit.
+      ctx.emit("cpu", { sent: sent - mark.sent, cpuUs: (cpu.user + cpu.system) / (sent - mark.sent) });
+    });
+    while (sent < max) {
+      await push.send(body);
+      sent++;
+      if ((sent & (CLOCK_STRIDE - 1)) !== 0) continue;
+      const now = nowMs();
+      if (mark === undefined && now >= warmEnd) mark = { cpu: process.cpuUsage(), sent };
+      if (now >= deadline) break;
+    }
     ctx.emit("done", { sent });
   },
   /** Binds a CURVE-server REP and echoes every request until its time limit. */
@@ -185,7 +231,13 @@ function throughput(size: number): Scenario {
     id: `curve-throughput-${size}`,
     title: `CURVE PUSH to PULL, tcp, two processes, ${sizeLabel(size)}`,
     metric: { label: "throughput", unit: "msg/s", better: "higher" },
-    extras: { mibPerSec: { label: "bandwidth", unit: "MiB/s" } },
+    extras: {
+      mibPerSec: { label: "bandwidth", unit: "MiB/s" },
+      // CPU time, not wall time: on a shared machine the neighbours' load moves throughput far
+      // more than it moves the CPU each message costs. zeromq.js's includes libzmq's I/O thread.
+      recvCpuUs: { label: "receiver CPU per message", unit: "µs" },
+      sendCpuUs: { label: "sender CPU per message", unit: "µs" },
+    },
     target: ratio === undefined ? undefined : { kind: "ratio", text: `>= ${ratio}x zeromq.js`, atLeast: ratio },
     impls: IMPLS,
     rounds: { full: 5, quick: 2 },
@@ -202,17 +254,22 @@ function throughput(size: number): Scenario {
         expect: size,
       });
       const ready = await receiver.next("ready", START_TIMEOUT_MS);
-      ctx.peer("curve-push-send", {
+      const sender = ctx.peer("curve-push-send", {
         ...keys,
         endpoint: String(ready.endpoint),
         size,
+        // The sender's CPU clock starts about when the receiver's window does.
+        warmup: t.warmupMs,
         limit: t.peerLimitMs,
         max: 100_000_000,
       });
       const result = await receiver.next("result", t.peerLimitMs);
       // Bandwidth is from the bytes the receiver counted, each message checked against `size`.
       const { perSec, mibPerSec } = receivedRate(result, size);
-      return { value: perSec, extra: { mibPerSec } };
+      // Stopped now, the sender writes its "cpu" line as it exits; lines outlive the process.
+      await sender.stop();
+      const cpu = await sender.next("cpu", START_TIMEOUT_MS);
+      return { value: perSec, extra: { mibPerSec, recvCpuUs: field(result, "cpuUs"), sendCpuUs: field(cpu, "cpuUs") } };
     },
   };
 }

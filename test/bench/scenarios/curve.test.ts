@@ -117,6 +117,12 @@ describe.each([
     });
     push.connect(String((await running.ready).endpoint));
     await Promise.all([feed(push, Buffer.alloc(size, 0x5a), running.done), outcome(running.done, running.lines)]);
+    if (!wrong) {
+      // CPU per message over the window: positive, and far below a second.
+      const cpuUs = running.lines.find((l) => l.event === "result")?.cpuUs;
+      expect(cpuUs).toBeGreaterThan(0);
+      expect(cpuUs).toBeLessThan(1_000_000);
+    }
   });
 
   it("curve-req-rtt (replies echoed by a CURVE server REP)", async () => {
