@@ -14,6 +14,13 @@ export interface CpuSample {
   readonly atMs: number;
   /** User + system CPU time consumed so far, all threads. */
   readonly cpuMs: number;
+  /**
+   * Time the main thread (the event loop, the Python interpreter's thread)
+   * has spent runnable but waiting for a CPU, from /proc/<pid>/schedstat;
+   * NaN where the kernel does not keep it. On a machine shared with other
+   * work this is what tells a starved run from a slow program.
+   */
+  readonly waitMs: number;
 }
 
 let ticksPerSec: number | undefined;
@@ -50,15 +57,34 @@ export function parseProcStat(text: string, ticks: number): number {
 /** The CPU time a live process has used so far; throws when it is gone (its figure would be meaningless). */
 export function sampleCpu(pid: number): CpuSample {
   const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  return { atMs: performance.now(), cpuMs: parseProcStat(text, clockTicks()) };
+  let waitMs = Number.NaN;
+  try {
+    waitMs = parseSchedstat(readFileSync(`/proc/${pid}/schedstat`, "utf8"));
+  } catch {
+    // Kernels without schedstats: the figure is absent, not zero.
+  }
+  return { atMs: performance.now(), cpuMs: parseProcStat(text, clockTicks()), waitMs };
 }
 
-/** What a process did between two samples: CPU ms used, and the cores it kept busy on average. */
-export function cpuBetween(before: CpuSample, after: CpuSample): { cpuMs: number; wallMs: number; load: number } {
+/** The run-queue wait in ms from /proc/<pid>/schedstat: "<ns on cpu> <ns waiting> <timeslices>". */
+export function parseSchedstat(text: string): number {
+  const waited = Number(text.trim().split(/\s+/)[1]);
+  if (!Number.isFinite(waited)) throw new Error(`not a /proc/<pid>/schedstat line: ${text.slice(0, 80)}`);
+  return waited / 1e6;
+}
+
+/**
+ * What a process did between two samples: CPU ms used, the cores it kept
+ * busy on average, and the share of the time its main thread waited for a CPU.
+ */
+export function cpuBetween(
+  before: CpuSample,
+  after: CpuSample,
+): { cpuMs: number; wallMs: number; load: number; waitShare: number } {
   const cpuMs = after.cpuMs - before.cpuMs;
   const wallMs = after.atMs - before.atMs;
   if (!(wallMs > 0)) throw new Error(`CPU samples ${wallMs} ms apart`);
-  return { cpuMs, wallMs, load: cpuMs / wallMs };
+  return { cpuMs, wallMs, load: cpuMs / wallMs, waitShare: (after.waitMs - before.waitMs) / wallMs };
 }
 
 /**

@@ -246,6 +246,9 @@ export interface BrokerRun {
   workersLoad: number;
   /** The client's longest wait for 16 replies in the window. */
   maxGapMs: number;
+  /** Share of the window the broker's main thread was runnable but waiting for a CPU (other load on the machine). */
+  brokerWait: number;
+  clientWait: number;
 }
 
 /** A broker under test as the measuring loop sees it: where to connect, which pid to sample. */
@@ -296,6 +299,8 @@ export async function measureBroker(broker: StartedBroker, load: Load, t: CostTi
       clientLoad: c.load,
       workersLoad: workers.reduce((sum, _, i) => sum + used(i + 2).load, 0),
       maxGapMs: field(result, "maxGapMs"),
+      brokerWait: b.waitShare,
+      clientWait: c.waitShare,
     };
   } finally {
     await Promise.all(peers.map((p) => p.stop()));
@@ -399,7 +404,13 @@ const costExtras = {
   workersLoad: { label: "worker processes busy (Privateer broker)", unit: "cores" },
   maxGapMs: { label: "client's longest wait for 16 replies (Privateer broker)", unit: "ms" },
   pyMaxGapMs: { label: "client's longest wait for 16 replies (pyzmq broker)", unit: "ms" },
+  brokerWait: { label: "Privateer broker's main thread waiting for a CPU", unit: "of the window" },
+  pyWait: { label: "pyzmq broker's main thread waiting for a CPU", unit: "of the window" },
 } as const;
+
+/** Kernels built without schedstats have no /proc/<pid>/schedstat: the wait figures are then not reported. */
+export const WAIT_FIGURES = existsSync("/proc/self/schedstat");
+const NO_SCHEDSTAT = "this kernel keeps no /proc/<pid>/schedstat";
 
 let costRuns = 0;
 
@@ -418,6 +429,7 @@ export function costScenario(workers: number, version: MdpVersion): Scenario {
     // Issue 14 sets the throughput goal with 16 workers, where the broker rather than the workers should be the limit.
     sideTargets: workers >= 16 ? [{ figure: "rateRatio", text: `requests/s >= ${RATE_GOAL}x the pyzmq broker's (same run)`, atLeast: RATE_GOAL }] : [],
     impls: ["privateer"],
+    ...(!WAIT_FIGURES && { unreported: { privateer: { fields: ["brokerWait", "pyWait"], why: NO_SCHEDSTAT } } }),
     rounds: { full: 3, quick: 1 },
     inTable: true,
     async measure(ctx) {
@@ -443,6 +455,8 @@ export function costScenario(workers: number, version: MdpVersion): Scenario {
           workersLoad: mine.workersLoad,
           maxGapMs: mine.maxGapMs,
           pyMaxGapMs: theirs.maxGapMs,
+          brokerWait: mine.brokerWait,
+          pyWait: theirs.brokerWait,
         },
       };
     },

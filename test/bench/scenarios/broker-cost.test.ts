@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { ForeignProcess } from "../../../bench/harness/foreign-process";
-import { cpuUsPerRequest, parseProcStat, sampleCpu } from "../../../bench/harness/proc-cpu";
+import { cpuBetween, cpuUsPerRequest, parseProcStat, parseSchedstat, sampleCpu } from "../../../bench/harness/proc-cpu";
 import { Progress, runScenario, type ScenarioResult } from "../../../bench/harness/runner";
 import type { Measurement, Scenario } from "../../../bench/harness/scenario";
 import { runBench } from "../../../bench/harness/session";
@@ -143,6 +143,13 @@ describe("CPU time from /proc", () => {
     } finally {
       await sleeper.stop();
     }
+  });
+
+  it("reads the main thread's run-queue wait from schedstat, as a share of the interval", () => {
+    expect(parseSchedstat("3969364 14506393 2\n")).toBeCloseTo(14.506393);
+    expect(() => parseSchedstat("garbage")).toThrow(/schedstat/);
+    const share = cpuBetween({ atMs: 0, cpuMs: 0, waitMs: 100 }, { atMs: 1000, cpuMs: 400, waitMs: 350 });
+    expect(share).toEqual({ cpuMs: 400, wallMs: 1000, load: 0.4, waitShare: 0.25 });
   });
 
   it("divides by the requests served over the sampling interval", () => {
