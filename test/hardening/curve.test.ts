@@ -18,6 +18,7 @@ import { AuthenticationError, Dealer, encodeZ85, ProtocolError, Router, zapAuthe
 import { generateKeyPair, type CurveKeyPairBytes } from "../../src/security/curve/crypto";
 import { nextEvent } from "../helpers/endpoints";
 import {
+  commandOf,
   CURVE_SIZES,
   flipBit,
   NonceObserver,
@@ -55,11 +56,6 @@ function expectNoSecret(text: string): void {
   for (const secret of secrets) for (const form of secretForms(secret)) expect(text).not.toContain(form);
 }
 
-function rememberSecretsOf(peer: { transient: CurveKeyPairBytes; sessionKey?: Buffer }): void {
-  secrets.push(peer.transient.secretKey);
-  if (peer.sessionKey) secrets.push(peer.sessionKey);
-}
-
 // ---------------------------------------------------------------- logs, ZAP, cleanup
 
 let logLines: string[] = [];
@@ -95,12 +91,21 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   auth?.close();
   auth = undefined;
-  // Each test logged its handshakes and failures (so this looked at something), without a secret.
+  // The debug logs recorded each failure (so the check below looked at something), and no secret.
   const text = logLines.join("");
-  expect(text.length).toBeGreaterThan(0);
+  expect(text).toContain('"msg":"handshake"');
+  for (const error of reported) expect(text).toContain(JSON.stringify(error.message).slice(1, -1));
   expectNoSecret(text);
   for (const error of reported) expectNoSecret(`${error.message} ${String(error.stack)} ${JSON.stringify(error)} ${String((error as { cause?: unknown }).cause ?? "")}`);
 });
+
+/** The reasons in the ERROR commands a Privateer peer sent to a raw one hold no secret either. */
+function expectNoSecretInErrors(wire: Wire): void {
+  for (const frame of wire.seen) {
+    const { name, data } = commandOf(frame);
+    if (name === "ERROR") expectNoSecret(data.toString("latin1"));
+  }
+}
 
 /** Records every error event of `socket` for the secret check. */
 function watchErrors(socket: SocketBase): void {
@@ -188,7 +193,11 @@ interface ServerUnderAttack {
  * exchanging requests and replies. The traffic is checked when the test ends:
  * it kept going, and the router received nothing from anyone else.
  */
-async function serverUnderAttack(options: { handshakeInterval?: number } = {}): Promise<ServerUnderAttack> {
+async function serverUnderAttack(options: { handshakeInterval?: number; withoutZap?: boolean } = {}): Promise<ServerUnderAttack> {
+  if (options.withoutZap) {
+    auth?.close();
+    auth = undefined;
+  }
   const router = new Router({
     curveServer: true,
     curveSecretKey: z85(serverKeys.secretKey),
@@ -214,7 +223,7 @@ async function serverUnderAttack(options: { handshakeInterval?: number } = {}): 
   const endpoint = router.lastEndpoint!;
   const handshake = nextEvent(router, "handshake");
   good.connect(endpoint);
-  expect((await handshake).peer.metadata.get("User-Id")?.toString()).toBe("good-user");
+  expect((await handshake).peer.metadata.get("User-Id")?.toString()).toBe(options.withoutZap ? undefined : "good-user");
   // From here on, decisions are about the raw clients only.
   decisions.length = 0;
   const traffic = new Traffic(async (n, others) => {
@@ -248,6 +257,7 @@ async function serverUnderAttack(options: { handshakeInterval?: number } = {}): 
     cleanups.push(() => {
       if (client.sessionKey) secrets.push(client.sessionKey);
       client.wire.destroy();
+      expectNoSecretInErrors(client.wire);
     });
     return client;
   };
@@ -654,13 +664,16 @@ describe("the server refuses a raw client", () => {
       await expectRefused(target, failure, raw.wire, reason);
     });
 
-    it("a User-Id claimed in INITIATE is ignored: the application sees ZAP's", async () => {
-      const target = await serverUnderAttack();
+    it.each([
+      ["the application sees ZAP's", false, "raw-user"],
+      ["with no ZAP handler bound, the application sees none", true, undefined],
+    ])("a User-Id claimed in INITIATE is ignored: %s", async (_, withoutZap, expected) => {
+      const target = await serverUnderAttack({ withoutZap });
       const handshake = firstValueFrom(target.router.events$.pipe(filter((e) => e.type === "handshake" && e.peer.routingId.toString() === "raw")));
       const raw = await target.raw({ metadata: { "Socket-Type": "DEALER", Identity: "raw", "User-Id": "admin" } });
       await raw.handshake();
       const event = await handshake;
-      expect(event.type === "handshake" && event.peer.metadata.get("User-Id")?.toString()).toBe("raw-user");
+      expect(event.type === "handshake" && event.peer.metadata.get("User-Id")?.toString()).toBe(expected);
     });
   });
 
@@ -873,6 +886,7 @@ async function clientUnderAttack(options: { handshakeInterval?: number } = {}): 
     cleanups.push(() => {
       if (connection.sessionKey) secrets.push(connection.sessionKey);
       connection.wire.destroy();
+      expectNoSecretInErrors(connection.wire);
     });
     return connection;
   };
