@@ -236,8 +236,18 @@ export const inprocTransport: Transport = {
     const pendingPipe = host.immediate ? undefined : host.createPipe(endpoint.address, { persistent: false, early: true, routingId: options.routingId });
     pending = { host, options, pipe: pendingPipe, connection };
     const binder = bound.get(name);
-    if (binder) join(name, binder, pending);
-    else awaitBind(name, endpoint.address, pending);
+    if (binder) {
+      // Joined on the next microtask, not inside connect(): the connect and handshake events must
+      // reach subscriptions made right after connect() returns, as they do over tcp and ipc (the
+      // Majordomo client, for one, subscribes to its DEALER's events after connecting it).
+      const joining = pending;
+      queueMicrotask(() => {
+        if (connection.closed) return;
+        const current = bound.get(name);
+        if (current) join(name, current, joining);
+        else awaitBind(name, endpoint.address, joining);
+      });
+    } else awaitBind(name, endpoint.address, pending);
     return connection;
   },
 };
