@@ -397,8 +397,10 @@ describe("the server refuses a raw client", () => {
       const replay = await target.raw();
       replay.wire.write(...original.wire.written.slice(1));
       await expectRefused(target, failure, replay.wire, "decrypt-failed");
-      // The replayed HELLO got a fresh WELCOME (nothing in HELLO can tell a replay), useless without c'.
-      expect(replay.wire.commandsSeen).toContain("WELCOME");
+      // The replayed HELLO got a WELCOME (nothing in HELLO can tell a replay), but a fresh one: another
+      // server transient key and cookie, boxed to the original client's transient key, useless without c'.
+      const welcomeOf = (wire: Wire) => wire.seen.find((frame) => commandOf(frame).name === "WELCOME")!.body;
+      expect(welcomeOf(replay.wire).equals(welcomeOf(original.wire))).toBe(false);
       expect(replay.wire.commandsSeen).not.toContain("READY");
       expect(decisions).toHaveLength(1);
     });
@@ -466,6 +468,21 @@ describe("the server refuses a raw client", () => {
       await raw.handshake();
       const failure = failureOn(target.router, "protocol:error");
       raw.wire.write(rawFrame(0, flipBit(raw.messageBody("forged"), -1)));
+      await expectRefused(target, failure, raw.wire, "decrypt-failed");
+    });
+
+    it("the server's own MESSAGE reflected back to it, with a nonce above the client's: decrypt-failed, nothing delivered", async () => {
+      const target = await serverUnderAttack();
+      const raw = await target.raw();
+      await raw.handshake();
+      for (const n of [1, 2, 3]) await target.router.send(["raw", `to raw ${n}`]);
+      let last = await raw.wire.nextFrame();
+      for (let i = 0; i < 2; i++) last = await raw.wire.nextFrame();
+      // Server nonces: READY 1, then 2, 3, 4; the client's last was INITIATE's 2. Only the direction
+      // in the nonce prefix ("...MESSAGES" vs "...MESSAGEC") keeps this box from opening.
+      expect(last.body.readBigUInt64BE(8)).toBe(4n);
+      const failure = failureOn(target.router, "protocol:error");
+      raw.wire.write(rawFrame(0, last.body));
       await expectRefused(target, failure, raw.wire, "decrypt-failed");
     });
 
@@ -999,6 +1016,21 @@ describe("raw CURVE server against a Privateer CURVE client", () => {
     const failure = failureOn(target.dealer, "protocol:error");
     await raw.handshake();
     raw.wire.write(rawFrame(0, flipBit(raw.messageBody("forged"), -1)));
+    await expectRefused(target, failure, raw.wire, "decrypt-failed");
+  });
+
+  it("the client's own MESSAGE reflected back to it: decrypt-failed, nothing delivered", async () => {
+    const target = await clientUnderAttack();
+    const raw = await target.rawServer();
+    const failure = failureOn(target.dealer, "protocol:error");
+    await raw.handshake();
+    // The dealer spreads its sends over both servers: enough of them that some reach the raw one.
+    for (let n = 0; n < 6; n++) await target.dealer.send(`to servers ${n}`);
+    const first = await raw.wire.nextFrame();
+    // Client nonces: HELLO 1, INITIATE 2, then MESSAGEs; above READY's 1, so only the direction
+    // in the nonce prefix stops it.
+    expect(first.body.readBigUInt64BE(8)).toBeGreaterThan(2n);
+    raw.wire.write(rawFrame(0, first.body));
     await expectRefused(target, failure, raw.wire, "decrypt-failed");
   });
 
