@@ -23,7 +23,7 @@ export async function compileCli(): Promise<string> {
   const outDir = await mkdtemp(path.join(tmpdir(), "privateer-cli-"));
   const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
   const args = [tsc, "--outDir", outDir, "--rootDir", ROOT, "--module", "commonjs", "--moduleResolution", "node", "--target", "ES2022"];
-  args.push("--strict", "--esModuleInterop", "--skipLibCheck", "--types", "node", ENTRY, DEMO_CHILD);
+  args.push("--strict", "--esModuleInterop", "--skipLibCheck", "--lib", "es2022", "--types", "node", ENTRY, DEMO_CHILD);
   await promisify(execFile)(process.execPath, args, { cwd: ROOT });
   return outDir;
 }

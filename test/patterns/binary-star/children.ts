@@ -18,7 +18,7 @@ export async function compileServerChild(): Promise<string> {
   const outDir = await mkdtemp(path.join(tmpdir(), "privateer-bstar-children-"));
   const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
   const args = [tsc, "--outDir", outDir, "--rootDir", ROOT, "--module", "commonjs", "--moduleResolution", "node", "--target", "ES2022"];
-  args.push("--strict", "--esModuleInterop", "--skipLibCheck", "--types", "node", ENTRY);
+  args.push("--strict", "--esModuleInterop", "--skipLibCheck", "--lib", "es2022", "--types", "node", ENTRY);
   await promisify(execFile)(process.execPath, args, { cwd: ROOT });
   return outDir;
 }

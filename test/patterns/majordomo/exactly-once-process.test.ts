@@ -32,7 +32,7 @@ beforeAll(async () => {
   await promisify(execFile)(
     process.execPath,
     [tsc, "--outDir", outDir, "--rootDir", ROOT, "--module", "commonjs", "--moduleResolution", "node", "--target", "ES2022",
-      "--strict", "--esModuleInterop", "--skipLibCheck", "--types", "node", ENTRY],
+      "--strict", "--esModuleInterop", "--skipLibCheck", "--lib", "es2022", "--types", "node", ENTRY],
     { cwd: ROOT },
   );
 }, 240_000);

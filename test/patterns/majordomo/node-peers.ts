@@ -39,7 +39,7 @@ export async function compileChildren(): Promise<string> {
     "--strict",
     "--esModuleInterop",
     "--skipLibCheck",
-    "--types", "node",
+    "--lib", "es2022", "--types", "node",
     ...ENTRIES.map((entry) => path.join(CHILDREN, entry)),
   ];
   await promisify(execFile)(process.execPath, args, { cwd: ROOT });
