@@ -1,7 +1,7 @@
+import type { BroadcastChannel, MessagePort } from "node:worker_threads";
 import type { Message } from "../../codec/frame";
 import { PrivateerError } from "../../errors";
 import type { Pipe, PipeLink } from "../../pipe/pipe";
-import { BroadcastChannel, type MessagePort } from "node:worker_threads";
 import { packBatch, unpackBatch } from "./wire";
 
 /** Stands in for a handler once a channel is closed (the typings do not allow null). */
@@ -51,8 +51,9 @@ export function windowOf(pipe: Pipe): number {
 }
 
 /**
- * One end of an inproc connection between two threads, joining a pipe to a
- * BroadcastChannel that only the two ends listen on.
+ * One end of an inproc connection between two threads, joining a pipe to
+ * its carrier: the connection's MessagePort, or the BroadcastChannel only
+ * the two ends listen on.
  *
  * Flow control is by credit, so high-water marks hold across the thread
  * boundary as they do within a thread: the receiver grants as many messages
