@@ -999,6 +999,18 @@ describe("raw CURVE server against a Privateer CURVE client", () => {
     await expectRefused(target, failure, raw.wire, "malformed-command");
   });
 
+  it("READY announcing more than a command may hold (64 KiB): message-too-large at its header", async () => {
+    const target = await clientUnderAttack();
+    const failure = failureOn(target.dealer);
+    const raw = await target.rawServer();
+    await raw.readHello();
+    raw.sendWelcome();
+    await raw.readInitiate();
+    const ready = rawCommandFrame("READY", raw.readyData({ metadata: rawMetadata({ "Socket-Type": "ROUTER", "X-Big": Buffer.alloc(64 * 1024) }) }));
+    raw.wire.write(ready.subarray(0, 200));
+    await expectRefused(target, failure, raw.wire, "message-too-large");
+  });
+
   it("ERROR 400 instead of READY (the server's ZAP handler refused us): AuthenticationError with status 400", async () => {
     const target = await clientUnderAttack();
     const failure = failureOn(target.dealer);
