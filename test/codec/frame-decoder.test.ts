@@ -225,6 +225,23 @@ describe("FrameDecoder: protocol violations", () => {
     message[0] = FrameFlags.LONG;
     expect(reasonOf(() => new FrameDecoder().decode(message, () => undefined))).toBe("no error");
   });
+
+  it("while message frames are not allowed (before the handshake), refuses one at its header and still passes commands", () => {
+    const hugeMessage = Buffer.alloc(9);
+    hugeMessage[0] = FrameFlags.LONG;
+    hugeMessage.writeBigUInt64BE(BigInt(512 * 1024 * 1024), 1);
+    const decoder = new FrameDecoder();
+    decoder.messageFramesAllowed = false;
+    const sizes: number[] = [];
+    decoder.decode(encode([{ flags: FrameFlags.COMMAND, body: Buffer.alloc(30) }]), (_f, body) => sizes.push(body.length));
+    expect(sizes).toEqual([30]);
+    // Nine header bytes are enough: nothing of the announced 512 MiB is waited for or buffered.
+    expect(reasonOf(() => decoder.decode(hugeMessage, () => undefined))).toBe("unexpected-command");
+    // Control: the same header is accepted (and would be buffered) once message frames are allowed.
+    const after = new FrameDecoder();
+    expect(reasonOf(() => after.decode(hugeMessage, () => undefined))).toBe("no error");
+    expect(after.pendingBytes).toBe(9);
+  });
 });
 
 describe("FrameDecoder: pendingBytes", () => {
