@@ -46,6 +46,26 @@ export interface SocketOptions {
    */
   conflate?: boolean;
   /**
+   * Privateer only (no libzmq option): frames of 16 KiB or more sent over
+   * `inproc://` to a socket in another worker thread leave by transfer, not
+   * by copy, when the Buffer views the whole of a plain ArrayBuffer (say,
+   * from `Buffer.allocUnsafeSlow`, or `Buffer.from(arrayBuffer)`). The
+   * sender's Buffer is then detached: its length becomes 0 and its bytes are
+   * no longer readable, so never reuse a Buffer after passing it to send()
+   * with this option on. The detach happens when the message crosses, which
+   * may be after send() resolves (when the peer's window is full, later
+   * still); a message that never crosses (dropped, or the connection lost)
+   * leaves its Buffer intact. Smaller frames, Buffers from Node's pool,
+   * slices of a larger buffer and SharedArrayBuffers are copied as without
+   * the option. Same-thread inproc passes messages by reference and tcp/ipc
+   * write them to the kernel, so neither is affected; PUB and XPUB, which
+   * hand one message to every subscriber, always copy. Default false: every
+   * frame is copied once, when the message crosses, and the sender's
+   * Buffers stay readable.
+   * See docs/api.md, "inproc across threads".
+   */
+  transferLargeFrames?: boolean;
+  /**
    * Application properties announced to every peer in this socket's READY
    * command (libzmq's ZMQ_METADATA, which takes them one `"X-Name:value"`
    * string at a time). Names start with `X-` (any case) and are RFC 37
@@ -143,6 +163,7 @@ export interface ResolvedOptions {
   ipv6: boolean;
   backlog: number;
   conflate: boolean;
+  transferLargeFrames: boolean;
   /** The `metadata` option as given (for its getter). */
   metadata: Readonly<Record<string, string | Buffer>>;
   /** The same properties as READY sends them, in the record's order. */
@@ -179,6 +200,7 @@ export function defaultOptions(): ResolvedOptions {
     ipv6: false,
     backlog: 100,
     conflate: false,
+    transferLargeFrames: false,
     metadata: Object.freeze({}),
     metadataProperties: [],
     mechanism: "NULL",

@@ -77,6 +77,9 @@ function createHost(
     get ipv6() {
       return options().ipv6;
     },
+    get transferLargeFrames() {
+      return options().transferLargeFrames;
+    },
   };
 }
 
@@ -381,6 +384,15 @@ export abstract class SocketBase {
   /** Coerced to a boolean, so a truthy value read from configuration works. */
   set conflate(value: boolean) {
     this.opts.conflate = Boolean(value);
+  }
+
+  /** See {@link SocketOptions.transferLargeFrames}. */
+  get transferLargeFrames(): boolean {
+    return this.opts.transferLargeFrames;
+  }
+  /** Coerced to a boolean, so a truthy value read from configuration works. */
+  set transferLargeFrames(value: boolean) {
+    this.opts.transferLargeFrames = Boolean(value);
   }
 
   /**

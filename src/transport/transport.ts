@@ -23,6 +23,8 @@ export interface TransportHost {
   readonly immediate: boolean;
   readonly backlog: number;
   readonly ipv6: boolean;
+  /** Large frames to another thread over inproc go by transfer, not copy (the socket option of that name). */
+  readonly transferLargeFrames?: boolean;
   /** Engine settings for a new connection, from the socket's current options. */
   engineOptions(asServer: boolean): EngineOptions;
   /** Makes a pipe owned by the socket. */

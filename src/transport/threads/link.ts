@@ -38,8 +38,11 @@ export type LinkMessage =
    * `port`, when set, is the connection's MessagePort: both sides move to it.
    */
   | { readonly t: "ack"; readonly credit: number; readonly port?: MessagePort }
-  /** A batch of messages (see wire.ts), with credit granted back piggybacked. */
-  | { readonly t: "d"; readonly b: ArrayBuffer; readonly c: number }
+  /**
+   * A batch of messages (see wire.ts), with credit granted back piggybacked;
+   * `x`, when present, holds the frames transferred whole.
+   */
+  | { readonly t: "d"; readonly b: ArrayBuffer; readonly c: number; readonly x?: ArrayBuffer[] }
   /** Credit granted back: the peer read this many messages. */
   | { readonly t: "c"; readonly c: number }
   /** The sender closed its side; nothing follows. */
@@ -87,6 +90,11 @@ export class ThreadLink implements PipeLink {
     readonly peer: PeerThread,
     /** The link is gone; `byPeer` when the peer (or its thread) ended it. */
     private readonly onEnd: (link: ThreadLink, byPeer: boolean, error?: Error) => void,
+    /**
+     * Read at each flush: whether large frames that own their ArrayBuffer
+     * leave by transfer (the socket's `transferLargeFrames`), not by copy.
+     */
+    private readonly transferLargeFrames: () => boolean = () => false,
   ) {
     this.credit = peerWindow;
     this.lowWater = Math.max(1, Math.ceil(windowOf(pipe) / 2));
@@ -165,14 +173,37 @@ export class ThreadLink implements PipeLink {
         for (const frame of message) bytes += frame.length;
       }
       if (batch.length === 0) return;
-      // The batch is a buffer of our own: transferred, not copied again, where the carrier allows.
-      const packed = packBatch(batch);
-      this.post({ t: "d", b: packed, c: this.owed }, packed.byteLength >= TRANSFER_MIN_BYTES ? packed : undefined);
+      // Only a MessagePort can transfer; the BroadcastChannel fallback copies every post anyway.
+      if (!(this.carrier.kind === "port" && this.transferLargeFrames() && this.postBatch(batch, true))) this.postBatch(batch, false);
       this.owed = 0;
       if (!this.postedThisTurn) {
         this.postedThisTurn = true;
         setImmediate(this.turnEnded);
       }
+    }
+  }
+
+  /**
+   * Packs and posts a batch; false when its frames could not be transferred.
+   * A post checks its whole transfer list before detaching anything, so one
+   * it refuses (an ArrayBuffer this code did not foresee) has taken nothing
+   * from the sender: the caller sends the batch again by copy rather than
+   * losing it. (An ArrayBuffer that cannot be detached, a
+   * WebAssembly.Memory's, is not refused: Node copies it.)
+   */
+  private postBatch(batch: readonly Message[], transferFrames: boolean): boolean {
+    const { buffer, outOfBand } = packBatch(batch, transferFrames);
+    // The batch is a buffer of our own: transferred, not copied again, where the carrier allows.
+    const transfer = buffer.byteLength >= TRANSFER_MIN_BYTES ? [buffer, ...outOfBand] : outOfBand;
+    if (outOfBand.length === 0) {
+      this.post({ t: "d", b: buffer, c: this.owed }, transfer);
+      return true;
+    }
+    try {
+      this.post({ t: "d", b: buffer, c: this.owed, x: outOfBand }, transfer);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -183,7 +214,7 @@ export class ThreadLink implements PipeLink {
         if (message.c > 0) this.grant(message.c);
         // A batch is readable at once and wakes waiting receivers on the next turn, once for all of it;
         // a lone message wakes them now, which saves a round trip its turn of the event loop.
-        const batch = unpackBatch(message.b);
+        const batch = unpackBatch(message.b, message.x);
         const defer = batch.length > 1;
         for (const received of batch) this.pipe.deliver(received, defer);
         return;
@@ -206,8 +237,8 @@ export class ThreadLink implements PipeLink {
     if (starved && this.pipe.outboundLength > 0) this.outboundReady();
   }
 
-  private post(message: LinkMessage, transfer?: ArrayBuffer): void {
-    if (this.carrier.kind === "port") this.carrier.port.postMessage(message, transfer ? [transfer] : undefined);
+  private post(message: LinkMessage, transfer?: ArrayBuffer[]): void {
+    if (this.carrier.kind === "port") this.carrier.port.postMessage(message, transfer !== undefined && transfer.length > 0 ? transfer : undefined);
     else this.carrier.channel.postMessage(message);
   }
 

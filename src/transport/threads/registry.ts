@@ -267,11 +267,18 @@ export class ThreadRegistry {
       this.refuseAccept(key, pending);
       return;
     }
-    const link = new ThreadLink(pipe, carrierOf(channel, port), credit, pending.from, (ended, _byPeer, error) => {
-      this.links.delete(ended);
-      binding.links.delete(ended);
-      host.emit({ type: "disconnect", address, error, routingId: pipe.routingId });
-    });
+    const link = new ThreadLink(
+      pipe,
+      carrierOf(channel, port),
+      credit,
+      pending.from,
+      (ended, _byPeer, error) => {
+        this.links.delete(ended);
+        binding.links.delete(ended);
+        host.emit({ type: "disconnect", address, error, routingId: pipe.routingId });
+      },
+      () => transfersFrames(host),
+    );
     this.links.add(link);
     binding.links.add(link);
     host.emit({ type: "accept", address });
@@ -320,11 +327,18 @@ export class ThreadRegistry {
       port1.close();
       channel.postMessage({ t: "ack", credit } satisfies LinkMessage);
     }
-    const link = new ThreadLink(pipe, carrierOf(channel, handedOver ? port1 : undefined), offer.credit, peerThread(offer.from, offer.life), (ended, byPeer, error) => {
-      this.links.delete(ended);
-      host.emit({ type: "disconnect", address, error, routingId: pipe.routingId });
-      if (byPeer) request.lost();
-    });
+    const link = new ThreadLink(
+      pipe,
+      carrierOf(channel, handedOver ? port1 : undefined),
+      offer.credit,
+      peerThread(offer.from, offer.life),
+      (ended, byPeer, error) => {
+        this.links.delete(ended);
+        host.emit({ type: "disconnect", address, error, routingId: pipe.routingId });
+        if (byPeer) request.lost();
+      },
+      () => transfersFrames(host),
+    );
     this.links.add(link);
     request.joined(link);
     host.emit({ type: "connect", address });
@@ -441,6 +455,16 @@ function postWithTransfer(channel: BroadcastChannel, message: LinkMessage, trans
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether a socket's large frames leave by transfer: it asked for it
+ * (`transferLargeFrames`), and it never hands one message to several pipes.
+ * PUB and XPUB do, so a frame transferred to one subscriber would reach the
+ * next one detached, empty: they always copy.
+ */
+function transfersFrames(host: TransportHost): boolean {
+  return host.transferLargeFrames === true && host.type !== "PUB" && host.type !== "XPUB";
 }
 
 function peerThread(id: string, life: SharedArrayBuffer): PeerThread {

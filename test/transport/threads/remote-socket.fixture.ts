@@ -3,6 +3,7 @@
  * test thread asks over the worker's parentPort (a test control channel the
  * library never sees). Frames travel as strings, errors as their code.
  */
+import { createHash } from "node:crypto";
 import { parentPort } from "node:worker_threads";
 import * as zmq from "../../../src";
 import { carrierSettings } from "../../../src/transport/threads/registry";
@@ -19,6 +20,8 @@ export type Command =
   | { readonly op: "send"; readonly socket: number; readonly frames: string[] }
   | { readonly op: "sendMany"; readonly socket: number; readonly count: number; readonly prefix: string }
   | { readonly op: "receive"; readonly socket: number }
+  /** Receives one message and answers each frame's length and SHA-256 (binary frames do not survive as strings). */
+  | { readonly op: "receiveDigests"; readonly socket: number }
   | { readonly op: "echo"; readonly socket: number }
   | { readonly op: "subscribe"; readonly socket: number; readonly topic: string }
   | { readonly op: "events"; readonly socket: number }
@@ -74,6 +77,8 @@ async function run(command: Command): Promise<unknown> {
     }
     case "receive":
       return (await sockets[command.socket]!.receive!()).map(String);
+    case "receiveDigests":
+      return (await sockets[command.socket]!.receive!()).map((frame) => ({ length: frame.length, sha256: createHash("sha256").update(frame).digest("hex") }));
     case "echo": {
       // Answers every message with itself, until the socket closes.
       const socket = sockets[command.socket]!;

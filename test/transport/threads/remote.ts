@@ -79,6 +79,9 @@ export class RemoteSocket {
   receive(): Promise<string[]> {
     return this.thread.call({ op: "receive", socket: this.id });
   }
+  receiveDigests(): Promise<{ length: number; sha256: string }[]> {
+    return this.thread.call({ op: "receiveDigests", socket: this.id });
+  }
   echo(): Promise<void> {
     return this.thread.call({ op: "echo", socket: this.id });
   }
