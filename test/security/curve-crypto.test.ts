@@ -71,6 +71,13 @@ function knownAnswerFailures(backend: CurveCryptoBackend): string[] {
       if (!backend.open(naclBox, nonce, expectedKey)?.equals(plain)) failures.push(`open nacl box ${size}`);
       const opened = nacl.secretbox.open(box, nonce, expectedKey);
       if (opened === null || !Buffer.from(opened).equals(plain)) failures.push(`nacl opens ours ${size}`);
+      // sealInto: a head byte then the body, boxed at an offset; the bytes around the box stay as they were.
+      const head = size & 0xff;
+      const out = Buffer.alloc(5 + 16 + 1 + size + 3, 0xee);
+      backend.sealInto(out, 5, head, plain, nonce, expectedKey);
+      const headed = Buffer.concat([Buffer.from([head]), plain]);
+      const expected = Buffer.concat([Buffer.alloc(5, 0xee), nacl.secretbox(headed, nonce, expectedKey), Buffer.alloc(3, 0xee)]);
+      if (!out.equals(expected)) failures.push(`sealInto ${size}`);
     }
   }
   return failures;
@@ -135,7 +142,46 @@ describe("CURVE crypto backends against tweetnacl", () => {
     expect(acceptedLowOrderKeys(backend)).toEqual([]);
   });
 
+  it("libsodium: sizes that grow and shrink the reused WebAssembly buffer box and open like tweetnacl", () => {
+    const backend = backends.find(([n]) => n === "libsodium")![1];
+    const key = randomBytes(32);
+    for (const size of [5000, 16, 70000, 4095, 4096 - 16, 4096 - 17, 0, 300000, 1024]) {
+      const plain = randomBytes(size);
+      const nonce = randomBytes(24);
+      const box = backend.seal(plain, nonce, key);
+      expect(box.equals(Buffer.from(nacl.secretbox(plain, nonce, key)))).toBe(true);
+      expect(backend.open(box, nonce, key)?.equals(plain)).toBe(true);
+    }
+  });
+
+  it("libsodium: the session key is not left in WebAssembly memory after a box or an open", async () => {
+    const sodium = (await import("libsodium-wrappers")).default;
+    const heap = (): Buffer => {
+      const bytes = (sodium as unknown as { libsodium: { HEAPU8: Uint8Array } }).libsodium.HEAPU8;
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    };
+    const backend = backends.find(([n]) => n === "libsodium")![1];
+    const key = randomBytes(32);
+    const nonce = randomBytes(24);
+    const box = backend.seal(randomBytes(1024), nonce, key);
+    expect(backend.open(box, nonce, key)).toBeDefined();
+    backend.sealInto(Buffer.alloc(16 + 1 + 16), 0, 1, randomBytes(16), nonce, key);
+    expect(heap().indexOf(key)).toBe(-1);
+    // Control: the wrappers' own function frees its copy of the key without wiping it, and the search finds it.
+    const other = randomBytes(32);
+    sodium.crypto_box_easy_afternm(randomBytes(16), nonce, other);
+    expect(heap().indexOf(other)).toBeGreaterThanOrEqual(0);
+  });
+
   describe("controls: the checks catch broken backends", () => {
+    it("a backend whose sealInto drops the head byte fails the known answers", () => {
+      const broken: CurveCryptoBackend = {
+        ...portableBackend,
+        sealInto: (out, at, _head, body, nonce, key) => out.set(portableBackend.seal(body, nonce, key), at),
+      };
+      expect(knownAnswerFailures(broken)).toContain("sealInto 16");
+    });
+
     it("a backend whose box uses another nonce layout fails the known answers", () => {
       const broken: CurveCryptoBackend = {
         ...portableBackend,
@@ -205,6 +251,18 @@ describe("the module API (what the CURVE mechanism calls)", () => {
     expect(fresh.seal(plain, nonce, before.key)).toEqual(boxBefore);
   });
 
+  it("sealInto boxes the head byte and the body in place, and refuses an output without room for the box", () => {
+    const key = randomBytes(32);
+    const nonce = randomBytes(24);
+    const body = randomBytes(1024);
+    const out = Buffer.alloc(8 + 16 + 1 + 1024);
+    crypto.sealInto(out, 8, 0x02, body, nonce, key);
+    expect(crypto.open(out.subarray(8), nonce, key)).toEqual(Buffer.concat([Buffer.from([0x02]), body]));
+    expect(() => crypto.sealInto(out, 9, 0x02, body, nonce, key)).toThrow(RangeError);
+    expect(() => crypto.sealInto(out, -1, 0x02, body, nonce, key)).toThrow(RangeError);
+    expect(() => crypto.sealInto(out, 8, 0x100, body, nonce, key)).toThrow(RangeError);
+  });
+
   it("rejects keys and nonces of the wrong length with a RangeError that holds no key bytes", () => {
     const key = randomBytes(32);
     const short = key.subarray(0, 31);
@@ -215,6 +273,7 @@ describe("the module API (what the CURVE mechanism calls)", () => {
       () => crypto.seal(Buffer.alloc(1), randomBytes(24), short),
       () => crypto.seal(Buffer.alloc(1), randomBytes(23), key),
       () => crypto.open(Buffer.alloc(20), randomBytes(25), key),
+      () => crypto.sealInto(Buffer.alloc(64), 0, 0, Buffer.alloc(1), randomBytes(24), short),
     ]) {
       let caught: unknown;
       try {

@@ -52,6 +52,8 @@ export interface CurveCryptoBackend {
   scalarMultBase(secretKey: Uint8Array): Buffer;
   beforenm(theirPublicKey: Uint8Array, ourSecretKey: Uint8Array): Buffer | undefined;
   seal(plaintext: Uint8Array, nonce: Uint8Array, key: Uint8Array): Buffer;
+  /** Seals the byte `head` then `body` into `out` from `at`; `out` has room (checked by the caller). */
+  sealInto(out: Uint8Array, at: number, head: number, body: Uint8Array, nonce: Uint8Array, key: Uint8Array): void;
   open(box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Buffer | undefined;
 }
 
@@ -109,6 +111,12 @@ export const portableBackend: CurveCryptoBackend = {
   seal(plaintext, nonce, key) {
     return asBuffer(xsalsa20poly1305(key, nonce).encrypt(plaintext));
   },
+  sealInto(out, at, head, body, nonce, key) {
+    const plaintext = new Uint8Array(1 + body.length);
+    plaintext[0] = head;
+    plaintext.set(body, 1);
+    out.set(xsalsa20poly1305(key, nonce).encrypt(plaintext), at);
+  },
   open(box, nonce, key) {
     try {
       return asBuffer(xsalsa20poly1305(key, nonce).decrypt(box));
@@ -120,9 +128,115 @@ export const portableBackend: CurveCryptoBackend = {
 
 type Sodium = typeof import("libsodium-wrappers");
 
-/** libsodium's own functions, once its WebAssembly module is ready. */
+/**
+ * The parts of libsodium's Emscripten module (`sodium.libsodium`, not in the
+ * wrappers' typings) that the per-message path calls directly. A 64-bit
+ * length is passed as two 32-bit halves, low first, as the wrappers do.
+ */
+interface SodiumModule {
+  readonly HEAPU8: Uint8Array;
+  _malloc(size: number): number;
+  _free(address: number): void;
+  _crypto_box_easy_afternm(c: number, m: number, mlenLow: number, mlenHigh: number, n: number, k: number): number;
+  _crypto_box_open_easy_afternm(m: number, c: number, clenLow: number, clenHigh: number, n: number, k: number): number;
+}
+
+const NO_HEAD = -1;
+/** A scratch region never shrinks below this many bytes per side: most frames fit the first one. */
+const MIN_SCRATCH = 4096;
+
+/**
+ * crypto_box_easy_afternm and its open called on one reused region of the
+ * WebAssembly heap. The wrappers' functions, per call, allocate and free
+ * four heap blocks, check their arguments again, and copy the result into a
+ * fresh Uint8Array, which above 64 bytes means an ArrayBuffer outside the JS
+ * heap: at 1 KiB that allocation cost more than the cipher. Here the input
+ * goes into the heap once and the output comes out once, straight where the
+ * caller wants it.
+ *
+ * Layout: key (32), nonce (24), input side, output side. The key's copy is
+ * overwritten with zeros after every call, so the session key is never left
+ * in WebAssembly memory (the wrappers free their copies without wiping them).
+ */
+class SodiumScratch {
+  private base = 0;
+  private side = 0;
+
+  constructor(private readonly lib: SodiumModule) {}
+
+  /** Makes room for `bytes` on each side, and returns the heap with the key and nonce written. */
+  private prepare(bytes: number, nonce: Uint8Array, key: Uint8Array): Uint8Array {
+    if (bytes > this.side) {
+      const side = Math.max(MIN_SCRATCH, 2 ** Math.ceil(Math.log2(bytes)));
+      const base = this.lib._malloc(KEY_BYTES + NONCE_BYTES + 2 * side);
+      if (base === 0) throw new RangeError("libsodium could not allocate a buffer for a box");
+      if (this.base !== 0) this.lib._free(this.base);
+      this.base = base;
+      this.side = side;
+    }
+    // Read after _malloc: growing the WebAssembly memory replaces the view.
+    const heap = this.lib.HEAPU8;
+    heap.set(key, this.base);
+    heap.set(nonce, this.base + KEY_BYTES);
+    return heap;
+  }
+
+  seal(out: Uint8Array, at: number, head: number, body: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
+    const length = (head === NO_HEAD ? 0 : 1) + body.length;
+    const heap = this.prepare(length + BOX_OVERHEAD, nonce, key);
+    const k = this.base;
+    const m = k + KEY_BYTES + NONCE_BYTES;
+    const c = m + this.side;
+    if (head === NO_HEAD) heap.set(body, m);
+    else {
+      heap[m] = head;
+      heap.set(body, m + 1);
+    }
+    const status = this.lib._crypto_box_easy_afternm(c, m, length, 0, k + KEY_BYTES, k);
+    heap.fill(0, k, k + KEY_BYTES);
+    // Fails only for a message over crypto_box_MESSAGEBYTES_MAX, which a JS Buffer cannot reach.
+    if (status !== 0) throw new RangeError("crypto_box_easy_afternm failed");
+    out.set(heap.subarray(c, c + length + BOX_OVERHEAD), at);
+  }
+
+  open(box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Buffer | undefined {
+    const heap = this.prepare(box.length, nonce, key);
+    const k = this.base;
+    const c = k + KEY_BYTES + NONCE_BYTES;
+    const m = c + this.side;
+    heap.set(box, c);
+    const status = this.lib._crypto_box_open_easy_afternm(m, c, box.length, 0, k + KEY_BYTES, k);
+    heap.fill(0, k, k + KEY_BYTES);
+    if (status !== 0) return undefined;
+    // allocUnsafe: every byte is written on the next line.
+    const plaintext = Buffer.allocUnsafe(box.length - BOX_OVERHEAD);
+    plaintext.set(heap.subarray(m, m + plaintext.length));
+    return plaintext;
+  }
+}
+
+function sodiumModule(sodium: Sodium): SodiumModule | undefined {
+  const lib = (sodium as Sodium & { libsodium?: Partial<SodiumModule> }).libsodium;
+  const usable =
+    lib !== undefined &&
+    lib.HEAPU8 instanceof Uint8Array &&
+    typeof lib._malloc === "function" &&
+    typeof lib._free === "function" &&
+    typeof lib._crypto_box_easy_afternm === "function" &&
+    typeof lib._crypto_box_open_easy_afternm === "function";
+  return usable ? (lib as SodiumModule) : undefined;
+}
+
+/**
+ * libsodium's own functions, once its WebAssembly module is ready. The
+ * per-message box and open go through {@link SodiumScratch} when the module
+ * exposes what it needs (libsodium-wrappers 0.7 and 0.8 do), else through
+ * the wrappers' functions.
+ */
 export function sodiumBackend(sodium: Sodium): CurveCryptoBackend {
-  return {
+  const lib = sodiumModule(sodium);
+  const scratch = lib === undefined ? undefined : new SodiumScratch(lib);
+  const wrapped: CurveCryptoBackend = {
     name: "libsodium",
     scalarMultBase: (secretKey) => asBuffer(sodium.crypto_scalarmult_base(secretKey)),
     beforenm(theirPublicKey, ourSecretKey) {
@@ -134,6 +248,12 @@ export function sodiumBackend(sodium: Sodium): CurveCryptoBackend {
       }
     },
     seal: (plaintext, nonce, key) => asBuffer(sodium.crypto_box_easy_afternm(plaintext, nonce, key)),
+    sealInto(out, at, head, body, nonce, key) {
+      const plaintext = new Uint8Array(1 + body.length);
+      plaintext[0] = head;
+      plaintext.set(body, 1);
+      out.set(sodium.crypto_box_easy_afternm(plaintext, nonce, key), at);
+    },
     open(box, nonce, key) {
       try {
         return asBuffer(sodium.crypto_box_open_easy_afternm(box, nonce, key));
@@ -141,6 +261,17 @@ export function sodiumBackend(sodium: Sodium): CurveCryptoBackend {
         return undefined;
       }
     },
+  };
+  if (scratch === undefined) return wrapped;
+  return {
+    ...wrapped,
+    seal(plaintext, nonce, key) {
+      const box = Buffer.allocUnsafe(plaintext.length + BOX_OVERHEAD);
+      scratch.seal(box, 0, NO_HEAD, plaintext, nonce, key);
+      return box;
+    },
+    sealInto: (out, at, head, body, nonce, key) => scratch.seal(out, at, head, body, nonce, key),
+    open: (box, nonce, key) => scratch.open(box, nonce, key),
   };
 }
 
@@ -227,6 +358,28 @@ export function precompute(theirPublicKey: Uint8Array, ourSecretKey: Uint8Array)
 export function seal(plaintext: Uint8Array, nonce: Uint8Array, key: Uint8Array): Buffer {
   checkNonceAndKey(nonce, key);
   return backend().seal(plaintext, nonce, key);
+}
+
+/**
+ * {@link seal} of the byte `head` followed by `body`, written into `out` from
+ * `at` (BOX_OVERHEAD + 1 + body.length bytes): CurveZMQ's MESSAGE layout
+ * (flags, then the frame) boxed straight into the outgoing command, without
+ * first joining the two or copying the box again.
+ */
+export function sealInto(
+  out: Uint8Array,
+  at: number,
+  head: number,
+  body: Uint8Array,
+  nonce: Uint8Array,
+  key: Uint8Array,
+): void {
+  checkNonceAndKey(nonce, key);
+  if (!Number.isInteger(head) || head < 0 || head > 0xff) throw new RangeError("the head of a box is one byte");
+  if (!Number.isInteger(at) || at < 0 || at + BOX_OVERHEAD + 1 + body.length > out.length) {
+    throw new RangeError("the box does not fit in the output buffer at that offset");
+  }
+  backend().sealInto(out, at, head, body, nonce, key);
 }
 
 /** Opens a box made by {@link seal}; `undefined` when it is forged, truncated or under another key. */
