@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { isMainThread, Worker, workerData } from "node:worker_threads";
+import { isMainThread, MessageChannel, Worker, workerData, type MessagePort } from "node:worker_threads";
 import { receivedRate } from "../harness/checks";
 import { loadLib, type BenchSender, type NodeLibName } from "../harness/lib";
 import { checkedSize, exchangeWindow, payload, receiveWindow, sendUntil } from "../harness/loops";
@@ -17,7 +17,7 @@ import { timing } from "./timing";
  */
 
 interface ThreadJob {
-  readonly benchThreadJob: "push" | "rep";
+  readonly benchThreadJob: "push" | "rep" | "port-echo";
   readonly lib: NodeLibName;
   readonly address: string;
   readonly size: number;
@@ -31,8 +31,16 @@ interface ThreadJob {
   readonly transfer: boolean;
 }
 
-/** The worker thread's half: a PUSH that sends until stopped, or a REP that echoes. */
-async function runThreadJob(job: ThreadJob): Promise<void> {
+/**
+ * The worker thread's half: a PUSH that sends until stopped, a REP that
+ * echoes, or (no library) a bare MessagePort that posts back what it gets.
+ */
+async function runThreadJob(job: ThreadJob, port?: MessagePort): Promise<void> {
+  if (job.benchThreadJob === "port-echo") {
+    // The floor under any inproc round trip built on MessagePorts: one post and one wake-up each way.
+    port?.on("message", (message: ArrayBuffer) => port.postMessage(message));
+    return;
+  }
   const lib = await loadLib(job.lib);
   if (job.benchThreadJob === "push") {
     const push = new lib.Push({ linger: 0 });
@@ -61,7 +69,7 @@ async function sendFresh(push: BenchSender, size: number, limitMs: number): Prom
 }
 
 if (!isMainThread && (workerData as Partial<ThreadJob> | null)?.benchThreadJob !== undefined) {
-  runThreadJob(workerData as ThreadJob).catch((error: unknown) => {
+  runThreadJob(workerData as ThreadJob, (workerData as { port?: MessagePort }).port).catch((error: unknown) => {
     // The main thread sees the error event and fails the run.
     throw error;
   });
@@ -75,6 +83,35 @@ function startThread(ctx: RoleContext, job: Omit<ThreadJob, "lib">): Worker {
   });
   return worker;
 }
+
+/**
+ * Round trips of a 16-byte ArrayBuffer over a bare MessagePort to a worker
+ * thread, measured in the same process as the sockets' round trip: the
+ * wall any MessagePort-based transport stands on, on this machine, now.
+ */
+async function portFloor(ctx: RoleContext, plan: { warmupMs: number; windowMs: number; max: number }): Promise<number> {
+  const { port1, port2 } = new MessageChannel();
+  const job: ThreadJob = { benchThreadJob: "port-echo", lib: ctx.lib().name, address: "", size: RTT_BYTES, limitMs: 0, transfer: false };
+  const worker = new Worker(__filename, { workerData: { ...job, port: port2 }, transferList: [port2] });
+  try {
+    let answer: (() => void) | undefined;
+    port1.on("message", () => answer?.());
+    const result = await exchangeWindow(
+      () =>
+        new Promise<number>((resolve) => {
+          answer = () => resolve(RTT_BYTES);
+          port1.postMessage(new ArrayBuffer(RTT_BYTES));
+        }),
+      plan,
+    );
+    return (result.elapsedMs * 1000) / result.count;
+  } finally {
+    port1.close();
+    await worker.terminate();
+  }
+}
+
+const RTT_BYTES = 16;
 
 const address = (): string => `inproc://bench-threads-${process.pid}-${randomBytes(4).toString("hex")}`;
 
@@ -123,7 +160,9 @@ export const roles: Record<string, Role> = {
         },
         { warmupMs: ctx.num("warmup"), windowMs: ctx.num("window"), max: ctx.num("max") },
       );
-      ctx.emit("result", { ...result });
+      await worker.terminate();
+      const floorUs = await portFloor(ctx, { warmupMs: ctx.num("warmup"), windowMs: ctx.num("window"), max: ctx.num("max") });
+      ctx.emit("result", { ...result, floorUs });
     } finally {
       await worker.terminate();
       req.close();
@@ -166,7 +205,7 @@ function throughput(size: number, transfer = false, goal = true): Scenario {
   };
 }
 
-const RTT_SIZE = 16;
+const RTT_SIZE = RTT_BYTES;
 
 export const scenarios: readonly Scenario[] = [
   throughput(16),
@@ -177,6 +216,8 @@ export const scenarios: readonly Scenario[] = [
     title: `inproc REQ/REP round trip between two threads of one process, ${RTT_SIZE} B`,
     metric: { label: "mean round trip", unit: "µs", better: "lower" },
     target: { kind: "ratio", text: "<= zeromq.js's round trip", atMost: 1 },
+    // Measured in each run's process after its sockets' window, whichever library it loaded.
+    extras: { floorUs: { label: "bare MessagePort round trip, same process (the floor)", unit: "µs" } },
     impls: ["privateer", "zeromq.js"],
     rounds: { full: 5, quick: 2 },
     inTable: true,
@@ -192,7 +233,7 @@ export const scenarios: readonly Scenario[] = [
       });
       const result = await peer.next("result", START_TIMEOUT_MS + t.peerLimitMs);
       receivedRate(result, RTT_SIZE);
-      return { value: (field(result, "elapsedMs") * 1000) / field(result, "count") };
+      return { value: (field(result, "elapsedMs") * 1000) / field(result, "count"), extra: { floorUs: field(result, "floorUs") } };
     },
   },
 ];

@@ -53,7 +53,13 @@ export type LinkMessage =
   /** Credit granted back: the peer read this many messages. */
   | { readonly t: "c"; readonly c: number }
   /** The sender closed its side; nothing follows. */
-  | { readonly t: "close" };
+  | { readonly t: "close" }
+  /**
+   * A batch alone, with no credit to grant and nothing out of band: the
+   * common case, posted bare because cloning an ArrayBuffer costs less
+   * than cloning an object around it.
+   */
+  | ArrayBuffer;
 
 /** The receive window a pipe grants its peer: its receive high-water mark (0 and conflate: no limit). */
 export function windowOf(pipe: Pipe): number {
@@ -203,7 +209,7 @@ export class ThreadLink implements PipeLink {
     // The batch is a buffer of our own: transferred, not copied again, where the carrier allows.
     const transfer = buffer.byteLength >= TRANSFER_MIN_BYTES ? [buffer, ...outOfBand] : outOfBand;
     if (outOfBand.length === 0) {
-      this.post({ t: "d", b: buffer, c: this.owed }, transfer);
+      this.post(this.owed === 0 ? buffer : { t: "d", b: buffer, c: this.owed }, transfer);
       return true;
     }
     try {
@@ -216,14 +222,14 @@ export class ThreadLink implements PipeLink {
 
   private receive(message: LinkMessage): void {
     if (this.ended) return;
+    if (message instanceof ArrayBuffer) {
+      this.deliver(unpackBatch(message));
+      return;
+    }
     switch (message.t) {
       case "d": {
         if (message.c > 0) this.grant(message.c);
-        // A batch is readable at once and wakes waiting receivers on the next turn, once for all of it;
-        // a lone message wakes them now, which saves a round trip its turn of the event loop.
-        const batch = unpackBatch(message.b, message.x);
-        const defer = batch.length > 1;
-        for (const received of batch) this.pipe.deliver(received, defer);
+        this.deliver(unpackBatch(message.b, message.x));
         return;
       }
       case "c":
@@ -236,6 +242,13 @@ export class ThreadLink implements PipeLink {
       case "ack":
         return;
     }
+  }
+
+  private deliver(batch: readonly Message[]): void {
+    // A batch is readable at once and wakes waiting receivers on the next turn, once for all of it;
+    // a lone message wakes them now, which saves a round trip its turn of the event loop.
+    const defer = batch.length > 1;
+    for (const received of batch) this.pipe.deliver(received, defer);
   }
 
   private grant(count: number): void {

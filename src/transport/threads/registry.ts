@@ -235,7 +235,7 @@ export class ThreadRegistry {
     this.accepting.set(key, pending);
     channel.onmessage = (event: MessageEvent) => {
       const message = event.data as LinkMessage;
-      if (message.t === "ack") this.accepted(key, pending, message.credit, message.port);
+      if (!(message instanceof ArrayBuffer) && message.t === "ack") this.accepted(key, pending, message.credit, message.port);
       else this.refuseAccept(key, pending, false);
     };
     this.announce({
