@@ -147,6 +147,8 @@ export const roles: Record<string, Role> = {
   "threads-reqrep": async (ctx) => {
     const lib = ctx.lib();
     const endpoint = address();
+    // First, before any socket: zeromq.js aborts the process if a thread with live sockets is terminated and the process goes on.
+    const floorUs = await portFloor(ctx, { warmupMs: ctx.num("warmup"), windowMs: ctx.num("window"), max: ctx.num("max") });
     const req = new lib.Request({ linger: 0 });
     await req.bind(endpoint);
     const size = ctx.num("size");
@@ -160,8 +162,6 @@ export const roles: Record<string, Role> = {
         },
         { warmupMs: ctx.num("warmup"), windowMs: ctx.num("window"), max: ctx.num("max") },
       );
-      await worker.terminate();
-      const floorUs = await portFloor(ctx, { warmupMs: ctx.num("warmup"), windowMs: ctx.num("window"), max: ctx.num("max") });
       ctx.emit("result", { ...result, floorUs });
     } finally {
       await worker.terminate();
