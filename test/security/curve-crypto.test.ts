@@ -78,6 +78,9 @@ function knownAnswerFailures(backend: CurveCryptoBackend): string[] {
       const headed = Buffer.concat([Buffer.from([head]), plain]);
       const expected = Buffer.concat([Buffer.alloc(5, 0xee), nacl.secretbox(headed, nonce, expectedKey), Buffer.alloc(3, 0xee)]);
       if (!out.equals(expected)) failures.push(`sealInto ${size}`);
+      const body = Buffer.alloc(size, 0xee);
+      const naclHeaded = nacl.secretbox(headed, nonce, expectedKey);
+      if (backend.openInto(body, naclHeaded, nonce, expectedKey) !== head || !body.equals(plain)) failures.push(`openInto ${size}`);
     }
   }
   return failures;
@@ -108,7 +111,12 @@ function acceptedForgeries(backend: CurveCryptoBackend): string[] {
     ["other key", box, nonce, randomBytes(32)],
     ["all zeros", Buffer.alloc(box.length), nonce, key],
   ];
-  return cases.filter(([, b, n, k]) => backend.open(b, n, k) !== undefined).map(([name]) => name);
+  const viaOpen = cases.filter(([, b, n, k]) => backend.open(b, n, k) !== undefined).map(([name]) => name);
+  // openInto expects the plaintext's length from `out`: give it the length each case's box implies.
+  const viaOpenInto = cases
+    .filter(([, b, n, k]) => b.length > 16 && backend.openInto(Buffer.alloc(b.length - 17), b, n, k) !== -1)
+    .map(([name]) => `${name} (openInto)`);
+  return [...viaOpen, ...viaOpenInto];
 }
 
 /** Low-order public keys for which a backend's beforenm gives a key (it must give undefined). */
@@ -199,6 +207,14 @@ describe("CURVE crypto backends against tweetnacl", () => {
       expect(acceptedForgeries(broken)).toHaveLength(10);
     });
 
+    it("an openInto that ignores a failed open accepts the forgeries", () => {
+      const broken: CurveCryptoBackend = {
+        ...portableBackend,
+        openInto: (out, box, nonce, key) => Math.max(0, portableBackend.openInto(out, box, nonce, key)),
+      };
+      expect(acceptedForgeries(broken)).toContain("flipped tag byte (openInto)");
+    });
+
     it("plain NaCl beforenm (no all-zero check, as tweetnacl) accepts low-order keys", () => {
       const broken: CurveCryptoBackend = {
         ...portableBackend,
@@ -261,6 +277,13 @@ describe("the module API (what the CURVE mechanism calls)", () => {
     expect(() => crypto.sealInto(out, 9, 0x02, body, nonce, key)).toThrow(RangeError);
     expect(() => crypto.sealInto(out, -1, 0x02, body, nonce, key)).toThrow(RangeError);
     expect(() => crypto.sealInto(out, 8, 0x100, body, nonce, key)).toThrow(RangeError);
+    const opened = Buffer.alloc(1024);
+    expect(crypto.openInto(opened, out.subarray(8), nonce, key)).toBe(0x02);
+    expect(opened).toEqual(body);
+    // An output of another length than the box holds is a refusal, not a partial open.
+    expect(crypto.openInto(Buffer.alloc(1023), out.subarray(8), nonce, key)).toBe(-1);
+    out[8 + 20]! ^= 1;
+    expect(crypto.openInto(Buffer.alloc(1024), out.subarray(8), nonce, key)).toBe(-1);
   });
 
   it("rejects keys and nonces of the wrong length with a RangeError that holds no key bytes", () => {

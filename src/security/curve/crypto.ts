@@ -55,6 +55,8 @@ export interface CurveCryptoBackend {
   /** Seals the byte `head` then `body` into `out` from `at`; `out` has room (checked by the caller). */
   sealInto(out: Uint8Array, at: number, head: number, body: Uint8Array, nonce: Uint8Array, key: Uint8Array): void;
   open(box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Buffer | undefined;
+  /** Opens `box` (1 + out.length bytes of plaintext): writes all but the head byte into `out`, returns the head or -1. */
+  openInto(out: Uint8Array, box: Uint8Array, nonce: Uint8Array, key: Uint8Array): number;
 }
 
 const log = componentLogger("curve-crypto");
@@ -124,7 +126,17 @@ export const portableBackend: CurveCryptoBackend = {
       return undefined;
     }
   },
+  openInto(out, box, nonce, key) {
+    return splitOpened(portableBackend.open(box, nonce, key), out);
+  },
 };
+
+/** The head byte of an opened plaintext, the rest copied into `out`; -1 for a box that did not open. */
+function splitOpened(plaintext: Uint8Array | undefined, out: Uint8Array): number {
+  if (plaintext === undefined) return -1;
+  out.set(plaintext.subarray(1));
+  return plaintext[0]!;
+}
 
 type Sodium = typeof import("libsodium-wrappers");
 
@@ -200,6 +212,24 @@ class SodiumScratch {
   }
 
   open(box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Buffer | undefined {
+    const m = this.openInHeap(box, nonce, key);
+    if (m < 0) return undefined;
+    // allocUnsafe: every byte is written on the next line.
+    const plaintext = Buffer.allocUnsafe(box.length - BOX_OVERHEAD);
+    plaintext.set(this.lib.HEAPU8.subarray(m, m + plaintext.length));
+    return plaintext;
+  }
+
+  openInto(out: Uint8Array, box: Uint8Array, nonce: Uint8Array, key: Uint8Array): number {
+    const m = this.openInHeap(box, nonce, key);
+    if (m < 0) return -1;
+    const heap = this.lib.HEAPU8;
+    out.set(heap.subarray(m + 1, m + 1 + out.length));
+    return heap[m]!;
+  }
+
+  /** Opens `box` in the heap; the plaintext's address, or -1 when the box does not open. */
+  private openInHeap(box: Uint8Array, nonce: Uint8Array, key: Uint8Array): number {
     const heap = this.prepare(box.length, nonce, key);
     const k = this.base;
     const c = k + KEY_BYTES + NONCE_BYTES;
@@ -207,11 +237,7 @@ class SodiumScratch {
     heap.set(box, c);
     const status = this.lib._crypto_box_open_easy_afternm(m, c, box.length, 0, k + KEY_BYTES, k);
     heap.fill(0, k, k + KEY_BYTES);
-    if (status !== 0) return undefined;
-    // allocUnsafe: every byte is written on the next line.
-    const plaintext = Buffer.allocUnsafe(box.length - BOX_OVERHEAD);
-    plaintext.set(heap.subarray(m, m + plaintext.length));
-    return plaintext;
+    return status === 0 ? m : -1;
   }
 }
 
@@ -261,6 +287,9 @@ export function sodiumBackend(sodium: Sodium): CurveCryptoBackend {
         return undefined;
       }
     },
+    openInto(out, box, nonce, key) {
+      return splitOpened(wrapped.open(box, nonce, key), out);
+    },
   };
   if (scratch === undefined) return wrapped;
   return {
@@ -272,6 +301,7 @@ export function sodiumBackend(sodium: Sodium): CurveCryptoBackend {
     },
     sealInto: (out, at, head, body, nonce, key) => scratch.seal(out, at, head, body, nonce, key),
     open: (box, nonce, key) => scratch.open(box, nonce, key),
+    openInto: (out, box, nonce, key) => scratch.openInto(out, box, nonce, key),
   };
 }
 
@@ -387,6 +417,19 @@ export function open(box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Buffe
   checkNonceAndKey(nonce, key);
   if (box.length < BOX_OVERHEAD) return undefined;
   return backend().open(box, nonce, key);
+}
+
+/**
+ * Opens a box whose plaintext is one head byte then `out.length` bytes (what
+ * {@link sealInto} makes): writes those bytes into `out` and returns the head
+ * byte, or -1 when the box is forged, truncated, of another length or under
+ * another key (then `out` is left as it was). The MESSAGE path: the frame
+ * goes straight into its own buffer, without the flags byte in front.
+ */
+export function openInto(out: Uint8Array, box: Uint8Array, nonce: Uint8Array, key: Uint8Array): number {
+  checkNonceAndKey(nonce, key);
+  if (box.length !== BOX_OVERHEAD + 1 + out.length) return -1;
+  return backend().openInto(out, box, nonce, key);
 }
 
 function checkKey(key: Uint8Array): void {
