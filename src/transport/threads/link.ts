@@ -188,7 +188,6 @@ export class ThreadLink implements PipeLink {
       if (batch.length === 0) return;
       // Only a MessagePort can transfer; the BroadcastChannel fallback copies every post anyway.
       if (!(this.carrier.kind === "port" && this.transferLargeFrames() && this.postBatch(batch, true))) this.postBatch(batch, false);
-      this.owed = 0;
       if (!this.postedThisTurn) {
         this.postedThisTurn = true;
         setImmediate(this.turnEnded);
@@ -208,16 +207,20 @@ export class ThreadLink implements PipeLink {
     const { buffer, outOfBand } = packBatch(batch, transferFrames);
     // The batch is a buffer of our own: transferred, not copied again, where the carrier allows.
     const transfer = buffer.byteLength >= TRANSFER_MIN_BYTES ? [buffer, ...outOfBand] : outOfBand;
+    // Credit rides along only once it is due (see inboundTaken), so that the usual post is the bare
+    // batch: a request/reply exchange would otherwise owe 1 at every send and never post bare.
+    const grant = this.owed >= this.lowWater ? this.owed : 0;
     if (outOfBand.length === 0) {
-      this.post(this.owed === 0 ? buffer : { t: "d", b: buffer, c: this.owed }, transfer);
-      return true;
+      this.post(grant === 0 ? buffer : { t: "d", b: buffer, c: grant }, transfer);
+    } else {
+      try {
+        this.post({ t: "d", b: buffer, c: grant, x: outOfBand }, transfer);
+      } catch {
+        return false;
+      }
     }
-    try {
-      this.post({ t: "d", b: buffer, c: this.owed, x: outOfBand }, transfer);
-      return true;
-    } catch {
-      return false;
-    }
+    this.owed -= grant;
+    return true;
   }
 
   private receive(message: LinkMessage): void {
