@@ -2,7 +2,7 @@ import type { BroadcastChannel, MessagePort } from "node:worker_threads";
 import type { Message } from "../../codec/frame";
 import { PrivateerError } from "../../errors";
 import type { Pipe, PipeLink } from "../../pipe/pipe";
-import { packBatch, unpackBatch } from "./wire";
+import { packBatch, transferable, unpackBatch } from "./wire";
 
 /** Stands in for a handler once a channel is closed (the typings do not allow null). */
 export const ignore = (): void => {};
@@ -175,6 +175,8 @@ export class ThreadLink implements PipeLink {
   // ---- internals ----------------------------------------------------------
 
   private flush(): void {
+    // Only a MessagePort can transfer; the BroadcastChannel fallback copies every post anyway.
+    const transfer = this.carrier.kind === "port" && this.transferLargeFrames();
     while (this.credit > 0 && !this.ended) {
       const batch: Message[] = [];
       let bytes = 0;
@@ -183,11 +185,11 @@ export class ThreadLink implements PipeLink {
         if (message === undefined) break;
         batch.push(message);
         this.credit--;
-        for (const frame of message) bytes += frame.length;
+        // Frames that leave by transfer are not copied into the batch: a burst of them goes in one post.
+        for (const frame of message) if (!(transfer && transferable(frame))) bytes += frame.length;
       }
       if (batch.length === 0) return;
-      // Only a MessagePort can transfer; the BroadcastChannel fallback copies every post anyway.
-      if (!(this.carrier.kind === "port" && this.transferLargeFrames() && this.postBatch(batch, true))) this.postBatch(batch, false);
+      if (!(transfer && this.postBatch(batch, true))) this.postBatch(batch, false);
       if (!this.postedThisTurn) {
         this.postedThisTurn = true;
         setImmediate(this.turnEnded);
