@@ -1,5 +1,6 @@
 import type { BenchReceiver, BenchSender } from "./lib";
 import { nowMs, Watchdog, yieldToEventLoop } from "./role";
+import { percentile } from "./stats";
 
 /**
  * Hot loops read the clock once every this many messages: at a million
@@ -148,4 +149,60 @@ export async function exchangeWindow(exchange: () => Promise<number>, plan: Exch
     now = nowMs();
   }
   return { count, bytes, elapsedMs: now - start };
+}
+
+/** What {@link timeRoundTrips} reports: the figures a latency scenario reads from a REQ role's "result". */
+export interface RoundTripResult {
+  readonly [key: string]: number;
+  readonly count: number;
+  readonly bytes: number;
+  readonly elapsedMs: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+}
+
+/** How long {@link timeRoundTrips} warms up and measures, from a role's parameters. */
+export interface RoundTripPlan {
+  readonly size: number;
+  /** Every reply must be this many bytes, or the run fails. */
+  readonly expect: number;
+  readonly warmupMs: number;
+  readonly windowMs: number;
+  /** Most samples kept (the sample buffer is preallocated). */
+  readonly max: number;
+  readonly dog: Watchdog;
+  /** Names the role in a wrong-size error. */
+  readonly who: string;
+}
+
+/**
+ * Times REQ/REP round trips one at a time on a connected REQ socket: a
+ * warm-up first (which also keeps a security handshake out of the samples),
+ * then a window of samples, each the time from one send to its reply.
+ */
+export async function timeRoundTrips(req: BenchSender & BenchReceiver, plan: RoundTripPlan): Promise<RoundTripResult> {
+  const body = payload(plan.size);
+  const warmEnd = nowMs() + plan.warmupMs;
+  do {
+    await req.send(body);
+    checkedSize(await req.receive(), plan.expect, plan.who);
+    plan.dog.tick();
+  } while (nowMs() < warmEnd);
+  const samples = new Float64Array(plan.max);
+  const start = nowMs();
+  const end = start + plan.windowMs;
+  let count = 0;
+  let bytes = 0;
+  let now = start;
+  while (count < plan.max && now < end) {
+    await req.send(body);
+    const reply = await req.receive();
+    const after = nowMs();
+    bytes += checkedSize(reply, plan.expect, plan.who);
+    samples[count++] = after - now;
+    now = after;
+    plan.dog.tick();
+  }
+  const taken = Array.from(samples.subarray(0, count));
+  return { count, bytes, elapsedMs: now - start, p50Us: percentile(taken, 0.5) * 1000, p99Us: percentile(taken, 0.99) * 1000 };
 }

@@ -13,11 +13,11 @@
 import { curveKeyPair } from "../../src";
 import { receivedRate } from "../harness/checks";
 import type { BenchReceiver, BenchSender, BenchSocket, BenchSocketOptions } from "../harness/lib";
-import { checkedSize, CLOCK_STRIDE, payload, receiveWindow } from "../harness/loops";
+import { checkedSize, CLOCK_STRIDE, payload, receiveWindow, timeRoundTrips } from "../harness/loops";
 import { field, type Params } from "../harness/protocol";
 import { nowMs, Watchdog, type Role, type RoleContext } from "../harness/role";
 import { START_TIMEOUT_MS, type Scenario } from "../harness/scenario";
-import { percentile, sizeLabel } from "../harness/stats";
+import { sizeLabel } from "../harness/stats";
 import { timing } from "./timing";
 
 /** The CURVE options, spelt as zeromq.js and Privateer both spell them. */
@@ -180,38 +180,9 @@ export const roles: Record<string, Role> = {
     try {
       assertCurve(req, ctx, false);
       req.connect(ctx.str("endpoint"));
-      const body = payload(ctx.num("size"));
       // The first round trip includes the CURVE handshake; the warm-up keeps it out of the samples.
-      const warmEnd = nowMs() + ctx.num("warmup");
-      do {
-        await req.send(body);
-        checkedSize(await req.receive(), expect, "curve-req-rtt");
-        dog.tick();
-      } while (nowMs() < warmEnd);
-      const max = ctx.num("max");
-      const samples = new Float64Array(max);
-      const start = nowMs();
-      const end = start + ctx.num("window");
-      let count = 0;
-      let bytes = 0;
-      let now = start;
-      while (count < max && now < end) {
-        await req.send(body);
-        const reply = await req.receive();
-        const after = nowMs();
-        bytes += checkedSize(reply, expect, "curve-req-rtt");
-        samples[count++] = after - now;
-        now = after;
-        dog.tick();
-      }
-      const taken = Array.from(samples.subarray(0, count));
-      ctx.emit("result", {
-        count,
-        bytes,
-        elapsedMs: now - start,
-        p50Us: percentile(taken, 0.5) * 1000,
-        p99Us: percentile(taken, 0.99) * 1000,
-      });
+      const plan = { size: ctx.num("size"), expect, warmupMs: ctx.num("warmup"), windowMs: ctx.num("window"), max: ctx.num("max"), dog, who: "curve-req-rtt" };
+      ctx.emit("result", await timeRoundTrips(req, plan));
     } finally {
       dog.stop();
       req.close();

@@ -1,9 +1,8 @@
 import { receivedRate } from "../harness/checks";
-import { checkedSize, payload } from "../harness/loops";
+import { timeRoundTrips } from "../harness/loops";
 import { field } from "../harness/protocol";
 import { nowMs, Watchdog, type Role } from "../harness/role";
 import { ALL_IMPLS, START_TIMEOUT_MS, type Scenario } from "../harness/scenario";
-import { percentile } from "../harness/stats";
 import { timing } from "./timing";
 
 export const roles: Record<string, Role> = {
@@ -28,37 +27,8 @@ export const roles: Record<string, Role> = {
     // The watchdog ends the process when it fires: a failing role must stop it first.
     try {
       req.connect(ctx.str("endpoint"));
-      const body = payload(ctx.num("size"));
-      const warmEnd = nowMs() + ctx.num("warmup");
-      do {
-        await req.send(body);
-        checkedSize(await req.receive(), expect, "req-rtt");
-        dog.tick();
-      } while (nowMs() < warmEnd);
-      const max = ctx.num("max");
-      const samples = new Float64Array(max);
-      const start = nowMs();
-      const end = start + ctx.num("window");
-      let count = 0;
-      let bytes = 0;
-      let now = start;
-      while (count < max && now < end) {
-        await req.send(body);
-        const reply = await req.receive();
-        const after = nowMs();
-        bytes += checkedSize(reply, expect, "req-rtt");
-        samples[count++] = after - now;
-        now = after;
-        dog.tick();
-      }
-      const taken = Array.from(samples.subarray(0, count));
-      ctx.emit("result", {
-        count,
-        bytes,
-        elapsedMs: now - start,
-        p50Us: percentile(taken, 0.5) * 1000,
-        p99Us: percentile(taken, 0.99) * 1000,
-      });
+      const plan = { size: ctx.num("size"), expect, warmupMs: ctx.num("warmup"), windowMs: ctx.num("window"), max: ctx.num("max"), dog, who: "req-rtt" };
+      ctx.emit("result", await timeRoundTrips(req, plan));
     } finally {
       dog.stop();
       req.close();
