@@ -1,6 +1,6 @@
 import type { Command } from "../../codec/command";
 import { decodeMetadata, encodeMetadata } from "../../codec/metadata";
-import { AuthenticationError, ProtocolError } from "../../errors";
+import { ProtocolError } from "../../errors";
 import { BOX_OVERHEAD, generateKeyPair, KEY_BYTES, open, precompute, publicKeyOf, randomBytes, seal } from "../../security/curve/crypto";
 import {
   CurveMessageCodec,
@@ -13,6 +13,7 @@ import {
 } from "./curve-box";
 import type { SecretKey } from "./curve-keys";
 import type { Mechanism, MechanismStep, OwnProperties } from "./mechanism";
+import { command, fail, nameOf, refusedByServer } from "./steps";
 
 /** RFC 26's version of CurveZMQ, the first two bytes of HELLO. */
 export const CURVE_VERSION = Buffer.from([1, 0]);
@@ -39,21 +40,6 @@ export interface CurveClientKeys {
   readonly publicKey: Buffer | null;
   /** Our long-term secret key (c). Never logged or put in an error. */
   readonly secretKey: SecretKey | null;
-}
-
-export const command = (commandName: string, data: Buffer): Command => ({ name: "UNKNOWN", commandName, data });
-export const fail = (error: ProtocolError, send: readonly Command[] = []): MechanismStep => ({ status: "error", send, error });
-export const nameOf = (received: Command): string => (received.name === "UNKNOWN" ? received.commandName : received.name);
-
-/**
- * An ERROR a CURVE server sent: libzmq's puts the ZAP status code (e.g.
- * "400") in it when its handler refused us.
- */
-export function curvePeerRefused(reason: string): ProtocolError {
-  if (/^[345]\d\d$/.test(reason)) {
-    return new AuthenticationError(Number(reason), `server refused our CURVE key (ZAP status ${reason})`);
-  }
-  return new ProtocolError("peer-error", `peer refused the handshake: ${reason}`);
 }
 
 /**
@@ -106,7 +92,7 @@ export class CurveClient implements Mechanism {
   }
 
   receive(received: Command): MechanismStep {
-    if (received.name === "ERROR") return fail(curvePeerRefused(received.reason));
+    if (received.name === "ERROR") return fail(refusedByServer(received.reason, "our CURVE key"));
     const name = nameOf(received);
     if (received.name !== "UNKNOWN") return fail(new ProtocolError("unexpected-command", `CURVE client did not expect ${name}`));
     if (this.state === "welcome") {

@@ -11,18 +11,10 @@ import {
   SHORT_NONCE_BYTES,
   ShortNonce,
 } from "./curve-box";
-import {
-  command,
-  COOKIE_BYTES,
-  CURVE_VERSION,
-  fail,
-  HELLO_BYTES,
-  HELLO_PADDING,
-  nameOf,
-  VOUCH_BYTES,
-} from "./curve-client";
+import { COOKIE_BYTES, CURVE_VERSION, HELLO_BYTES, HELLO_PADDING, VOUCH_BYTES } from "./curve-client";
 import type { SecretKey } from "./curve-keys";
 import type { Mechanism, MechanismStep, OwnProperties, ZapReply } from "./mechanism";
+import { command, fail, nameOf } from "./steps";
 
 /** Bytes of INITIATE's data before the metadata: cookie, short nonce, and a box of C and the vouch. */
 const INITIATE_MIN = COOKIE_BYTES + SHORT_NONCE_BYTES + 16 + KEY_BYTES + VOUCH_BYTES;

@@ -1,6 +1,7 @@
 import type { Command } from "../../codec/command";
 import { ProtocolError } from "../../errors";
 import type { Mechanism, MechanismStep, OwnProperties } from "./mechanism";
+import { fail } from "./steps";
 
 /**
  * The NULL mechanism (RFC 37): each side sends READY with its properties and
@@ -30,8 +31,4 @@ export class NullMechanism implements Mechanism {
   zapReply(): MechanismStep {
     return fail(new ProtocolError("unexpected-command", "NULL does not consult ZAP"));
   }
-}
-
-function fail(error: ProtocolError): MechanismStep {
-  return { status: "error", send: [], error };
 }

@@ -2,24 +2,10 @@ import type { Command } from "../../codec/command";
 import { decodeMetadata, encodeMetadata, PropertyMap, type Metadata } from "../../codec/metadata";
 import { AuthenticationError, ProtocolError } from "../../errors";
 import type { Mechanism, MechanismStep, OwnProperties, ZapReply } from "./mechanism";
+import { command, fail, nameOf, refusedByServer } from "./steps";
 
 /** RFC 24 caps username and password at 255 bytes each: one length byte. */
 export const PLAIN_CREDENTIAL_MAX = 255;
-
-const command = (commandName: string, data: Buffer = Buffer.alloc(0)): Command => ({ name: "UNKNOWN", commandName, data });
-const fail = (error: ProtocolError, send: readonly Command[] = []): MechanismStep => ({ status: "error", send, error });
-const nameOf = (received: Command): string => (received.name === "UNKNOWN" ? received.commandName : received.name);
-
-/**
- * An ERROR received during a PLAIN handshake. libzmq's server puts the ZAP
- * status code (e.g. "400") in it; anything else is a plain refusal.
- */
-function peerRefused(reason: string): ProtocolError {
-  if (/^[345]\d\d$/.test(reason)) {
-    return new AuthenticationError(Number(reason), `server refused our PLAIN credentials (ZAP status ${reason})`);
-  }
-  return new ProtocolError("peer-error", `peer refused the handshake: ${reason}`);
-}
 
 /**
  * PLAIN client (RFC 24): HELLO with the credentials, then, after WELCOME,
@@ -54,7 +40,7 @@ export class PlainClient implements Mechanism {
   }
 
   receive(received: Command): MechanismStep {
-    if (received.name === "ERROR") return fail(peerRefused(received.reason));
+    if (received.name === "ERROR") return fail(refusedByServer(received.reason, "our PLAIN credentials"));
     if (this.state === "welcome") {
       // Only a client sends HELLO: the peer is a PLAIN client too.
       if (received.name === "UNKNOWN" && received.commandName === "HELLO") {
