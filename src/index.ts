@@ -4,25 +4,25 @@
  *
  * @packageDocumentation
  */
-export { Pair } from "./sockets/pair";
-export { Publisher } from "./sockets/publisher";
-export type { PublisherOptions } from "./sockets/publisher-base";
-export type { SubscriberOptions } from "./sockets/subscriber-base";
-export { Subscriber } from "./sockets/subscriber";
-export { XPublisher, type XPublisherOptions } from "./sockets/xpublisher";
-export { XSubscriber } from "./sockets/xsubscriber";
-export { Request, type RequestOptions } from "./sockets/request";
-export { Reply } from "./sockets/reply";
-export { Dealer } from "./sockets/dealer";
-export { Router, type RouterOptions } from "./sockets/router";
-export { Push } from "./sockets/push";
-export { Pull } from "./sockets/pull";
+export { Pair } from "./socket-types/pair";
+export { Publisher } from "./socket-types/publisher";
+export type { PublisherOptions } from "./socket-types/publisher-base";
+export type { SubscriberOptions } from "./socket-types/subscriber-base";
+export { Subscriber } from "./socket-types/subscriber";
+export { XPublisher, type XPublisherOptions } from "./socket-types/xpublisher";
+export { XSubscriber } from "./socket-types/xsubscriber";
+export { Request, type RequestOptions } from "./socket-types/request";
+export { Reply } from "./socket-types/reply";
+export { Dealer } from "./socket-types/dealer";
+export { Router, type RouterOptions } from "./socket-types/router";
+export { Push } from "./socket-types/push";
+export { Pull } from "./socket-types/pull";
 
 export { SocketBase } from "./socket/socket-base";
 export type { Readable, Writable } from "./socket/capabilities";
 export type { MessageLike } from "./socket/message";
 export type { SocketOptions, SocketSettings } from "./socket/options";
-export type { SocketEvent, SocketEventType } from "./socket/events";
+export type { SocketEvent, SocketEventType } from "./transport/events";
 export type { Message } from "./codec/frame";
 export type { PeerInfo } from "./engine/peer";
 export type { SocketType } from "./engine/socket-type";

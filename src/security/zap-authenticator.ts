@@ -2,7 +2,7 @@ import { Observable, Subject } from "rxjs";
 import { encodeMetadata } from "../codec/metadata";
 import { encodeZ85 } from "../codec/z85";
 import { ZAP_ENDPOINT_NAME, ZAP_VERSION } from "../engine/mechanism/zap-client";
-import { Router } from "../sockets/router";
+import { Router } from "../socket-types/router";
 
 /** A ZAP request (RFC 27) as a handler sees it. */
 export interface ZapAuthRequest {

@@ -14,7 +14,7 @@ import { parseEndpoint } from "../transport/endpoint";
 import { transportFor } from "../transport";
 import type { Binding, Connection, PipeSpec, TransportHost } from "../transport/transport";
 import { Queue } from "../util/queue";
-import type { SocketEvent } from "./events";
+import type { SocketEvent } from "../transport/events";
 import { toMessage, type MessageLike } from "./message";
 import { applicationProperties, defaultOptions, type ResolvedOptions, type SocketOptions, type SocketSettings } from "./options";
 

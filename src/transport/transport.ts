@@ -5,7 +5,7 @@ import type { EngineOptions } from "../engine/zmtp-engine";
 import type { PeerInfo } from "../engine/peer";
 import type { SocketType } from "../engine/socket-type";
 import type { Pipe } from "../pipe/pipe";
-import type { SocketEvent } from "../socket/events";
+import type { SocketEvent } from "./events";
 import type { Endpoint } from "./endpoint";
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Port of the parts of libzmq tests/test_spec_pushpull.cpp that
- * test/sockets/push.test.ts and pull.test.ts do not already cover (round
+ * test/socket-types/push.test.ts and pull.test.ts do not already cover (round
  * robin, fair queuing and blocking with no peers are there):
  *
  *  - destroy_queue_on_disconnect (disabled in libzmq "until libzmq does

@@ -22,7 +22,7 @@ let nextRequestId = 1;
 export async function askZap(request: ZapRequest, signal?: AbortSignal): Promise<ZapReply | undefined> {
   if (!isInprocBound(ZAP_ENDPOINT_NAME)) return undefined;
   // Loaded on first use: the sockets module depends on the engine, so a static import would be a cycle.
-  const { Dealer } = await import("../../sockets/dealer");
+  const { Dealer } = await import("../../socket-types/dealer");
   const dealer = new Dealer({ linger: 0 });
   const close = () => dealer.close();
   signal?.addEventListener("abort", close, { once: true });

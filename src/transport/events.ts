@@ -4,7 +4,9 @@ import type { PeerInfo } from "../engine/peer";
 /**
  * Everything a socket reports about its endpoints and connections, as a
  * tagged union: switch on `type` and TypeScript narrows the rest. Names
- * follow zeromq.js's observer events where one exists.
+ * follow zeromq.js's observer events where one exists. Defined here, in the
+ * transport layer, because transports raise most of them; the socket adds
+ * `close` and re-exports the union as its `events$`.
  */
 export type SocketEvent =
   /** Listening on `address` (the resolved endpoint). */
