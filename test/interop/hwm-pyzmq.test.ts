@@ -15,8 +15,9 @@
  */
 import { Publisher, Pull, Push, SocketBase } from "../../src";
 import { bindAddress, closeAll, nextEvent } from "../helpers/endpoints";
-import { PyzmqDriver, type PyzmqSocket } from "../interop/helpers/pyzmq-driver";
-import { nextTurn, sendUntilStalled } from "./support";
+import { PyzmqDriver, type PyzmqSocket } from "./helpers/pyzmq-driver";
+import { nextTurn } from "../helpers/clock";
+import { sendUntilStalled } from "../parity/support";
 import { describeIfPeer, PYZMQ } from "../helpers/prerequisites";
 
 // Outside CI, skipped when pyzmq is missing (npm test lists it at the end); under CI, run regardless.

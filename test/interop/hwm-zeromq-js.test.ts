@@ -14,7 +14,7 @@ import { rmSync } from "node:fs";
 import * as zmq from "zeromq";
 import { Pull, Push } from "../../src";
 import { bindAddress, closeAll, nextEvent } from "../helpers/endpoints";
-import { sendUntilStalled } from "./support";
+import { sendUntilStalled } from "../parity/support";
 
 const SIZE = 16 * 1024;
 
