@@ -1,4 +1,4 @@
-import { PrivateerError, type ErrorCode } from "../../src";
+import { PatternError, type PatternErrorOptions, type ReasonCodes } from "../shared/errors";
 
 /** Why a Binary Star operation failed; `code` carries the matching errno-style name. */
 export type BinaryStarErrorReason =
@@ -13,26 +13,23 @@ export type BinaryStarErrorReason =
   /** A socket operation failed underneath the pattern (see `cause`). */
   | "socket";
 
-const CODES: Record<Exclude<BinaryStarErrorReason, "socket">, ErrorCode> = {
+const CODES: ReasonCodes<BinaryStarErrorReason> = {
   timeout: "EAGAIN",
   closed: "EBADF",
   aborted: "ECANCELED",
   invalid: "EINVAL",
+  socket: "cause",
 };
 
 /**
- * The one error class of the Binary Star pattern. Like every Privateer error
- * it extends {@link PrivateerError}: switch on `reason` (or on the
- * errno-style `code`); the underlying socket error, if any, is in `cause`.
+ * The one error class of the Binary Star pattern. Like every pattern error
+ * it extends {@link PatternError}, a {@link PrivateerError}: switch on
+ * `reason` (or on the errno-style `code`); the underlying socket error, if
+ * any, is in `cause`, and a `socket` failure keeps that error's code.
  */
-export class BinaryStarError extends PrivateerError {
-  readonly reason: BinaryStarErrorReason;
-
-  constructor(reason: BinaryStarErrorReason, message: string, options?: { cause?: unknown }) {
-    // A socket failure keeps the socket's own code, so errno-style handling sees the real cause.
-    const code = reason === "socket" ? (options?.cause instanceof PrivateerError ? options.cause.code : "EPROTO") : CODES[reason];
-    super(code, message, options);
-    this.reason = reason;
+export class BinaryStarError extends PatternError<BinaryStarErrorReason> {
+  constructor(reason: BinaryStarErrorReason, message: string, options?: PatternErrorOptions) {
+    super(reason, message, options, CODES);
   }
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { PrivateerError, type ErrorCode } from "../../src/errors";
+import { PatternError, type PatternErrorOptions, type ReasonCodes } from "../shared/errors";
 import { componentLogger, type Logger } from "../../src/log";
 
 /*
@@ -92,7 +92,7 @@ export type ExactlyOnceErrorReason =
   /** An option or argument is invalid. */
   | "invalid";
 
-const CODES: Record<ExactlyOnceErrorReason, ErrorCode> = {
+const CODES: ReasonCodes<ExactlyOnceErrorReason> = {
   "driver-missing": "ENOENT",
   "id-reused": "EINVAL",
   closed: "EBADF",
@@ -102,12 +102,9 @@ const CODES: Record<ExactlyOnceErrorReason, ErrorCode> = {
 };
 
 /** The error the exactly-once stores raise; errors thrown by the handler itself pass through unchanged. */
-export class ExactlyOnceError extends PrivateerError {
-  readonly reason: ExactlyOnceErrorReason;
-
-  constructor(reason: ExactlyOnceErrorReason, message: string, options: { cause?: unknown } = {}) {
-    super(CODES[reason], message, options);
-    this.reason = reason;
+export class ExactlyOnceError extends PatternError<ExactlyOnceErrorReason> {
+  constructor(reason: ExactlyOnceErrorReason, message: string, options: PatternErrorOptions = {}) {
+    super(reason, message, options, CODES);
   }
 }
 

@@ -1,4 +1,4 @@
-import { PrivateerError, type ErrorCode } from "../../src";
+import { PatternError, type PatternErrorOptions, type ReasonCodes } from "../shared/errors";
 
 /** Why a Majordomo operation failed; `code` carries the matching errno-style name. */
 export type MajordomoErrorReason =
@@ -21,7 +21,7 @@ export type MajordomoErrorReason =
   /** The caller's AbortSignal fired before the final reply arrived. */
   | "aborted";
 
-const CODES: Record<MajordomoErrorReason, ErrorCode> = {
+const CODES: ReasonCodes<MajordomoErrorReason> = {
   timeout: "EAGAIN",
   closed: "EBADF",
   "service-unavailable": "ENOENT",
@@ -33,15 +33,18 @@ const CODES: Record<MajordomoErrorReason, ErrorCode> = {
   aborted: "ECANCELED",
 };
 
-/** The error every Majordomo component raises; switch on `reason` (or on `code` for errno-style handling). */
-export class MajordomoError extends PrivateerError {
-  readonly reason: MajordomoErrorReason;
+/**
+ * The error every Majordomo component raises. Like every pattern error it
+ * extends {@link PatternError}, a {@link PrivateerError}: switch on `reason`
+ * (or on `code` for errno-style handling).
+ */
+export class MajordomoError extends PatternError<MajordomoErrorReason> {
   /** The three-digit status of an error reply, when the error came from one. */
   readonly status?: string;
 
-  constructor(reason: MajordomoErrorReason, message: string, options: { cause?: unknown; status?: string } = {}) {
-    super(CODES[reason], message, { cause: options.cause });
-    this.reason = reason;
+  constructor(reason: MajordomoErrorReason, message: string, options: PatternErrorOptions & { readonly status?: string } = {}) {
+    // Always through an object naming `cause`, so every MajordomoError has the property, as it always had.
+    super(reason, message, { cause: options.cause }, CODES);
     if (options.status !== undefined) this.status = options.status;
   }
 }

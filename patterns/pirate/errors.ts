@@ -1,4 +1,5 @@
-import { PrivateerError, type ErrorCode } from "../../src";
+import type { ErrorCode } from "../../src";
+import { PatternError, type PatternErrorOptions, type ReasonCodes } from "../shared/errors";
 
 /** Why a Pirate operation failed; `code` carries the matching errno-style name. */
 export type PirateErrorReason =
@@ -14,26 +15,23 @@ export type PirateErrorReason =
   | "socket";
 
 /** The errno-style code of each reason; the same mapping MajordomoError uses for the reasons both share. */
-const CODES: Record<Exclude<PirateErrorReason, "socket">, ErrorCode> = {
+const CODES: ReasonCodes<PirateErrorReason> = {
   timeout: "EAGAIN",
   closed: "EBADF",
   aborted: "ECANCELED",
   invalid: "EINVAL",
+  socket: "cause",
 };
 
 /**
- * The one error class of the Pirate patterns. Like every Privateer error it
- * extends {@link PrivateerError}: switch on `reason` (or on the errno-style
- * `code`); the underlying socket error, if any, is in `cause`.
+ * The one error class of the Pirate patterns. Like every pattern error it
+ * extends {@link PatternError}, a {@link PrivateerError}: switch on `reason`
+ * (or on the errno-style `code`); the underlying socket error, if any, is in
+ * `cause`, and a `socket` failure keeps that error's code.
  */
-export class PirateError extends PrivateerError {
-  readonly reason: PirateErrorReason;
-
-  constructor(reason: PirateErrorReason, message: string, options?: { cause?: unknown }) {
-    // A socket failure keeps the socket's own code, so errno-style handling sees the real cause.
-    const code = reason === "socket" ? (options?.cause instanceof PrivateerError ? options.cause.code : "EPROTO") : CODES[reason];
-    super(code, message, options);
-    this.reason = reason;
+export class PirateError extends PatternError<PirateErrorReason> {
+  constructor(reason: PirateErrorReason, message: string, options?: PatternErrorOptions) {
+    super(reason, message, options, CODES);
   }
 }
 
