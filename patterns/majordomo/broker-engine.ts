@@ -15,14 +15,8 @@ import {
   type MdpVersion,
   type WorkerCommand,
 } from "./protocol";
-import {
-  hexKey,
-  RequestRecord,
-  ServiceRegistry,
-  type ServiceRecord,
-  type ServiceStatus,
-  type WorkerRecord,
-} from "./service-registry";
+import { hexKey, RequestRecord, type Service, type WorkerRecord } from "./service";
+import { ServiceRegistry, type ServiceStatus } from "./service-registry";
 import { errorReplyBody, STATUS } from "./status";
 import { takeRequestId, withRequestId } from "./request-ids";
 
@@ -171,14 +165,11 @@ export class BrokerEngine {
       this.sendWorker(worker, { type: "disconnect" });
       this.emit({ type: "worker-disconnected", worker: worker.key, service: worker.service, reason });
     }
-    for (const service of this.registry.status()) {
-      dropped.push(...this.registry.service(service.name).queue.removeWhere(() => true));
-    }
+    for (const request of this.registry.takeAllQueued()) dropped.push(request);
     this.registry.clear();
     // The cache stays: a reply in it is a worker's real answer, still right if this broker serves again.
     this.pending.clear();
     for (const request of dropped.sort((a, b) => a.id - b.id)) {
-      request.expiresAt = undefined;
       this.emit({ type: "request-dropped", ...ids(request), reason });
     }
   }
@@ -259,7 +250,6 @@ export class BrokerEngine {
     // Nobody is left to read a DISCONNECT.
     if (worker) this.drop(worker, "connection-lost", false);
     for (const request of this.registry.takeQueuedFrom(key)) {
-      request.expiresAt = undefined;
       this.forget(request);
       this.emit({ type: "request-abandoned", ...ids(request) });
     }
@@ -289,7 +279,7 @@ export class BrokerEngine {
       this.registry.prune(service);
       return;
     }
-    if (this.maxQueued > 0 && service.queue.length >= this.maxQueued) {
+    if (this.maxQueued > 0 && service.queued >= this.maxQueued) {
       if (this.watched()) this.emit({ type: "request-rejected", ...ids(request) });
       this.fail(request, STATUS.queueFull, `queue for "${request.service}" is full`);
       return;
@@ -354,15 +344,14 @@ export class BrokerEngine {
     if (this.pending.get(key) === request) this.pending.delete(key);
   }
 
-  private enqueue(service: ServiceRecord, request: RequestRecord, front: boolean): void {
-    if (front) service.queue.unshift(request);
-    else service.queue.push(request);
-    if (this.requestTimeout > 0) {
-      request.expiresAt = this.clock() + this.requestTimeout;
-      this.armExpiry(request.service, request.expiresAt);
-    }
+  /** Queues a request (a requeued one at the head) with its deadline, if requests expire. */
+  private enqueue(service: Service, request: RequestRecord, front: boolean): void {
+    const expiresAt = this.requestTimeout > 0 ? this.clock() + this.requestTimeout : undefined;
+    if (front) service.requeueFront(request, expiresAt);
+    else service.enqueue(request, expiresAt);
+    if (expiresAt !== undefined) this.armExpiry(service.name, expiresAt);
     if (!front && this.watched()) {
-      this.emit({ type: "request-queued", ...ids(request), queued: service.queue.length });
+      this.emit({ type: "request-queued", ...ids(request), queued: service.queued });
     }
   }
 
@@ -385,18 +374,10 @@ export class BrokerEngine {
     this.expiryTimers.delete(name);
     if (this.stopped || !this.serving()) return;
     const service = this.registry.service(name);
-    const now = this.clock();
-    let next = Infinity;
-    const expired = service.queue.removeWhere((request) => {
-      const at = request.expiresAt;
-      if (at !== undefined && at <= now) return true;
-      if (at !== undefined && at < next) next = at;
-      return false;
-    });
-    if (next !== Infinity) this.armExpiry(name, next);
-    const known = service.workers.size > 0;
+    const { expired, next } = service.expire(this.clock());
+    if (next !== undefined) this.armExpiry(name, next);
+    const known = service.workerCount > 0;
     for (const request of expired) {
-      request.expiresAt = undefined;
       this.forget(request);
       this.emit({ type: "request-expired", ...ids(request) });
       this.fail(
@@ -498,24 +479,17 @@ export class BrokerEngine {
     }
     this.reply(request, type, echoed.body);
     if (type === "partial") return;
-    worker.request = undefined;
-    worker.requestClient = undefined;
+    const service = this.registry.service(worker.service);
+    service.release(worker);
     this.forget(request);
     this.cacheReply(request, echoed.body);
-    const service = this.registry.service(worker.service);
-    service.idle.push(worker);
     this.dispatch(service);
   }
 
   /** Hands queued requests to idle workers, least recently used first. */
-  private dispatch(service: ServiceRecord): void {
-    while (service.idle.length > 0 && service.queue.length > 0) {
-      const worker = service.idle.shift()!;
-      const request = service.queue.shift()!;
-      request.expiresAt = undefined;
-      request.attempts += 1;
-      worker.request = request;
-      worker.requestClient = request.client;
+  private dispatch(service: Service): void {
+    for (let worker = service.pair(); worker !== undefined; worker = service.pair()) {
+      const request = worker.request!;
       const body =
         request.requestId !== undefined && this.idPeers.has(worker.key) ? withRequestId(request.requestId, request.body) : request.body;
       this.sendWorker(worker, { type: "request", client: request.client, body });
