@@ -1,3 +1,4 @@
+import { integerAtLeast as checkInteger } from "../shared/validate";
 import { PatternError, type PatternErrorOptions, type ReasonCodes } from "../shared/errors";
 
 /** Why a Binary Star operation failed; `code` carries the matching errno-style name. */
@@ -33,10 +34,7 @@ export class BinaryStarError extends PatternError<BinaryStarErrorReason> {
   }
 }
 
-/** A whole number of at least `min` (intervals, counts); anything else throws `invalid`. */
+/** A whole number of at least `min` (intervals, counts); anything else throws `invalid`, by the rule every pattern shares. */
 export function integerAtLeast(name: string, value: number, min: number): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw new BinaryStarError("invalid", `${name} must be an integer >= ${min} (got ${value})`);
-  }
-  return value;
+  return checkInteger(name, value, min, (message) => new BinaryStarError("invalid", message));
 }

@@ -5,7 +5,7 @@ import { componentLogger } from "../../src";
 import type { WorkerEvent, WorkerState } from "./events";
 import { brokerEndpoints, brokerSocketOptions, dealerLink, type BrokerSocketOptions, type LinkFactory } from "./link";
 import { isMmiService } from "./mmi";
-import { positive } from "./options";
+import { positive } from "../shared/validate";
 import type { MdpVersion } from "./protocol";
 import { WorkerSession, type RequestHandler } from "./worker-session";
 import type { IdempotencyStore } from "../exactly-once/store";

@@ -6,7 +6,7 @@ import { Queue } from "../../src/util/queue";
 import { PirateError } from "./errors";
 import type { PirateQueueEvent } from "./events";
 import { idText } from "./ppp";
-import { nonNegative } from "./validate";
+import { nonNegative } from "../shared/validate";
 import { WorkerPool } from "./worker-pool";
 import { socketReleased } from "../shared/released";
 

@@ -1,6 +1,6 @@
 import { interval } from "rxjs";
 import { LruQueue, type PirateQueueOptions, type WorkerMessage } from "./lru-queue";
-import { positive } from "./validate";
+import { positive } from "../shared/validate";
 import { pppHeartbeatFrame, idText, pppCommand } from "./ppp";
 
 /** Options of a {@link ParanoidPirateQueue}. */

@@ -9,7 +9,7 @@ import { socketReleased } from "../shared/released";
 import { replyFrames, runHandler, type PirateHandler } from "./handler";
 import { Liveness } from "./liveness";
 import { pppHeartbeatFrame, pppCommand, pppReadyFrame, splitEnvelope } from "./ppp";
-import { positive } from "./validate";
+import { positive } from "../shared/validate";
 
 /** Options of a {@link ParanoidPirateWorker}. */
 export interface ParanoidPirateWorkerOptions {
