@@ -1,14 +1,14 @@
 import type { MessageLike } from "../../src";
+import { replyParts, type Reply } from "../shared/handler";
 
-/** What a handler or caller may give as a message body: one frame or several (as `send()` accepts). */
-export type Body = MessageLike | readonly MessageLike[];
+/** What a handler or caller may give as a message body: one frame or several (as `send()` accepts); every pattern's {@link Reply}. */
+export type Body = Reply;
 
 const EMPTY = Buffer.alloc(0);
 
 /** Normalises a body to frames the way sockets do: strings and numbers as UTF-8, null as an empty frame. */
 export function toFrames(body: Body): Buffer[] {
-  const parts = Array.isArray(body) ? (body as readonly MessageLike[]) : [body as MessageLike];
-  return parts.map(toFrame);
+  return replyParts(body).map(toFrame);
 }
 
 function toFrame(value: MessageLike): Buffer {

@@ -1,7 +1,8 @@
-import { from, interval, lastValueFrom, isObservable, Observable, of, type SchedulerLike, type Subscription, timer } from "rxjs";
+import { from, interval, lastValueFrom, isObservable, type Observable, type SchedulerLike, type Subscription, timer } from "rxjs";
 import type { Logger } from "pino";
 import type { WorkerEvent } from "./events";
 import { toFrames, type Body } from "./frames";
+import { handlerReplies, isPromiseLike, resultAsObservable, type Handler } from "../shared/handler";
 import type { LinkFactory, MdpLink } from "./link";
 import { decodeWorkerCommand, encodeWorkerCommand, type MdpVersion, type WorkerCommand } from "./protocol";
 import { errorReplyBody, STATUS } from "./status";
@@ -32,11 +33,12 @@ export interface MajordomoRequest<Tx = unknown> {
 }
 
 /**
- * Answers one request: a reply body, a Promise of one, or an Observable of
- * several (0.2 sends each as a PARTIAL and the last as the FINAL; 0.1 sends
- * only the last as the REPLY). A failure is answered with an error reply.
+ * Answers one request, the {@link Handler} shape every pattern takes: a
+ * reply body, a Promise of one, or an Observable of several (0.2 sends each
+ * as a PARTIAL and the last as the FINAL; 0.1 sends only the last as the
+ * REPLY). A failure is answered with an error reply.
  */
-export type RequestHandler<Tx = unknown> = (request: MajordomoRequest<Tx>) => Body | PromiseLike<Body> | Observable<Body>;
+export type RequestHandler<Tx = unknown> = Handler<MajordomoRequest<Tx>, Body>;
 
 /** Settings a session needs; the worker fills in defaults. */
 export interface SessionSettings {
@@ -287,7 +289,7 @@ export class WorkerSession {
         failed(error);
         return;
       }
-      if (!isObservable(result) && !isPromiseLike(result)) {
+      if (!isObservable(result) && !isPromiseLike<Body>(result)) {
         let reply: Buffer[];
         try {
           reply = toFrames(result);
@@ -298,7 +300,7 @@ export class WorkerSession {
         finish(reply);
         return;
       }
-      source = isObservable(result) ? result : from(result);
+      source = resultAsObservable(result);
     }
     const subscription = source.subscribe({
       next: (value) => {
@@ -371,34 +373,11 @@ function onceResult(
   onReplay: () => void,
 ): Observable<Body> {
   const run = (tx: unknown): Promise<Buffer[]> =>
-    lastValueFrom(resultOf(handler, { ...request, tx }), { defaultValue: [] as Body }).then(toFrames);
+    lastValueFrom(handlerReplies(handler, { ...request, tx }), { defaultValue: [] as Body }).then(toFrames);
   return from(
     handleOnce(store, { id, body: request.body }, (_body, context) => run(context.tx)).then((outcome) => {
       if (outcome.replayed) onReplay();
       return outcome.reply;
     }),
   );
-}
-
-/** Runs the handler and turns whatever it returns (value, Promise, Observable, or a throw) into an Observable. */
-function resultOf(handler: RequestHandler, request: MajordomoRequest): Observable<Body> {
-  return new Observable<Body>((subscriber) => {
-    let result: ReturnType<RequestHandler>;
-    try {
-      result = handler(request);
-    } catch (error) {
-      subscriber.error(error);
-      return undefined;
-    }
-    const source: Observable<Body> = isObservable(result)
-      ? result
-      : isPromiseLike(result)
-        ? from(result)
-        : of(result);
-    return source.subscribe(subscriber);
-  });
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<Body> {
-  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }

@@ -1,24 +1,24 @@
-import { firstValueFrom, isObservable, type Observable } from "rxjs";
+import { firstValueFrom } from "rxjs";
 import type { MessageLike } from "../../src";
+import { handlerReplies, replyParts, type Handler, type Reply } from "../shared/handler";
 
-/** One reply: a frame, or several. */
-export type PirateReply = MessageLike | readonly MessageLike[];
+/** One reply: a frame, or several (the {@link Reply} every pattern's handler gives). */
+export type PirateReply = Reply;
 
 /**
- * Turns a request (its content frames, envelope removed) into a reply. May
- * answer at once, with a Promise, or with an Observable whose first value
- * is the reply (the rest is ignored: one request, one reply).
+ * Turns a request (its content frames, envelope removed) into a reply: the
+ * {@link Handler} shape every pattern takes. May answer at once, with a
+ * Promise, or with an Observable whose first value is the reply (PPP has one
+ * reply per request: the Observable is unsubscribed after it).
  */
-export type PirateHandler = (request: Buffer[]) => PirateReply | Promise<PirateReply> | Observable<PirateReply>;
+export type PirateHandler = Handler<Buffer[], PirateReply>;
 
-/** Runs a handler and settles to its reply, whatever shape it answered in. */
-export async function runHandler(handler: PirateHandler, request: Buffer[]): Promise<PirateReply> {
-  const result = handler(request);
-  if (isObservable(result)) return firstValueFrom(result);
-  return result;
+/** Runs a handler and settles to its reply, whatever shape it answered in; an Observable's first value is the reply. */
+export function runHandler(handler: PirateHandler, request: Buffer[]): Promise<PirateReply> {
+  return firstValueFrom(handlerReplies(handler, request));
 }
 
 /** The reply as a list of frames, ready to follow the envelope. */
-export function replyFrames(reply: PirateReply): MessageLike[] {
-  return Array.isArray(reply) ? [...(reply as readonly MessageLike[])] : [reply as MessageLike];
+export function replyFrames(reply: PirateReply): readonly MessageLike[] {
+  return replyParts(reply);
 }
