@@ -10,56 +10,17 @@
  * boxed SUBSCRIBE, XPUB/XSUB, PAIR) with each library as the CURVE server;
  * test/interop/curve-zeromq-js.test.ts runs all twelve against zeromq.js.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import * as path from "node:path";
-import { createInterface } from "node:readline";
 import { AuthenticationError, curveKeyPair, Dealer, decodeZ85, Router, zapAuthenticator, type ZapAuthenticator } from "../../src";
 import { bindAddress, nextEvent, type TransportName } from "../helpers/endpoints";
-import { describeIfPeer, PYTHON, PYZMQ } from "../helpers/prerequisites";
+import { describeIfPeer, PYZMQ } from "../helpers/prerequisites";
+import { INTEROP_PEERS, PythonPeer } from "../helpers/python";
 import { PyzmqDriver, type PyzmqSocketType } from "./helpers/pyzmq-driver";
 import { PrivateerPeer, privateerSocket, publishUntilReceived, PyzmqPeer, type Peer } from "./helpers/pyzmq-peers";
 
-const SCRIPT = path.join(__dirname, "peers", "curve_peer.py");
-
-/** A curve_peer.py process; each stdout line is one JSON report. */
-class CurvePyPeer {
-  private readonly lines: unknown[] = [];
-  private waiters: Array<() => void> = [];
-  private exited = false;
-  private stderr = "";
-
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      this.lines.push(JSON.parse(line));
-      this.wake();
-    });
-    child.stderr.on("data", (chunk: Buffer) => (this.stderr += chunk.toString()));
-    child.on("exit", () => {
-      this.exited = true;
-      this.wake();
-    });
-  }
-
-  static start(mode: "server" | "client", spec: object): CurvePyPeer {
-    return new CurvePyPeer(spawn(PYTHON, [SCRIPT, mode, JSON.stringify(spec)]));
-  }
-
-  /** The next report; rejects if the process ends without one. */
-  async next<T>(): Promise<T> {
-    for (;;) {
-      if (this.lines.length > 0) return this.lines.shift() as T;
-      if (this.exited) throw new Error(`curve_peer.py ended without a report: ${this.stderr.slice(-500)}`);
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-  }
-
-  kill(): void {
-    if (!this.exited) this.child.kill();
-  }
-
-  private wake(): void {
-    for (const waiter of this.waiters.splice(0)) waiter();
-  }
+/** A curve_peer.py process in `mode`, configured by `spec`; it prints one JSON report a line. */
+function startCurvePeer(mode: "server" | "client", spec: object): PythonPeer {
+  return new PythonPeer(path.join(INTEROP_PEERS, "curve_peer.py"), [mode, JSON.stringify(spec)]);
 }
 
 const describeWithPyzmq = describeIfPeer(PYZMQ);
@@ -106,8 +67,8 @@ describeWithPyzmq("CURVE interop with pyzmq", () => {
     return router;
   }
 
-  function pyServer(transport: TransportName, allow: string[] | null): CurvePyPeer {
-    const peer = CurvePyPeer.start("server", {
+  function pyServer(transport: TransportName, allow: string[] | null): PythonPeer {
+    const peer = startCurvePeer("server", {
       type: "ROUTER",
       transport,
       secret: serverKeys.secretKey,
@@ -166,7 +127,7 @@ describeWithPyzmq("CURVE interop with pyzmq", () => {
     it("a pyzmq client to our server without ZAP: multipart both ways, heartbeats across an idle spell", async () => {
       const server = await ourServer(transport);
       const handshake = nextEvent(server, "handshake", 10000);
-      const peer = CurvePyPeer.start("client", {
+      const peer = startCurvePeer("client", {
         type: "DEALER",
         endpoint: server.lastEndpoint,
         server_key: serverKeys.publicKey,
@@ -204,7 +165,7 @@ describeWithPyzmq("CURVE interop with pyzmq", () => {
       it("allows the listed key, with the ZAP user id as User-Id", async () => {
         const server = await ourServer(transport);
         const handshake = nextEvent(server, "handshake", 10000);
-        const peer = CurvePyPeer.start("client", {
+        const peer = startCurvePeer("client", {
           type: "DEALER",
           endpoint: server.lastEndpoint,
           server_key: serverKeys.publicKey,
@@ -222,7 +183,7 @@ describeWithPyzmq("CURVE interop with pyzmq", () => {
         const server = await ourServer(transport);
         server.receiveTimeout = 500;
         const failure = nextEvent(server, "handshake:error", 10000);
-        const peer = CurvePyPeer.start("client", {
+        const peer = startCurvePeer("client", {
           type: "DEALER",
           endpoint: server.lastEndpoint,
           server_key: serverKeys.publicKey,

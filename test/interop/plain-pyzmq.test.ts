@@ -5,14 +5,18 @@
  * ZAP handler is `zapAuthenticator`. Each has a wrong-password control that
  * must be denied on both ends.
  */
+import * as path from "node:path";
 import { AuthenticationError, Pull, Push, zapAuthenticator, type ZapAuthenticator } from "../../src";
 import { bindAddress, nextEvent, type TransportName } from "../helpers/endpoints";
 import { describeIfPeer, PYZMQ } from "../helpers/prerequisites";
-import { PlainPyPeer } from "./helpers/plain-peer";
+import { INTEROP_PEERS, PythonPeer } from "../helpers/python";
 
 const describeWithPyzmq = describeIfPeer(PYZMQ);
 const PASSWORD = "interop-Pa55";
 const WRONG = "not-the-Pa55";
+
+/** A plain_peer.py process; it prints one JSON report a line. */
+const startPlainPeer = (args: string[]): PythonPeer => new PythonPeer(path.join(INTEROP_PEERS, "plain_peer.py"), args);
 
 describeWithPyzmq("PLAIN interop with pyzmq", () => {
   const cleanup: Array<() => void> = [];
@@ -22,7 +26,7 @@ describeWithPyzmq("PLAIN interop with pyzmq", () => {
 
   describe.each<TransportName>(["tcp", "ipc"])("over %s", (transport) => {
     it("our PLAIN client to a pyzmq PLAIN server with ThreadAuthenticator delivers", async () => {
-      const peer = PlainPyPeer.start(["server", transport, PASSWORD]);
+      const peer = startPlainPeer(["server", transport, PASSWORD]);
       cleanup.push(() => peer.kill());
       const { endpoint } = await peer.next<{ endpoint: string }>();
       const client = new Push({ plainUsername: "admin", plainPassword: PASSWORD, linger: 0 });
@@ -35,7 +39,7 @@ describeWithPyzmq("PLAIN interop with pyzmq", () => {
     }, 20000);
 
     it("control: our client with a wrong password is denied by pyzmq's authenticator (status 400, nothing delivered)", async () => {
-      const peer = PlainPyPeer.start(["server", transport, PASSWORD]);
+      const peer = startPlainPeer(["server", transport, PASSWORD]);
       cleanup.push(() => peer.kill());
       const { endpoint } = await peer.next<{ endpoint: string }>();
       const client = new Push({ plainUsername: "admin", plainPassword: WRONG, linger: 0, reconnectInterval: -1 });
@@ -64,7 +68,7 @@ describeWithPyzmq("PLAIN interop with pyzmq", () => {
         cleanup.push(() => server.close());
         await server.bind(bindAddress(transport));
         const handshake = nextEvent(server, "handshake", 10000);
-        const peer = PlainPyPeer.start(["client", server.lastEndpoint!, PASSWORD]);
+        const peer = startPlainPeer(["client", server.lastEndpoint!, PASSWORD]);
         cleanup.push(() => peer.kill());
         expect((await handshake).peer.metadata.get("User-Id")?.toString()).toBe("py-admin");
         expect((await server.receive()).map(String)).toEqual(["from-pyzmq"]);
@@ -76,7 +80,7 @@ describeWithPyzmq("PLAIN interop with pyzmq", () => {
         cleanup.push(() => server.close());
         await server.bind(bindAddress(transport));
         const failure = nextEvent(server, "handshake:error", 10000);
-        const peer = PlainPyPeer.start(["client", server.lastEndpoint!, WRONG]);
+        const peer = startPlainPeer(["client", server.lastEndpoint!, WRONG]);
         cleanup.push(() => peer.kill());
         const { error } = await failure;
         expect((error as AuthenticationError).status).toBe(400);

@@ -1,9 +1,8 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
+import { installCommand, PYTHON, PYZMQ } from "../../helpers/prerequisites";
 
-/** Debian's interpreter: python3-zmq installs for it, not for whichever python3 comes first on PATH. */
-export const PYTHON = "/usr/bin/python3";
 const DRIVER = path.join(__dirname, "..", "peers", "zmq_driver.py");
 
 /** libzmq socket types, spelled as pyzmq spells them. */
@@ -39,23 +38,6 @@ export class PyzmqError extends Error {
     super(message);
     this.name = "PyzmqError";
   }
-}
-
-let availability: string | null | undefined;
-
-/**
- * Why pyzmq cannot be used here, or null when it can. CI installs it, so a
- * missing pyzmq must fail the interop tests rather than skip them.
- */
-export function pyzmqUnavailable(): string | null {
-  if (availability !== undefined) return availability;
-  const probe = spawnSync(PYTHON, ["-c", "import zmq"], { encoding: "utf8", timeout: 15000 });
-  availability =
-    probe.status === 0
-      ? null
-      : `pyzmq is not available to ${PYTHON} (${(probe.error?.message ?? probe.stderr ?? "").trim() || `exit ${probe.status}`}). ` +
-        "Install it with: apt-get install -y python3-zmq";
-  return availability;
 }
 
 interface Pending {
@@ -110,8 +92,9 @@ export class PyzmqDriver {
 
   /** Starts a driver; fails with installation advice if pyzmq is missing. */
   static async start(): Promise<PyzmqDriver> {
-    const missing = pyzmqUnavailable();
-    if (missing) throw new Error(missing);
+    // CI installs pyzmq, so a missing one fails the interop tests rather than skipping them.
+    const missing = PYZMQ.probe();
+    if (missing) throw new Error(`pyzmq is not available: ${missing}. Install it with: ${installCommand(PYZMQ)}`);
     const child = spawn(PYTHON, ["-u", DRIVER], { stdio: ["pipe", "pipe", "pipe"] });
     const driver = new PyzmqDriver(child);
     // The first reply proves the interpreter started and imported zmq.

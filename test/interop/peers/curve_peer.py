@@ -11,20 +11,15 @@ client {"type", "endpoint", "server_key", "public", "secret", "send": [[frames]]
     ("pause" ms apart), prints {"reply": [frames]} for n replies.
 """
 import json
-import os
 import sys
-import tempfile
 import time
 
 import zmq
 from zmq.auth.thread import ThreadAuthenticator
-from zmq.utils.monitor import recv_monitor_message
+
+from mechanism_common import bind_local, report_handshake, say, watch_handshake
 
 REPLIES = {"ROUTER", "REP", "DEALER", "PAIR"}
-
-
-def say(obj):
-    print(json.dumps(obj), flush=True)
 
 
 class AllowList:
@@ -49,12 +44,7 @@ def server(spec):
     if spec.get("heartbeat"):
         sock.heartbeat_ivl = spec["heartbeat"]
         sock.heartbeat_timeout = spec["heartbeat"] * 3
-    if spec["transport"] == "tcp":
-        port = sock.bind_to_random_port("tcp://127.0.0.1")
-        endpoint = "tcp://127.0.0.1:%d" % port
-    else:
-        endpoint = "ipc://" + os.path.join(tempfile.mkdtemp(), "curve.sock")
-        sock.bind(endpoint)
+    endpoint = bind_local(sock, spec["transport"], "curve.sock")
     say({"endpoint": endpoint})
     sock.rcvtimeo = spec.get("idle", 3000)
     while True:
@@ -87,22 +77,9 @@ def client(spec):
     if spec.get("heartbeat"):
         sock.heartbeat_ivl = spec["heartbeat"]
         sock.heartbeat_timeout = spec["heartbeat"] * 3
-    monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
-                                      | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+    monitor = watch_handshake(sock)
     sock.connect(spec["endpoint"])
-    poller = zmq.Poller()
-    poller.register(monitor, zmq.POLLIN)
-    if poller.poll(5000):
-        event = recv_monitor_message(monitor)
-        kind = event["event"]
-        if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-            say({"event": "succeeded"})
-        elif kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
-            say({"event": "failed-auth", "status": event["value"]})
-        else:
-            say({"event": "failed-other", "value": event["value"]})
-    else:
-        say({"event": "none"})
+    report_handshake(monitor)
     sock.sndtimeo = 2000
     for i, message in enumerate(spec.get("send", [])):
         if i > 0 and spec.get("pause"):

@@ -6,19 +6,13 @@ server <transport> <password>: PULL with plain_server and pyzmq's ThreadAuthenti
 client <endpoint> <password>: PUSH as PLAIN client "admin"; prints {"event": "succeeded"} or
     {"event": "failed-auth", "status": N} from the socket monitor, or {"event": "none"} after 5 s.
 """
-import json
-import os
 import sys
-import tempfile
 
 import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
-from zmq.utils.monitor import recv_monitor_message
 
-
-def say(obj):
-    print(json.dumps(obj), flush=True)
+from mechanism_common import bind_local, report_handshake, say, watch_handshake
 
 
 def server(transport, password):
@@ -29,12 +23,7 @@ def server(transport, password):
     sock = ctx.socket(zmq.PULL)
     sock.plain_server = True
     sock.linger = 0
-    if transport == "tcp":
-        port = sock.bind_to_random_port("tcp://127.0.0.1")
-        endpoint = "tcp://127.0.0.1:%d" % port
-    else:
-        endpoint = "ipc://" + os.path.join(tempfile.mkdtemp(), "plain.sock")
-        sock.bind(endpoint)
+    endpoint = bind_local(sock, transport, "plain.sock")
     say({"endpoint": endpoint})
     sock.rcvtimeo = 3000
     try:
@@ -53,23 +42,10 @@ def client(endpoint, password):
     sock.plain_username = b"admin"
     sock.plain_password = password.encode()
     sock.linger = 0
-    monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
-                                      | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+    monitor = watch_handshake(sock)
     sock.connect(endpoint)
     sock.send(b"from-pyzmq")
-    poller = zmq.Poller()
-    poller.register(monitor, zmq.POLLIN)
-    if poller.poll(5000):
-        event = recv_monitor_message(monitor)
-        kind = event["event"]
-        if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-            say({"event": "succeeded"})
-        elif kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
-            say({"event": "failed-auth", "status": event["value"]})
-        else:
-            say({"event": "failed-other", "value": event["value"]})
-    else:
-        say({"event": "none"})
+    report_handshake(monitor)
     sock.disable_monitor()
     monitor.close()
     sock.close()

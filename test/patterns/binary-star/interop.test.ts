@@ -9,30 +9,27 @@
 import * as path from "node:path";
 import { filter, firstValueFrom, timeout } from "rxjs";
 import { BinaryStar, BinaryStarClient, type BinaryStarEndpoints, type BinaryStarEvent, type BinaryStarRole, type BinaryStarState } from "../../../patterns/binary-star";
-import { PeerProcess } from "../majordomo/peer-process";
+import { PythonPeers, type PythonPeer } from "../../helpers/python";
 import { tcpPair } from "./pair";
 
 jest.setTimeout(30000);
 
 const HB = 100;
-const SCRIPT = path.join(__dirname, "peers", "bstar_srv.py");
 
-const peers: PeerProcess[] = [];
+const peers = new PythonPeers(path.join(__dirname, "peers"));
 const servers: BinaryStar[] = [];
 const clients: BinaryStarClient[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
   await Promise.all(servers.splice(0).map((server) => server.close()));
-  await Promise.all(peers.splice(0).map((peer) => peer.kill("SIGKILL")));
+  await peers.killAll();
 });
 
-function python(role: BinaryStarRole, endpoints: BinaryStarEndpoints): PeerProcess {
-  const peer = new PeerProcess("/usr/bin/python3", ["-u", SCRIPT, role, endpoints.frontend!, endpoints.statePublisher, endpoints.stateSubscriber, String(HB)]);
-  peers.push(peer);
-  return peer;
+function python(role: BinaryStarRole, endpoints: BinaryStarEndpoints): PythonPeer {
+  return peers.start("bstar_srv.py", [role, endpoints.frontend!, endpoints.statePublisher, endpoints.stateSubscriber, String(HB)]);
 }
 
-const line = (peer: PeerProcess, text: string, ms = 10000) => peer.waitForLine((l) => l === text, JSON.stringify(text), ms);
+const line = (peer: PythonPeer, text: string, ms = 10000) => peer.waitForLine((l) => l === text, JSON.stringify(text), ms);
 
 async function privateer(role: BinaryStarRole, endpoints: BinaryStarEndpoints, events: BinaryStarEvent[] = []): Promise<BinaryStar> {
   const star = new BinaryStar({ role, endpoints, heartbeat: HB });

@@ -7,7 +7,7 @@ import type { BinaryStarEvent } from "../../../patterns/binary-star";
 import type { BrokerEvent, WorkerEvent } from "../../../patterns/majordomo";
 import type { BrokerChildConfig } from "./children/broker-main";
 import type { WorkerChildConfig } from "./children/worker-main";
-import { PeerProcess } from "./peer-process";
+import { PeerProcess } from "../../helpers/peer-process";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const CHILDREN = path.join(__dirname, "children");

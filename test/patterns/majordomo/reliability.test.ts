@@ -10,14 +10,14 @@ import {
   MajordomoWorker,
 } from "privateer/internal";
 import { nextBrokerEvents, startBroker as startBrokerWith, Tracker } from "./e2e";
-import { Peers } from "./python";
+import { PythonPeers } from "../../helpers/python";
 import { describeIfPeer, PYZMQ } from "../../helpers/prerequisites";
 
 // Outside CI, skipped when pyzmq is missing (npm test lists it at the end); under CI, run regardless.
 const describeWithPyzmq = describeIfPeer(PYZMQ);
 
 const HB = 100;
-const peers = new Peers();
+const peers = new PythonPeers();
 const tracker = new Tracker();
 const track = <T extends { close(): unknown }>(thing: T): T => tracker.track(thing);
 const startBroker = (options: ConstructorParameters<typeof MajordomoBroker>[0] = {}) =>

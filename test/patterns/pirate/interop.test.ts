@@ -1,6 +1,7 @@
+import * as path from "node:path";
 import { filter, firstValueFrom, timer, type Observable } from "rxjs";
 import { LazyPirateClient, ParanoidPirateQueue, ParanoidPirateWorker } from "../../../patterns";
-import { PythonPeer } from "./python-peer";
+import { PATTERN_PEERS, PythonPeer } from "../../helpers/python";
 import { describeIfPeer, PYZMQ } from "../../helpers/prerequisites";
 
 // Outside CI, skipped when pyzmq is missing (npm test lists it at the end); under CI, run regardless.
@@ -9,6 +10,7 @@ const describeWithPyzmq = describeIfPeer(PYZMQ);
 const ANY = "tcp://127.0.0.1:*";
 const INTERVAL = 50;
 const LIVENESS = 3;
+const script = (name: string): string => path.join(PATTERN_PEERS, name);
 const hex = (s: string): string => Buffer.from(s).toString("hex");
 
 function next<E extends { type: string }, T extends E["type"]>(
@@ -39,7 +41,7 @@ describeWithPyzmq("Privateer Paranoid Pirate queue with pyzmq workers (zguide pp
   });
 
   function pythonWorker(identity: string, tag: string): PythonPeer {
-    const peer = PythonPeer.start("ppp_worker.py", [
+    const peer = new PythonPeer(script("ppp_worker.py"), [
       queue.backendEndpoint!,
       "--interval", String(INTERVAL),
       "--liveness", String(LIVENESS),
@@ -83,7 +85,7 @@ describeWithPyzmq("Privateer Paranoid Pirate queue with pyzmq workers (zguide pp
 
     const expired = next(queue.events$, "worker-expired");
     const pausedAt = Date.now();
-    peer.pause();
+    peer.signal("SIGSTOP");
     const event = await expired;
     const took = Date.now() - pausedAt;
     expect(event.worker).toBe(hex("py-frozen"));
@@ -106,8 +108,8 @@ describeWithPyzmq("Privateer Paranoid Pirate worker with the pyzmq queue (zguide
   let client: LazyPirateClient | undefined;
 
   beforeEach(async () => {
-    pyQueue = PythonPeer.start("ppp_queue.py", [ANY, ANY, "--interval", String(INTERVAL), "--liveness", String(LIVENESS)]);
-    [, frontend, backend] = (await pyQueue.line("READY")).split(" ") as [string, string, string];
+    pyQueue = new PythonPeer(script("ppp_queue.py"), [ANY, ANY, "--interval", String(INTERVAL), "--liveness", String(LIVENESS)]);
+    [, frontend, backend] = (await pyQueue.waitFor("READY")).split(" ") as [string, string, string];
   });
   afterEach(async () => {
     client?.close();
@@ -148,10 +150,10 @@ describeWithPyzmq("Privateer Paranoid Pirate worker with the pyzmq queue (zguide
     client = new LazyPirateClient(frontend, { timeout: 500, retries: 3 });
     expect((await client.call("before")).map(String)).toEqual(["privateer", "before"]);
     const lost = next(worker.events$, "queue-lost");
-    pyQueue.pause();
+    pyQueue.signal("SIGSTOP");
     expect((await lost).delay).toBe(50);
     const reconnected = next(worker.events$, "reconnected");
-    pyQueue.child.kill("SIGCONT");
+    pyQueue.signal("SIGCONT");
     await reconnected;
     expect((await client.call("after")).map(String)).toEqual(["privateer", "after"]);
   });

@@ -1,10 +1,15 @@
 import { spawn, type ChildProcessWithoutNullStreams, type SpawnOptions } from "node:child_process";
 import * as readline from "node:readline";
 
+/** How long stop() lets a peer exit on SIGTERM before it sends SIGKILL. */
+const STOP_GRACE_MS = 3000;
+
 /**
  * A peer in another process that reports what it does one line at a time on
  * stdout: its lines so far, a way to await one, signals, and a kill that
- * waits for the exit. Closing its stdin asks it to leave.
+ * waits for the exit. Closing its stdin asks it to leave. The one
+ * child-process wrapper of the tests: Node children (test/patterns/majordomo/node-peers.ts)
+ * and Python peers (./python.ts) are both this class.
  */
 export class PeerProcess {
   readonly lines: string[] = [];
@@ -39,7 +44,7 @@ export class PeerProcess {
     const counted = (line: string) => test(line) && seen++ >= skip;
     const done = this.lines.find(counted);
     if (done !== undefined) return Promise.resolve(done);
-    if (this.exited) return Promise.reject(new Error(`peer exited before printing ${what}`));
+    if (this.exited) return Promise.reject(new Error(`peer exited before printing ${what}; stderr=${this.stderr.slice(-500)}`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`no ${what} within ${ms} ms; stdout=${JSON.stringify(this.lines)} stderr=${this.stderr}`)),
@@ -67,6 +72,17 @@ export class PeerProcess {
   /** Sends a signal without waiting for anything (SIGSTOP and SIGCONT freeze and thaw the peer). */
   signal(signal: NodeJS.Signals): void {
     if (!this.exited) this.child.kill(signal);
+  }
+
+  /** Ends the peer (thawing it first, should it be SIGSTOPped), insisting with SIGKILL after a grace period. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+    this.child.kill("SIGCONT");
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), STOP_GRACE_MS);
+    await gone;
+    clearTimeout(timer);
   }
 
   /** Kills the peer (default SIGTERM; SIGKILL simulates a crash) and waits for it to exit. */
