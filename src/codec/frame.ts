@@ -7,13 +7,6 @@ export const FrameFlags = {
   RESERVED: 0xf8,
 } as const;
 
-/** One decoded ZMTP frame. `body` may be a view into a larger received chunk. */
-export interface Frame {
-  readonly more: boolean;
-  readonly command: boolean;
-  readonly body: Buffer;
-}
-
 /** A message: the frames of one multipart message, in order. */
 export type Message = Buffer[];
 

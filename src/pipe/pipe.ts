@@ -134,11 +134,6 @@ export class Pipe {
     return this.outbound.length === 0 && (this.link?.flushed ?? true);
   }
 
-  /** Drops queued outbound messages (e.g. REQ's relaxed mode, immediate). */
-  discardOutbound(): void {
-    this.outbound.clear();
-  }
-
   /** Whether the connection has gone for good and only unread messages remain. */
   get isEnding(): boolean {
     return this.ending;
