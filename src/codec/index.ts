@@ -4,3 +4,4 @@ export * from "./metadata";
 export * from "./command";
 export * from "./frame-decoder";
 export * from "./frame-encoder";
+export * from "./subscription";

@@ -7,6 +7,7 @@ import { FrameFlags, type Message } from "../codec/frame";
 import { FrameDecoder } from "../codec/frame-decoder";
 import { FrameEncoder } from "../codec/frame-encoder";
 import { checkGreetingPrefix, decodeGreeting, encodeGreeting, GREETING_SIZE } from "../codec/greeting";
+import { encodeSubscription, encodeSubscriptionCommand } from "../codec/subscription";
 import { ProtocolError, type ProtocolErrorReason } from "../errors";
 import { HeartbeatTimer } from "./heartbeat-timer";
 import {
@@ -56,8 +57,6 @@ export interface EngineHandler {
   handshake(peer: PeerInfo): ProtocolError | undefined;
   /** A complete message arrived (subscriptions from SUBSCRIBE/CANCEL arrive as 0x01/0x00 messages). */
   message(message: Message): void;
-  /** The stream can take more data after it was full. */
-  drained(): void;
   /** The connection is gone; `error` says why when it was not a clean close. */
   closed(error: Error | undefined, handshaken: boolean): void;
 }
@@ -74,8 +73,6 @@ const enum Phase {
 
 /** Write at most this much per batch before checking the stream's backpressure. */
 const BATCH_BYTES = 256 * 1024;
-const SUBSCRIBE = 1;
-const CANCEL = 0;
 
 /**
  * One ZMTP 3.x connection: greeting, the security mechanism's handshake (NULL, PLAIN or CURVE,
@@ -123,10 +120,7 @@ export class ZmtpEngine {
     // Until the handshake completes only commands are valid: refuse a message frame at its header.
     this.decoder.messageFramesAllowed = false;
     stream.on("data", (chunk: Buffer) => this.receive(chunk));
-    stream.on("drain", () => {
-      this.flush();
-      if (!this.stream.writableNeedDrain) this.handler.drained();
-    });
+    stream.on("drain", () => this.flush());
     stream.on("end", () => this.close(this.truncation()));
     stream.on("error", (error: Error) => this.close(error));
     stream.on("close", () => this.close(this.truncation()));
@@ -161,11 +155,6 @@ export class ZmtpEngine {
 
   get closed(): boolean {
     return this.phase === Phase.Closed;
-  }
-
-  /** True while the stream's buffer is over its high-water mark. */
-  get congested(): boolean {
-    return this.stream.writableNeedDrain;
   }
 
   /** Bytes handed to the stream and not yet written to the OS. */
@@ -410,10 +399,7 @@ export class ZmtpEngine {
       case "SUBSCRIBE":
       case "CANCEL":
         if (isPublisherType(this.options.socketType)) {
-          const message = Buffer.allocUnsafe(1 + command.topic.length);
-          message[0] = command.name === "SUBSCRIBE" ? SUBSCRIBE : CANCEL;
-          command.topic.copy(message, 1);
-          this.handler.message([message]);
+          this.handler.message([encodeSubscription(command.name === "SUBSCRIBE", command.topic)]);
         }
         return;
       case "ERROR":
@@ -452,11 +438,10 @@ export class ZmtpEngine {
     const subscriptionsAsCommands = this.peerMinor >= 1 && isSubscriberType(this.options.socketType);
     while (!this.stream.writableNeedDrain) {
       let message: Message | undefined;
+      let command: Buffer | undefined;
       while (this.encoder.size < BATCH_BYTES && (message = source()) !== undefined) {
-        if (subscriptionsAsCommands && message.length === 1 && isSubscription(message[0]!)) {
-          const frame = message[0]!;
-          const topic = frame.subarray(1);
-          this.encodeActiveCommand(encodeCommand(frame[0] === SUBSCRIBE ? { name: "SUBSCRIBE", topic } : { name: "CANCEL", topic }));
+        if (subscriptionsAsCommands && message.length === 1 && (command = encodeSubscriptionCommand(message[0]!)) !== undefined) {
+          this.encodeActiveCommand(command);
         } else if (this.codec === undefined) {
           this.encoder.message(message);
         } else {
@@ -496,10 +481,6 @@ export class ZmtpEngine {
 
 function commandName(command: Command): string {
   return command.name === "UNKNOWN" ? command.commandName : command.name;
-}
-
-function isSubscription(frame: Buffer): boolean {
-  return frame.length > 0 && (frame[0] === SUBSCRIBE || frame[0] === CANCEL);
 }
 
 function frameOf(body: Buffer, flags: number): Buffer {

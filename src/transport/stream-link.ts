@@ -69,10 +69,6 @@ export class StreamLink implements PipeLink, EngineHandler {
     if (pipe.inboundFull) this.engine.pauseReading();
   }
 
-  drained(): void {
-    // Nothing to do: the engine pulls from the pipe itself when the stream drains.
-  }
-
   closed(error: Error | undefined, handshaken: boolean): void {
     if (handshaken) {
       if (error instanceof ProtocolError) this.host.emit({ type: "protocol:error", address: this.address, error });
