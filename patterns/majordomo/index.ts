@@ -10,9 +10,7 @@
 export { MajordomoBroker, type MajordomoBrokerOptions, type MajordomoBrokerPairOptions } from "./broker";
 export { MajordomoWorker, type MajordomoWorkerOptions, type ServeOptions } from "./worker";
 export type { MajordomoRequest, RequestHandler } from "./worker-session";
-export { MajordomoClient } from "./client";
-export { MajordomoAsyncClient } from "./async-client";
-export type { MajordomoClientOptions } from "./client-options";
+export { MajordomoClient, MajordomoAsyncClient, type MajordomoClientOptions } from "./client";
 export type { BrokerSocketOptions } from "./link";
 export type { MajordomoRequestOptions } from "./request-ids";
 export type {

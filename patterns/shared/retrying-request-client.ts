@@ -1,8 +1,9 @@
-import { firstValueFrom, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
+import { firstValueFrom, Observable, type SchedulerLike } from "rxjs";
 import type { Logger } from "pino";
 import { Request, type MessageLike, type SocketOptions } from "../../src";
-import { onAbort, resolveRequestOptions, type RequestOptions } from "./request-options";
+import { resolveRequestOptions, type RequestOptions } from "./request-options";
 import { socketReleased } from "./released";
+import { RequestCore, type CoreJob, type RequestCarrier } from "./request-core";
 
 /** Why a request failed; each pattern family turns it into its own error class. */
 export type RequestFailureReason = "timeout" | "closed" | "aborted" | "socket";
@@ -74,50 +75,42 @@ export interface RetryingRequestSettings {
   readonly socket?: SocketOptions | (() => SocketOptions);
 }
 
-interface Job {
-  /** The client-local request number carried by this request's events and log lines. */
-  readonly id: number;
+/** A request over REQ: the frames each attempt sends. */
+interface ReqJob extends CoreJob {
   readonly frames: readonly MessageLike[];
-  readonly subscriber: Subscriber<Buffer[]>;
-  readonly timeout: number;
-  readonly retries: number;
-  attempt: number;
-  done: boolean;
-  /** Stops listening to the request's AbortSignal. */
-  release: () => void;
 }
 
 /**
- * The one-request-at-a-time REQ engine behind the Lazy Pirate and Binary Star
- * clients. Requests are served in call order, as REQ demands. Each attempt
- * waits its `timeout`; when that expires the socket (a REQ stuck waiting for a
- * reply that will never come) is closed with linger 0, and the next attempt,
- * if any is left, goes out on a fresh one; the policy decides where and when.
- * A socket that got its reply is kept for the next request.
+ * The REQ carrier behind the Lazy Pirate and Binary Star clients, on the
+ * shared {@link RequestCore}: one lane, one request in flight at a time, as
+ * REQ demands, served in call order. Each attempt waits its `timeout`; when
+ * that expires the socket (a REQ stuck waiting for a reply that will never
+ * come) is closed with linger 0, and the next attempt, if any is left, goes
+ * out on a fresh one; the policy decides where and when. A socket that got
+ * its reply is kept for the next request. Replies carry no id, so a request
+ * abandoned or aborted in flight costs its socket too.
  */
-export class RetryingRequestClient<TTarget extends object, TExtra extends { readonly type: string }, TError extends Error> {
+export class RetryingRequestClient<TTarget extends object, TExtra extends { readonly type: string }, TError extends Error>
+  implements RequestCarrier<ReqJob, TError>
+{
   /** Every event of the client; completes after `{ type: "close" }`. Hot: nothing is replayed. */
   readonly events$: Observable<RetryingRequestEvent<TTarget, TError> | TExtra>;
 
-  private readonly events = new Subject<RetryingRequestEvent<TTarget, TError> | TExtra>();
-  private readonly jobs: Array<Job> = [];
-  private current?: Job;
+  private readonly core: RequestCore<ReqJob, RetryingRequestEvent<TTarget, TError> | TExtra, TError>;
   private socket?: Request;
-  private timer?: Subscription;
-  private isClosed = false;
-  private nextId = 0;
-  private released?: Promise<void>;
-  private readonly emitExtra = (event: TExtra): void => this.emit(event);
+  private readonly emitExtra = (event: TExtra): void => this.core.emit(event);
 
   constructor(
     private readonly settings: RetryingRequestSettings,
     private readonly policy: RetryPolicy<TTarget, TExtra, TError>,
   ) {
-    this.events$ = this.events.asObservable();
+    this.core = new RequestCore({ scheduler: settings.scheduler, logger: settings.logger, maxInFlight: 1 });
+    this.core.attach(this);
+    this.events$ = this.core.events$;
   }
 
   get closed(): boolean {
-    return this.isClosed;
+    return this.core.closed;
   }
 
   /** Queues a request when subscribed; see the family clients' `request` for the contract. */
@@ -126,28 +119,26 @@ export class RetryingRequestClient<TTarget extends object, TExtra extends { read
     // Validated here, so a bad option throws at the call rather than inside a subscription.
     const resolved = resolveRequestOptions(options, { timeout: this.settings.timeout, retries: this.settings.retries });
     return new Observable<Buffer[]>((subscriber) => {
-      if (this.isClosed) {
+      if (this.core.closed) {
         subscriber.error(this.policy.error("closed", "client is closed"));
         return undefined;
       }
-      const job: Job = {
-        id: ++this.nextId,
+      const id = this.core.nextId();
+      const job: ReqJob = {
+        id,
+        key: id,
+        lane: "",
         frames,
         subscriber,
         timeout: resolved.timeout,
         retries: resolved.retries,
-        attempt: 0,
+        attempts: 0,
+        active: false,
         done: false,
+        sentOn: 0,
         release: () => undefined,
       };
-      if (resolved.signal?.aborted) {
-        this.aborted(job);
-        return undefined;
-      }
-      job.release = onAbort(resolved.signal, () => this.aborted(job));
-      this.jobs.push(job);
-      this.pump();
-      return () => this.abandon(job);
+      return this.core.submit(job, resolved.signal);
     });
   }
 
@@ -158,126 +149,90 @@ export class RetryingRequestClient<TTarget extends object, TExtra extends { read
 
   /** Drops the socket, fails pending requests with "closed"; resolves after the `close` event. Idempotent. */
   close(): Promise<void> {
-    if (this.released) return this.released;
-    this.isClosed = true;
-    this.timer?.unsubscribe();
-    const socket = this.socket;
-    this.dropSocket();
-    const failed = this.current ? [this.current, ...this.jobs] : [...this.jobs];
-    this.current = undefined;
-    this.jobs.length = 0;
-    for (const job of failed) this.fail(job, this.policy.error("closed", "client was closed before the reply arrived"));
-    this.released = (socket ? socketReleased(socket) : Promise.resolve()).then(() => {
-      this.emit({ type: "close" });
-      this.events.complete();
-    });
-    return this.released;
+    return this.core.close();
   }
 
-  private pump(): void {
-    if (this.current || this.isClosed) return;
-    const job = this.jobs.shift();
-    if (!job) return;
-    this.current = job;
-    this.send(job);
-  }
-
-  private send(job: Job): void {
-    // A resend may have been scheduled before the request was settled some other way.
-    if (this.current !== job || job.done || this.isClosed) return;
-    job.attempt += 1;
+  /** {@link RequestCarrier} hook: one attempt on the current socket, or a fresh one after a timeout. */
+  transmit(job: ReqJob): void {
     const target = this.policy.sending(this.attemptOf(job));
     let socket: Request;
     try {
       socket = this.openSocket();
     } catch (error) {
       // Options the socket refuses (a malformed key, say) fail the request rather than escape from a timer.
-      this.fail(job, this.policy.error("socket", "could not open a socket", { cause: error }));
-      this.pump();
+      this.core.fail(job, this.policy.error("socket", "could not open a socket", { cause: error }));
+      this.core.pump();
       return;
     }
     socket.send(job.frames).catch((error: unknown) => {
-      if (socket === this.socket) this.fail(job, this.policy.error("socket", "could not send the request", { cause: error }));
+      if (socket === this.socket) this.core.fail(job, this.policy.error("socket", "could not send the request", { cause: error }));
     });
-    this.emit({ type: "request-sent", request: job.id, ...target, attempt: job.attempt });
-    this.timer = this.settings.scheduler.schedule(() => this.timedOut(job), job.timeout);
+    this.core.emit({ type: "request-sent", request: job.id, ...target, attempt: job.attempts });
     socket.receive().then(
       (reply) => {
-        if (socket !== this.socket || this.current !== job || job.done) return;
-        this.timer?.unsubscribe();
-        this.emit({ type: "reply", request: job.id, ...target, attempt: job.attempt });
-        job.done = true;
-        job.release();
-        this.current = undefined;
-        job.subscriber.next(reply);
-        job.subscriber.complete();
-        this.pump();
+        if (socket !== this.socket || !job.active || job.done) return;
+        this.core.emit({ type: "reply", request: job.id, ...target, attempt: job.attempts });
+        this.core.settle(job, undefined, reply);
       },
-      // The socket was replaced or closed; whoever did that has settled the job.
+      // The socket was replaced or closed; whoever did that has settled or resent the job.
       () => undefined,
     );
   }
 
-  private timedOut(job: Job): void {
-    if (this.current !== job || job.done) return;
-    // A REQ socket waiting for a lost reply is wedged; only a fresh socket can send again.
-    this.dropSocket();
-    const attempt = this.attemptOf(job);
-    this.policy.timedOut?.(attempt, this.emitExtra);
-    if (attempt.retriesLeft <= 0) {
-      const error = this.policy.error("timeout", this.policy.exhaustedMessage(job.attempt, job.timeout));
-      this.emit({ type: "gave-up", request: job.id, attempts: job.attempt, error });
-      this.fail(job, error);
-      this.pump();
-      return;
-    }
-    const delay = this.policy.retry(attempt, this.emitExtra);
-    if (delay === undefined) this.send(job);
-    else this.timer = this.settings.scheduler.schedule(() => this.send(job), delay);
+  /** {@link RequestCarrier} hook: closes the socket (linger 0); on close, returns when it is released. */
+  drop(): Promise<void> | undefined {
+    const socket = this.socket;
+    if (!socket) return undefined;
+    this.socket = undefined;
+    socket.close();
+    return this.core.closed ? socketReleased(socket) : undefined;
   }
 
-  private abandon(job: Job): void {
-    if (job.done) return;
-    job.done = true;
-    job.release();
-    if (this.current !== job) {
-      const at = this.jobs.indexOf(job);
-      if (at >= 0) this.jobs.splice(at, 1);
-      return;
-    }
-    this.emit({ type: "abandoned", request: job.id, attempt: job.attempt });
-    this.timer?.unsubscribe();
-    this.dropSocket();
-    this.current = undefined;
-    this.pump();
+  /** {@link RequestCarrier} hook: REQ matches a reply to the one request in flight: never more than one. */
+  pipelining(): boolean {
+    return false;
   }
 
-  /** The caller's signal fired: fail now, cancel a pending resend, and free the socket if the request held it. */
-  private aborted(job: Job): void {
-    if (job.done) return;
-    const wasCurrent = this.current === job;
-    const at = this.jobs.indexOf(job);
-    if (at >= 0) this.jobs.splice(at, 1);
-    this.emit({ type: "aborted", request: job.id, attempt: job.attempt });
-    // fail() drops the socket of a request in flight: its REQ waits for a reply that no one wants.
-    this.fail(job, this.policy.error("aborted", `request ${job.id} was aborted`));
-    if (wasCurrent) this.pump();
+  /** {@link RequestCarrier} hook: a REQ reply carries no id: a late one would be taken for the next request's. */
+  idsMatched(): boolean {
+    return false;
   }
 
-  private fail(job: Job, error: TError): void {
-    if (job.done) return;
-    job.done = true;
-    job.release();
-    if (this.current === job) {
-      this.timer?.unsubscribe();
-      this.current = undefined;
-      this.dropSocket();
-    }
-    job.subscriber.error(error);
+  /** {@link RequestCarrier} hook. */
+  timedOut(job: ReqJob): void {
+    this.policy.timedOut?.(this.attemptOf(job), this.emitExtra);
   }
 
-  private attemptOf(job: Job): Attempt {
-    return { request: job.id, attempt: job.attempt, retriesLeft: job.retries + 1 - job.attempt };
+  /** {@link RequestCarrier} hook. */
+  gaveUp(job: ReqJob): TError {
+    const error = this.policy.error("timeout", this.policy.exhaustedMessage(job.attempts, job.timeout));
+    this.core.emit({ type: "gave-up", request: job.id, attempts: job.attempts, error });
+    return error;
+  }
+
+  /** {@link RequestCarrier} hook. */
+  retry(job: ReqJob): number | undefined {
+    return this.policy.retry(this.attemptOf(job), this.emitExtra);
+  }
+
+  /** {@link RequestCarrier} hook: a request that was only waiting its turn leaves without an event. */
+  abandoned(job: ReqJob, wasActive: boolean): void {
+    if (wasActive) this.core.emit({ type: "abandoned", request: job.id, attempt: job.attempts });
+  }
+
+  /** {@link RequestCarrier} hook. */
+  aborted(job: ReqJob): TError {
+    this.core.emit({ type: "aborted", request: job.id, attempt: job.attempts });
+    return this.policy.error("aborted", `request ${job.id} was aborted`);
+  }
+
+  /** {@link RequestCarrier} hook. */
+  closedError(): TError {
+    return this.policy.error("closed", "client was closed before the reply arrived");
+  }
+
+  private attemptOf(job: ReqJob): Attempt {
+    return { request: job.id, attempt: job.attempts, retriesLeft: job.retries + 1 - job.attempts };
   }
 
   private socketOptions(): SocketOptions | undefined {
@@ -292,17 +247,5 @@ export class RetryingRequestClient<TTarget extends object, TExtra extends { read
     this.socket = socket;
     this.policy.connect(socket, this.emitExtra);
     return socket;
-  }
-
-  private dropSocket(): void {
-    const socket = this.socket;
-    if (!socket) return;
-    this.socket = undefined;
-    socket.close();
-  }
-
-  private emit(event: RetryingRequestEvent<TTarget, TError> | TExtra): void {
-    this.settings.logger.debug(event, event.type);
-    this.events.next(event);
   }
 }
