@@ -2,7 +2,8 @@ import type { Logger } from "pino";
 import type { SchedulerLike } from "rxjs";
 import { COMMAND_SIZE_MAX } from "../codec/frame-decoder";
 import { isPropertyName } from "../codec/metadata";
-import type { SecretKey } from "../engine/mechanism/curve-keys";
+import { curveKeyOption, keyText, SecretKey } from "../engine/mechanism/curve-keys";
+import { PLAIN_CREDENTIAL_MAX } from "../engine/mechanism/plain";
 import { PrivateerError } from "../errors";
 
 /** Options every socket type accepts, in the constructor or as properties. Names and defaults follow zeromq.js v6 / libzmq. */
@@ -213,6 +214,256 @@ export function defaultOptions(): ResolvedOptions {
     curveSecretKey: null,
     curveServerKey: null,
   };
+}
+
+/** The value each option property accepts when set. */
+export type OptionWrites = { [K in keyof SocketOptions]-?: Exclude<SocketOptions[K], undefined> };
+
+/** Options whose property reads back in another form than it is set: ids and keys as text, metadata never null. */
+type ReadsDifferently = "routingId" | "metadata" | "curvePublicKey" | "curveSecretKey" | "curveServerKey";
+
+/**
+ * The option properties every socket has, typed from {@link SocketOptions}
+ * (where each is documented). SocketBase merges this interface; the
+ * accessors themselves come from {@link OPTIONS}.
+ */
+export interface SocketOptionProperties extends Omit<OptionWrites, ReadsDifferently> {
+  /** {@inheritDoc SocketOptions.routingId} Reads back as text; `null` when none is set. */
+  get routingId(): string | null;
+  set routingId(value: string | Buffer | null);
+  /** {@inheritDoc SocketOptions.metadata} Reads back as a frozen copy of the record last set. */
+  get metadata(): Readonly<Record<string, string | Buffer>>;
+  set metadata(value: Readonly<Record<string, string | Buffer>> | null);
+  /** {@inheritDoc SocketOptions.curvePublicKey} Reads back as Z85 text, or null when unset. */
+  get curvePublicKey(): string | null;
+  set curvePublicKey(value: string | Buffer | Uint8Array | null);
+  /** {@inheritDoc SocketOptions.curveSecretKey} Reads back as Z85 text, or null when unset. */
+  get curveSecretKey(): string | null;
+  set curveSecretKey(value: string | Buffer | Uint8Array | null);
+  /** {@inheritDoc SocketOptions.curveServerKey} Reads back as Z85 text, or null when unset. */
+  get curveServerKey(): string | null;
+  set curveServerKey(value: string | Buffer | Uint8Array | null);
+}
+
+/** What an option change reaches beyond the resolved options: the socket's existing pipes, its waiting sends. */
+export interface OptionEffects {
+  sendHighWaterMarkChanged(mark: number): void;
+  receiveHighWaterMarkChanged(mark: number): void;
+}
+
+/** One row of the option table: how the property reads, how a new value is checked in, and what else it reaches. */
+interface OptionSpec<K extends keyof SocketOptions> {
+  get(options: ResolvedOptions): SocketOptionProperties[K];
+  /** Throws PrivateerError EINVAL for a bad value, leaving `options` as they were. */
+  set(options: ResolvedOptions, value: OptionWrites[K]): void;
+  /** Runs after a successful set. */
+  readonly effect?: (effects: OptionEffects, options: ResolvedOptions) => void;
+}
+
+type OptionTable = { readonly [K in keyof SocketOptions]-?: OptionSpec<K> };
+
+type KeysOf<V> = { [K in keyof SocketOptions & keyof ResolvedOptions]: ResolvedOptions[K] extends V ? K : never }[keyof SocketOptions &
+  keyof ResolvedOptions];
+
+/** An integer option of at least `min`; a typo fails when set rather than at the next connection. */
+function integer<K extends KeysOf<number>>(name: K, min: number, effect?: OptionSpec<K>["effect"]): OptionSpec<K> {
+  return {
+    get: (o) => o[name] as SocketOptionProperties[K],
+    set: (o, value) => {
+      o[name] = atLeast(name, value as number, min);
+    },
+    effect,
+  };
+}
+
+/** A boolean option; coerced, so a truthy value read from configuration works. */
+function flag<K extends KeysOf<boolean>>(name: K): OptionSpec<K> {
+  return {
+    get: (o) => o[name] as SocketOptionProperties[K],
+    set: (o, value) => {
+      o[name] = Boolean(value);
+    },
+  };
+}
+
+/** The TTL travels as 16 bits of tenths of a second; libzmq refuses what cannot be carried. */
+const HEARTBEAT_TTL_MAX = 6553599;
+
+/**
+ * Every option every socket accepts, one row each: the socket's properties
+ * (and its constructor options, applied through them) are defined from this
+ * table, so adding an option means adding its row here and its
+ * documentation to {@link SocketOptions}. Type-specific options (ROUTER,
+ * XPUB, ...) stay on their socket types.
+ */
+export const OPTIONS: OptionTable = {
+  routingId: {
+    get: (o) => (o.routingId.length === 0 ? null : o.routingId.toString()),
+    // At most 255 bytes and no leading zero byte (ZMTP reserves those for ids a ROUTER generates); applies to connections made afterwards.
+    set: (o, value) => {
+      const id = value === null ? Buffer.alloc(0) : Buffer.from(value);
+      if (id.length > 255) throw new PrivateerError("EINVAL", "routingId is at most 255 bytes");
+      if (id.length > 0 && id[0] === 0) throw new PrivateerError("EINVAL", "routingId must not start with a zero byte");
+      o.routingId = id;
+    },
+  },
+  // As libzmq (test_sockopt_hwm): a new mark applies to existing connections too.
+  sendHighWaterMark: integer("sendHighWaterMark", 0, (effects, o) => effects.sendHighWaterMarkChanged(o.sendHighWaterMark)),
+  receiveHighWaterMark: integer("receiveHighWaterMark", 0, (effects, o) => effects.receiveHighWaterMarkChanged(o.receiveHighWaterMark)),
+  linger: integer("linger", -1),
+  reconnectInterval: integer("reconnectInterval", -1),
+  reconnectMaxInterval: integer("reconnectMaxInterval", 0),
+  heartbeatInterval: integer("heartbeatInterval", 0),
+  heartbeatTimeout: integer("heartbeatTimeout", -1),
+  heartbeatTimeToLive: {
+    get: (o) => o.heartbeatTimeToLive,
+    set: (o, value) => {
+      if (value > HEARTBEAT_TTL_MAX) throw new PrivateerError("EINVAL", `heartbeatTimeToLive is at most ${HEARTBEAT_TTL_MAX} ms`);
+      o.heartbeatTimeToLive = atLeast("heartbeatTimeToLive", value, 0);
+    },
+  },
+  handshakeInterval: integer("handshakeInterval", 0),
+  maxMessageSize: integer("maxMessageSize", -1),
+  immediate: flag("immediate"),
+  sendTimeout: integer("sendTimeout", -1),
+  receiveTimeout: integer("receiveTimeout", -1),
+  ipv6: flag("ipv6"),
+  backlog: integer("backlog", 0),
+  conflate: flag("conflate"),
+  transferLargeFrames: flag("transferLargeFrames"),
+  metadata: {
+    get: (o) => o.metadata,
+    set: (o, value) => {
+      // Validated and encoded once here, so a connection's READY costs no more than a copy.
+      const properties = applicationProperties(value);
+      o.metadataProperties = properties;
+      // The getter shows strings as given and bytes as the copy that is sent, so later changes to the caller's Buffer show nowhere.
+      const given = Object.values(value ?? {});
+      o.metadata = Object.freeze(
+        Object.fromEntries(properties.map(([name, bytes], i) => [name, typeof given[i] === "string" ? given[i] : bytes])),
+      );
+    },
+  },
+  plainServer: {
+    get: (o) => o.mechanism === "PLAIN" && o.plainServer,
+    // `true` makes the socket a PLAIN server, `false` returns it to NULL (libzmq's rules).
+    set: (o, value) => {
+      o.plainServer = Boolean(value);
+      o.mechanism = o.plainServer ? "PLAIN" : "NULL";
+    },
+  },
+  plainUsername: {
+    get: (o) => o.plainUsername?.toString() ?? null,
+    set: (o, value) => {
+      o.plainUsername = plainCredential("plainUsername", value);
+      becomePlainClient(o, o.plainUsername !== null);
+    },
+  },
+  plainPassword: {
+    get: (o) => o.plainPassword?.toString() ?? null,
+    set: (o, value) => {
+      o.plainPassword = plainCredential("plainPassword", value);
+      becomePlainClient(o, o.plainPassword !== null);
+    },
+  },
+  zapDomain: {
+    get: (o) => o.zapDomain,
+    // At most 255 bytes, libzmq's limit.
+    set: (o, value) => {
+      const domain = String(value ?? "");
+      if (Buffer.byteLength(domain) > 255) throw new PrivateerError("EINVAL", "zapDomain is at most 255 bytes");
+      o.zapDomain = domain;
+    },
+  },
+  curveServer: {
+    get: (o) => o.mechanism === "CURVE" && o.curveServer,
+    // `true` makes the socket a CURVE server, `false` returns it to NULL (libzmq's rules).
+    set: (o, value) => {
+      o.curveServer = Boolean(value);
+      o.mechanism = o.curveServer ? "CURVE" : "NULL";
+    },
+  },
+  curvePublicKey: {
+    get: (o) => keyText(o.curvePublicKey),
+    set: (o, value) => {
+      o.curvePublicKey = curveKeyOption("curvePublicKey", value);
+      curveKeyChanged(o, o.curvePublicKey !== null);
+    },
+  },
+  curveSecretKey: {
+    get: (o) => keyText(o.curveSecretKey),
+    // The error never quotes the value.
+    set: (o, value) => {
+      const key = curveKeyOption("curveSecretKey", value);
+      o.curveSecretKey = key === null ? null : new SecretKey(key);
+      curveKeyChanged(o, key !== null);
+    },
+  },
+  curveServerKey: {
+    get: (o) => keyText(o.curveServerKey),
+    // Makes the socket a CURVE client.
+    set: (o, value) => {
+      o.curveServerKey = curveKeyOption("curveServerKey", value);
+      if (o.curveServerKey !== null) o.curveServer = false;
+      curveKeyChanged(o, o.curveServerKey !== null);
+    },
+  },
+};
+
+/**
+ * Defines one accessor per row of {@link OPTIONS} on `prototype`.
+ * `optionsOf` and `effectsOf` reach a socket's resolved options and effects,
+ * which stay out of its public API.
+ */
+export function defineOptionProperties<T>(
+  prototype: T,
+  optionsOf: (socket: T) => ResolvedOptions,
+  effectsOf: (socket: T) => OptionEffects,
+): void {
+  for (const name of Object.keys(OPTIONS) as (keyof SocketOptions)[]) {
+    const spec: OptionSpec<keyof SocketOptions> = OPTIONS[name];
+    const effect = spec.effect;
+    Object.defineProperty(prototype, name, {
+      get(this: T) {
+        return spec.get(optionsOf(this));
+      },
+      set(this: T, value: OptionWrites[keyof SocketOptions]) {
+        const options = optionsOf(this);
+        spec.set(options, value);
+        effect?.(effectsOf(this), options);
+      },
+      configurable: true,
+    });
+  }
+}
+
+function atLeast(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) throw new PrivateerError("EINVAL", `${name} must be an integer >= ${min}`);
+  return value;
+}
+
+/** A PLAIN credential option: `null` clears it; the value itself never goes into the error. */
+function plainCredential(name: string, value: string | null | undefined): Buffer | null {
+  if (value === null || value === undefined) return null;
+  const bytes = Buffer.from(String(value), "utf8");
+  if (bytes.length > PLAIN_CREDENTIAL_MAX) throw new PrivateerError("EINVAL", `${name} is at most ${PLAIN_CREDENTIAL_MAX} bytes`);
+  return bytes;
+}
+
+/** Setting a PLAIN credential makes a PLAIN client; clearing one returns to NULL. */
+function becomePlainClient(o: ResolvedOptions, set: boolean): void {
+  o.plainServer = false;
+  o.mechanism = set ? "PLAIN" : "NULL";
+}
+
+/**
+ * libzmq: setting any CURVE key selects CURVE and keeps the role. Clearing
+ * one (a Privateer extension; libzmq cannot unset a key) returns to NULL
+ * once no CURVE setting is left.
+ */
+function curveKeyChanged(o: ResolvedOptions, set: boolean): void {
+  if (set) o.mechanism = "CURVE";
+  else if (o.mechanism === "CURVE" && !o.curveServer && !o.curvePublicKey && !o.curveSecretKey && !o.curveServerKey) o.mechanism = "NULL";
 }
 
 /**

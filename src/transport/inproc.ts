@@ -108,7 +108,7 @@ class InprocConnection implements Connection {
 }
 
 function peerOf(host: TransportHost): PeerInfo {
-  return { socketType: host.type, routingId: host.ownRoutingId, metadata: new Map(), protocol: "inproc" };
+  return { socketType: host.type, routingId: host.options.routingId, metadata: new Map(), protocol: "inproc" };
 }
 
 function join(name: string, binder: BoundName, pending: PendingConnect): void {
@@ -233,7 +233,7 @@ export const inprocTransport: Transport = {
       pending?.pipe?.close();
     });
     // Without `immediate` the pipe exists at once, so messages can be queued before the bind.
-    const pendingPipe = host.immediate ? undefined : host.createPipe(endpoint.address, { persistent: false, early: true, routingId: options.routingId });
+    const pendingPipe = host.options.immediate ? undefined : host.createPipe(endpoint.address, { persistent: false, early: true, routingId: options.routingId });
     pending = { host, options, pipe: pendingPipe, connection };
     const binder = bound.get(name);
     if (binder) {

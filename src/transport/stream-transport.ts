@@ -75,9 +75,9 @@ class StreamConnecter implements Connection {
     private readonly host: TransportHost,
     private readonly options: ConnectOptions,
   ) {
-    this.interval = host.reconnectInterval;
+    this.interval = host.options.reconnectInterval;
     // Without `immediate`, the pipe exists from now on: messages wait in it for the connection.
-    if (!host.immediate) this.pipe = host.createPipe(endpoint.address, { persistent: true, early: true, routingId: options.routingId });
+    if (!host.options.immediate) this.pipe = host.createPipe(endpoint.address, { persistent: true, early: true, routingId: options.routingId });
     this.attempt();
   }
 
@@ -120,7 +120,7 @@ class StreamConnecter implements Connection {
         this.options.routingId,
         (_error, handshaken) => {
           this.link = undefined;
-          if (handshaken) this.interval = this.host.reconnectInterval;
+          if (handshaken) this.interval = this.host.options.reconnectInterval;
           this.scheduleRetry();
         },
       );
@@ -128,10 +128,10 @@ class StreamConnecter implements Connection {
   }
 
   private scheduleRetry(): void {
-    if (this.closed || this.host.reconnectInterval < 0) return;
+    if (this.closed || this.host.options.reconnectInterval < 0) return;
     const delay = this.interval;
-    const max = this.host.reconnectMaxInterval;
-    if (max > this.host.reconnectInterval) this.interval = Math.min(this.interval * 2, max);
+    const max = this.host.options.reconnectMaxInterval;
+    if (max > this.host.options.reconnectInterval) this.interval = Math.min(this.interval * 2, max);
     this.host.emit({ type: "connect:retry", address: this.endpoint.address, interval: delay });
     this.retryTimer = this.host.scheduler.schedule(() => this.attempt(), delay);
   }

@@ -14,10 +14,10 @@ const tcpAddressing: StreamAddressing = {
     const { host: name, port } = tcpOf(endpoint);
     const wildcard = name === "*";
     // Like libzmq, `*` means every IPv4 interface unless the socket has ipv6 set.
-    const listenHost = wildcard ? (host.ipv6 ? "::" : "0.0.0.0") : name;
+    const listenHost = wildcard ? (host.options.ipv6 ? "::" : "0.0.0.0") : name;
     return new Promise<string>((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ host: listenHost, port, backlog: host.backlog, ipv6Only: false }, () => {
+      server.listen({ host: listenHost, port, backlog: host.options.backlog, ipv6Only: false }, () => {
         server.off("error", reject);
         const address = server.address() as net.AddressInfo;
         resolve(formatTcp(address.address, address.port));

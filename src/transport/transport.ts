@@ -16,15 +16,12 @@ export interface TransportHost {
   readonly type: SocketType;
   readonly logger: Logger;
   readonly scheduler: SchedulerLike;
-  /** The routing id this socket announces. */
-  readonly ownRoutingId: Buffer;
-  readonly reconnectInterval: number;
-  readonly reconnectMaxInterval: number;
-  readonly immediate: boolean;
-  readonly backlog: number;
-  readonly ipv6: boolean;
-  /** Large frames to another thread over inproc go by transfer, not copy (the socket option of that name). */
-  readonly transferLargeFrames?: boolean;
+  /**
+   * The socket's options as they stand now: read when they are needed (a
+   * connection, a retry), since the application may change them between.
+   * The socket's own object, so never written here.
+   */
+  readonly options: TransportOptions;
   /** Engine settings for a new connection, from the socket's current options. */
   engineOptions(asServer: boolean): EngineOptions;
   /** Makes a pipe owned by the socket. */
@@ -32,6 +29,19 @@ export interface TransportHost {
   /** May this peer use this pipe? A refusal closes the connection. */
   admit(pipe: Pipe, peer: PeerInfo): ProtocolError | undefined;
   emit(event: SocketEvent): void;
+}
+
+/** The socket options transports act on. */
+export interface TransportOptions {
+  /** The routing id this socket announces (empty for none). */
+  readonly routingId: Buffer;
+  readonly reconnectInterval: number;
+  readonly reconnectMaxInterval: number;
+  readonly immediate: boolean;
+  readonly backlog: number;
+  readonly ipv6: boolean;
+  /** Large frames to another thread over inproc go by transfer, not copy (the socket option of that name). */
+  readonly transferLargeFrames: boolean;
 }
 
 /** How a new pipe behaves. */

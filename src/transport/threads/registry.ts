@@ -213,7 +213,7 @@ export class ThreadRegistry {
   }
 
   private askFor(conn: string, request: RemoteConnect): void {
-    this.announce({ t: "want", name: request.name, from: this.id, life: this.life.buffer as SharedArrayBuffer, conn, socketType: request.host.type, routingId: request.host.ownRoutingId });
+    this.announce({ t: "want", name: request.name, from: this.id, life: this.life.buffer as SharedArrayBuffer, conn, socketType: request.host.type, routingId: request.host.options.routingId });
   }
 
   /** Binder side: a connect wants a name bound here. */
@@ -246,7 +246,7 @@ export class ThreadRegistry {
       from: this.id,
       life: this.life.buffer as SharedArrayBuffer,
       socketType: host.type,
-      routingId: host.ownRoutingId,
+      routingId: host.options.routingId,
       credit: windowOf(pipe),
     });
   }
@@ -464,7 +464,7 @@ function postWithTransfer(channel: BroadcastChannel, message: LinkMessage, trans
  * next one detached, empty: they always copy.
  */
 function transfersFrames(host: TransportHost): boolean {
-  return host.transferLargeFrames === true && host.type !== "PUB" && host.type !== "XPUB";
+  return host.options.transferLargeFrames && host.type !== "PUB" && host.type !== "XPUB";
 }
 
 function peerThread(id: string, life: SharedArrayBuffer): PeerThread {
