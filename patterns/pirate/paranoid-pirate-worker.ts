@@ -1,4 +1,18 @@
-import { asyncScheduler, BehaviorSubject, interval, Subject, type Observable, type SchedulerLike, type Subscription } from "rxjs";
+import {
+  asyncScheduler,
+  BehaviorSubject,
+  catchError,
+  concatMap,
+  EMPTY,
+  filter,
+  interval,
+  map,
+  mergeMap,
+  Subject,
+  type Observable,
+  type SchedulerLike,
+  type Subscription,
+} from "rxjs";
 import type { Logger } from "pino";
 import { Dealer, type MessageLike, type SocketOptions } from "../../src";
 import { componentLogger } from "../../src";
@@ -42,7 +56,6 @@ export interface ParanoidPirateWorkerOptions {
 
 interface Connection {
   readonly socket: Dealer;
-  readonly messages: Subscription;
   heardFrom: boolean;
 }
 
@@ -90,7 +103,12 @@ export class ParanoidPirateWorker {
   private peerLiveness: Liveness;
   private attempt = 0;
   private lost = false;
-  private work: Promise<void> = Promise.resolve();
+  /** Each socket the worker opens, in turn; their requests go through one concatMap (see serve()). */
+  private readonly connections = new Subject<Connection>();
+  /** Requests taken in and not yet done with (handled, or skipped because their conversation ended). */
+  private pending = 0;
+  /** drain() calls waiting for `pending` to reach 0. */
+  private idleWaiters: (() => void)[] = [];
   private isClosed = false;
   private draining = false;
 
@@ -133,6 +151,25 @@ export class ParanoidPirateWorker {
     if (this.isClosed) throw new PirateError("closed", "worker is closed");
     if (this.handler) throw new PirateError("invalid", "worker is already serving");
     this.handler = handler;
+    // Every socket's messages, through one concatMap for the worker's life: requests are answered one at a
+    // time and in order, even across a reconnect (a request from the new socket waits for one still running
+    // from the old). Heartbeats and liveness are dealt with in the filter, as each message arrives, never
+    // behind a request in progress.
+    this.connections
+      .pipe(
+        mergeMap((connection) =>
+          connection.socket.messages$.pipe(
+            filter((frames) => this.admit(connection, frames)),
+            map((frames) => ({ connection, frames })),
+            catchError((error: unknown) => {
+              this.logger.warn({ err: error }, "worker socket failed");
+              return EMPTY;
+            }),
+          ),
+        ),
+        concatMap(({ connection, frames }) => this.handle(connection, frames)),
+      )
+      .subscribe({ error: (error: unknown) => this.logger.error({ err: error }, "worker stopped answering") });
     this.heartbeats = interval(this.heartbeatInterval, this.scheduler).subscribe(() => this.beat());
     this.open();
     return this;
@@ -151,6 +188,8 @@ export class ParanoidPirateWorker {
     this.reconnectTimer?.unsubscribe();
     const socket = this.connection?.socket;
     this.dropConnection();
+    // The request stream ends once every socket's messages$ has completed and the request in progress is done.
+    this.connections.complete();
     this.released = (socket ? socketReleased(socket) : Promise.resolve()).then(() => {
       this.emit({ type: "close" });
       this.events.complete();
@@ -170,7 +209,7 @@ export class ParanoidPirateWorker {
   drain(timeout?: number, linger = 1000): Promise<void> {
     if (this.released) return this.released;
     this.draining = true;
-    const finished = this.work;
+    const finished = this.idle();
     const bounded =
       timeout === undefined
         ? finished
@@ -190,15 +229,9 @@ export class ParanoidPirateWorker {
       logger: this.logger,
       ...(this.routingId ? { routingId: this.routingId } : {}),
     });
-    const connection: Connection = {
-      socket,
-      heardFrom: false,
-      messages: socket.messages$.subscribe({
-        next: (frames) => this.onMessage(connection, frames),
-        error: (error: unknown) => this.logger.warn({ err: error }, "worker socket failed"),
-      }),
-    };
+    const connection: Connection = { socket, heardFrom: false };
     this.connection = connection;
+    this.connections.next(connection);
     this.peerLiveness = new Liveness(this.liveness);
     socket.connect(this.endpoint);
     this.stateSubject.next("connecting");
@@ -211,7 +244,7 @@ export class ParanoidPirateWorker {
     const connection = this.connection;
     if (!connection) return;
     this.connection = undefined;
-    connection.messages.unsubscribe();
+    // Completes the socket's messages$; anything it still delivers meanwhile is no longer admitted.
     connection.socket.close();
   }
 
@@ -231,8 +264,12 @@ export class ParanoidPirateWorker {
     this.send(connection, [pppHeartbeatFrame()]);
   }
 
-  private onMessage(connection: Connection, frames: Buffer[]): void {
-    if (connection !== this.connection) return;
+  /**
+   * Takes in one message as it arrives: liveness, state, and the PPP
+   * commands. True for a request to answer, which then waits its turn.
+   */
+  private admit(connection: Connection, frames: Buffer[]): boolean {
+    if (connection !== this.connection) return false;
     this.peerLiveness.heard();
     this.backoff.reset();
     if (!connection.heardFrom) {
@@ -245,19 +282,39 @@ export class ParanoidPirateWorker {
       }
     }
     const command = pppCommand(frames);
-    if (command === "heartbeat") return;
+    if (command === "heartbeat") return false;
     if (command === "ready") {
       this.emit({ type: "protocol-error", reason: "READY from the queue" });
-      return;
+      return false;
     }
     if (this.draining) {
       this.logger.debug("request dropped: the worker is leaving");
-      return;
+      return false;
     }
-    this.work = this.work.then(() => this.handle(connection, frames));
+    this.pending += 1;
+    return true;
+  }
+
+  /** Settles once every request taken in so far is done with. */
+  private idle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private async handle(connection: Connection, frames: Buffer[]): Promise<void> {
+    try {
+      await this.answer(connection, frames);
+    } finally {
+      this.pending -= 1;
+      if (this.pending === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const resolve of waiters) resolve();
+      }
+    }
+  }
+
+  private async answer(connection: Connection, frames: Buffer[]): Promise<void> {
     if (connection !== this.connection) return;
     const { envelope, body } = splitEnvelope(frames);
     this.emit({ type: "request", frames: body.length });

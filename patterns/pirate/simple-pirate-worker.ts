@@ -1,4 +1,4 @@
-import { BehaviorSubject, Subject, type Observable } from "rxjs";
+import { BehaviorSubject, concatMap, Subject, type Observable } from "rxjs";
 import type { Logger } from "pino";
 import { Request, type MessageLike, type SocketOptions } from "../../src";
 import { componentLogger } from "../../src";
@@ -80,9 +80,7 @@ export class SimplePirateWorker {
     this.socket.connect(this.endpoint);
     this.stateSubject.next("connecting");
     this.emit({ type: "connecting", endpoint: this.endpoint, attempt: 1 });
-    this.loop(handler).catch((error: unknown) => {
-      if (!this.socket.closed) this.logger.error({ err: error }, "worker loop failed");
-    });
+    this.start(handler).catch((error: unknown) => this.failed(error));
     return this;
   }
 
@@ -104,30 +102,41 @@ export class SimplePirateWorker {
     return this.released;
   }
 
-  private async loop(handler: PirateHandler): Promise<void> {
+  /** Sends READY, then answers each request the socket delivers, one at a time and in order. */
+  private async start(handler: PirateHandler): Promise<void> {
     await this.socket.send(pppReadyFrame());
     if (this.socket.closed) return;
     this.stateSubject.next("connected");
     this.emit({ type: "ready-sent", endpoint: this.endpoint });
-    for await (const frames of this.socket) {
-      const { envelope, body } = splitEnvelope(frames);
-      this.emit({ type: "request", frames: body.length });
-      let reply: MessageLike[];
-      let answered = true;
-      try {
-        const content = replyFrames(await runHandler(handler, body));
-        if (content.length === 0) throw new PirateError("invalid", "a reply needs at least one frame");
-        reply = [...envelope, ...content];
-      } catch (error) {
-        answered = false;
-        this.emit({ type: "handler-error", error });
-        // REQ must send before it may receive again; READY tells the queue we are free without answering.
-        reply = [pppReadyFrame()];
-      }
-      if (this.socket.closed) return;
-      await this.socket.send(reply);
-      if (answered) this.emit({ type: "reply-sent", frames: reply.length - envelope.length });
+    // messages$ completes when the socket closes, which ends this subscription.
+    this.socket.messages$
+      .pipe(concatMap((frames) => this.answer(handler, frames)))
+      .subscribe({ error: (error: unknown) => this.failed(error) });
+  }
+
+  private async answer(handler: PirateHandler, frames: Buffer[]): Promise<void> {
+    const { envelope, body } = splitEnvelope(frames);
+    this.emit({ type: "request", frames: body.length });
+    let reply: MessageLike[];
+    let answered = true;
+    try {
+      const content = replyFrames(await runHandler(handler, body));
+      if (content.length === 0) throw new PirateError("invalid", "a reply needs at least one frame");
+      reply = [...envelope, ...content];
+    } catch (error) {
+      answered = false;
+      this.emit({ type: "handler-error", error });
+      // REQ must send before it may receive again; READY tells the queue we are free without answering.
+      reply = [pppReadyFrame()];
     }
+    if (this.socket.closed) return;
+    await this.socket.send(reply);
+    if (answered) this.emit({ type: "reply-sent", frames: reply.length - envelope.length });
+  }
+
+  /** A send failed: the worker stops answering (a closed socket is no failure). */
+  private failed(error: unknown): void {
+    if (!this.socket.closed) this.logger.error({ err: error }, "worker loop failed");
   }
 
   private emit(event: PirateWorkerEvent): void {
