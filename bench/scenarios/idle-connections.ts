@@ -1,16 +1,17 @@
-import type { Socket } from "node:net";
 import { sampleMemory } from "../harness/memory";
 import { field } from "../harness/protocol";
 import { nowMs, Watchdog, type Role } from "../harness/role";
 import { ALL_IMPLS, START_TIMEOUT_MS, type Scenario } from "../harness/scenario";
 import { sleep } from "../harness/stats";
-import { messageFrame, openStub, ready, tcpAddress } from "../harness/zmtp-stub";
+import { RawPeer, zmtp } from "../../test/helpers/raw-zmtp-peer";
 
 const CONNECTIONS = { full: 10_000, quick: 2_000 };
 /** Connections opened concurrently; the ROUTER's backlog is larger so none is refused. */
 const BATCH = 500;
 const BACKLOG = 4096;
-const HELLO = messageFrame(Buffer.from("hello"));
+/** How long one stub connection may take to complete its handshake. */
+const STUB_MS = 10_000;
+const HELLO = zmtp.message("hello");
 
 export const roles: Record<string, Role> = {
   /**
@@ -43,16 +44,31 @@ export const roles: Record<string, Role> = {
       rssBytes: after.rss - before.rss,
     });
   },
-  /** Opens `n` raw ZMTP DEALER connections in batches; each says hello once, then idles. */
+  /**
+   * Opens `n` raw ZMTP DEALER connections (the test suite's raw peer, which
+   * costs the measured process nothing and is the same for every
+   * implementation) in batches; each says hello once, then idles.
+   */
   "stub-dealers": async (ctx) => {
-    const { host, port } = tcpAddress(ctx.str("endpoint"));
+    const endpoint = ctx.str("endpoint");
     const n = ctx.num("n");
     const batch = ctx.num("batch");
-    const bytes = Buffer.concat([ready("DEALER"), HELLO]);
-    const open: Socket[] = [];
+    const open: RawPeer[] = [];
     let failed = 0;
+    const dealer = async (): Promise<RawPeer> => {
+      // libzmq's DEALER sends an empty Identity; the stub does the same for every implementation.
+      const peer = await RawPeer.connectAs(endpoint, { "Socket-Type": "DEALER", Identity: "" }, { then: HELLO, ms: STUB_MS });
+      try {
+        // The handshake is complete once the peer's READY is in.
+        await peer.nextCommand("READY", STUB_MS);
+        return peer;
+      } catch (error) {
+        peer.destroy();
+        throw error;
+      }
+    };
     for (let i = 0; i < n; i += batch) {
-      const wave = Array.from({ length: Math.min(batch, n - i) }, () => openStub(host, port, bytes, 10_000));
+      const wave = Array.from({ length: Math.min(batch, n - i) }, dealer);
       for (const outcome of await Promise.allSettled(wave)) {
         if (outcome.status === "fulfilled") open.push(outcome.value);
         else failed++;

@@ -4,7 +4,7 @@ import { field } from "../harness/protocol";
 import { nowMs, yieldToEventLoop, type Role } from "../harness/role";
 import { ALL_IMPLS, START_TIMEOUT_MS, type Scenario } from "../harness/scenario";
 import { sleep } from "../harness/stats";
-import { openStub, ready, subscribeCommand, tcpAddress } from "../harness/zmtp-stub";
+import { RawPeer, zmtp } from "../../test/helpers/raw-zmtp-peer";
 import { PUBLISH_BURST } from "./pub-sub-fanout";
 
 const MESSAGES = { full: 1_000_000, quick: 200_000 };
@@ -69,10 +69,11 @@ export const roles: Record<string, Role> = {
    * to work, so the publisher really is queueing for us.
    */
   "stub-stalled-sub": async (ctx) => {
-    const { host, port } = tcpAddress(ctx.str("endpoint"));
-    const socket = await openStub(host, port, Buffer.concat([ready("SUB"), subscribeCommand(Buffer.alloc(0))]), 10_000);
-    socket.once("data", (chunk: Buffer) => {
-      socket.pause();
+    // RFC 37's SUBSCRIBE command, for everything: the stub announces ZMTP 3.1, as we do.
+    const peer = await RawPeer.connectAs(ctx.str("endpoint"), { "Socket-Type": "SUB" }, { then: zmtp.command("SUBSCRIBE"), ms: 10_000 });
+    await peer.nextCommand("READY", 10_000);
+    peer.socket.once("data", (chunk: Buffer) => {
+      peer.socket.pause();
       ctx.emit("stalled", { bytes: chunk.length });
     });
     ctx.emit("subscribed");

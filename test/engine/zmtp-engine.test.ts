@@ -5,19 +5,8 @@ import { decodeCommand } from "../../src/codec/command";
 import type { SocketType } from "../../src/engine/socket-type";
 import { ZmtpEngine, type EngineOptions } from "../../src/engine/zmtp-engine";
 import { ProtocolError, type ProtocolErrorReason } from "../../src/errors";
-import {
-  ascii,
-  commandFrame,
-  engineOptions,
-  greetingBytes,
-  messageBytes,
-  RawPeer,
-  readyFrame,
-  Recorder,
-  sourceOf,
-  streamPair,
-  type RawFrame,
-} from "./raw-peer";
+import { ascii, RawPeer, zmtp, type RawFrame } from "../helpers/raw-zmtp-peer";
+import { engineOptions, Recorder, sourceOf, streamPair } from "./harness";
 
 const engines: ZmtpEngine[] = [];
 const sockets: net.Socket[] = [];
@@ -43,7 +32,7 @@ function engineWithRawPeer(
 
 /** Completes the handshake from the raw side as a peer of `type`. */
 async function handshake(peer: RawPeer, recorder: Recorder, type: SocketType, minor = 1): Promise<void> {
-  peer.send(greetingBytes({ minor }), readyFrame(["Socket-Type", type]));
+  peer.write(zmtp.greeting({ minor }), zmtp.ready({ "Socket-Type": type }));
   await recorder.handshaken();
 }
 
@@ -90,7 +79,7 @@ describe("ZmtpEngine: what it writes", () => {
 
   it.each(["DEALER", "SUB", "XPUB"] as const)("answers the greeting with libzmq's zmtp_ready_%s bytes", async (type) => {
     const { peer } = engineWithRawPeer({ socketType: type });
-    peer.send(greetingBytes());
+    peer.write(zmtp.greeting());
     const expected = Buffer.from(LIBZMQ_READY[type]!);
     expect((await peer.bytes(64 + expected.length)).subarray(64)).toEqual(expected);
   });
@@ -102,15 +91,15 @@ describe("ZmtpEngine: what it writes", () => {
       8, ...ascii("Identity"), 0, 0, 0, 0, 5, ...ascii("X-Foo"), 0, 0, 0, 3, ...ascii("bar"),
     ];
     const { peer } = engineWithRawPeer({ socketType: "DEALER", metadata: [["X-Foo", Buffer.from("bar")]] });
-    peer.send(greetingBytes());
+    peer.write(zmtp.greeting());
     expect((await peer.bytes(64 + libzmqDealerWithMetadata.length)).subarray(64)).toEqual(
       Buffer.from(libzmqDealerWithMetadata),
     );
     // And a READY whose properties take it past 255 bytes goes out as a long command frame.
     const big = Buffer.alloc(300, 0x61);
     const long = engineWithRawPeer({ socketType: "PUSH", metadata: [["X-Big", big]] });
-    long.peer.send(greetingBytes());
-    const expected = commandFrame(
+    long.peer.write(zmtp.greeting());
+    const expected = zmtp.command(
       "READY",
       Buffer.concat([
         Buffer.from([11, ...ascii("Socket-Type"), 0, 0, 0, 4, ...ascii("PUSH")]),
@@ -132,7 +121,7 @@ describe("ZmtpEngine: what it writes", () => {
     ];
     for (const [socketType, routingId, identity] of cases) {
       const { peer } = engineWithRawPeer({ socketType, routingId });
-      peer.send(greetingBytes());
+      peer.write(zmtp.greeting());
       const [ready] = await peer.frames(1);
       expect(ready!.flags).toBe(0x04);
       const command = decodeCommand(ready!.body);
@@ -201,12 +190,12 @@ describe("ZmtpEngine: handshakes", () => {
 
   it("refuses incompatible socket types, telling the peer why with ERROR", async () => {
     const { peer, recorder } = engineWithRawPeer({ socketType: "PUSH" });
-    peer.send(greetingBytes(), readyFrame(["Socket-Type", "PUB"]));
+    peer.write(zmtp.greeting(), zmtp.ready({ "Socket-Type": "PUB" }));
     expect(await closeReason(recorder)).toBe("incompatible-socket-type");
     expect(recorder.closedWith!.handshaken).toBe(false);
     expect(recorder.peers).toEqual([]);
-    await peer.untilEnd();
-    const frames = peer.decodeFrames();
+    await peer.whenClosed();
+    const frames = peer.seen;
     expect(frames.map((f) => decodeCommand(f.body).name)).toEqual(["READY", "ERROR"]);
   });
 
@@ -219,13 +208,13 @@ describe("ZmtpEngine: handshakes", () => {
 
   it("refuses a socket type it does not know", async () => {
     const { peer, recorder } = engineWithRawPeer({ socketType: "DEALER" });
-    peer.send(greetingBytes(), readyFrame(["Socket-Type", "CLIENT"]));
+    peer.write(zmtp.greeting(), zmtp.ready({ "Socket-Type": "CLIENT" }));
     expect(await closeReason(recorder)).toBe("incompatible-socket-type");
   });
 
   it("reads property names case-insensitively", async () => {
     const { peer, recorder } = engineWithRawPeer({ socketType: "ROUTER" });
-    peer.send(greetingBytes(), readyFrame(["SOCKET-TYPE", "DEALER"], ["iDeNtItY", "who"]));
+    peer.write(zmtp.greeting(), zmtp.ready({ "SOCKET-TYPE": "DEALER", iDeNtItY: "who" }));
     const info = await recorder.handshaken();
     expect(info.socketType).toBe("DEALER");
     expect(info.routingId).toEqual(Buffer.from("who"));
@@ -233,8 +222,8 @@ describe("ZmtpEngine: handshakes", () => {
 
   it("accepts READY split into single bytes", async () => {
     const { peer, recorder } = engineWithRawPeer({ socketType: "PULL" });
-    const bytes = Buffer.concat([greetingBytes(), readyFrame(["Socket-Type", "PUSH"]), messageBytes("a", "b")]);
-    for (let i = 0; i < bytes.length; i++) peer.send(bytes.subarray(i, i + 1));
+    const bytes = Buffer.concat([zmtp.greeting(), zmtp.ready({ "Socket-Type": "PUSH" }), zmtp.message("a", "b")]);
+    for (let i = 0; i < bytes.length; i++) peer.write(bytes.subarray(i, i + 1));
     expect(await recorder.nextMessages(1)).toEqual([[Buffer.from("a"), Buffer.from("b")]]);
   });
 
@@ -242,7 +231,7 @@ describe("ZmtpEngine: handshakes", () => {
     const recorder = new Recorder();
     recorder.refusal = new ProtocolError("duplicate-routing-id", "already have that one");
     const { peer } = engineWithRawPeer({ socketType: "ROUTER" }, recorder);
-    peer.send(greetingBytes(), readyFrame(["Socket-Type", "DEALER"], ["Identity", "dup"]));
+    peer.write(zmtp.greeting(), zmtp.ready({ "Socket-Type": "DEALER", Identity: "dup" }));
     expect(await closeReason(recorder)).toBe("duplicate-routing-id");
     expect(recorder.closedWith!.handshaken).toBe(false);
   });
@@ -253,20 +242,20 @@ describe("ZmtpEngine: broken peers", () => {
     ["an HTTP request", "bad-signature", () => Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n".padEnd(64, " "))],
     ["a ZMTP 1.0 identity frame", "bad-signature", () => Buffer.from([0x01, 0x00])],
     ["a ZMTP 2.0 greeting (revision 0x01)", "unsupported-version", () => Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0x01])],
-    ["a greeting announcing major version 2", "unsupported-version", () => greetingBytes({ major: 2 })],
-    ["the PLAIN mechanism", "mechanism-mismatch", () => greetingBytes({ mechanism: "PLAIN" })],
-    ["the CURVE mechanism", "mechanism-mismatch", () => greetingBytes({ mechanism: "CURVE" })],
-    ["READY without Socket-Type", "missing-socket-type", () => Buffer.concat([greetingBytes(), readyFrame(["Identity", "x"])])],
-    ["a message frame before READY", "unexpected-command", () => Buffer.concat([greetingBytes(), messageBytes("too early")])],
-    ["PING before READY", "unexpected-command", () => Buffer.concat([greetingBytes(), commandFrame("PING", [0, 0])])],
-    ["ERROR instead of READY", "peer-error", () => Buffer.concat([greetingBytes(), commandFrame("ERROR", [6, ...ascii("denied")])])],
-    ["a truncated READY property", "malformed-command", () => Buffer.concat([greetingBytes(), commandFrame("READY", [11, ...ascii("Socket-Type"), 0, 0])])],
-    ["reserved frame flags", "reserved-flags", () => Buffer.concat([greetingBytes(), Buffer.from([0x40, 0])])],
+    ["a greeting announcing major version 2", "unsupported-version", () => zmtp.greeting({ major: 2 })],
+    ["the PLAIN mechanism", "mechanism-mismatch", () => zmtp.greeting({ mechanism: "PLAIN" })],
+    ["the CURVE mechanism", "mechanism-mismatch", () => zmtp.greeting({ mechanism: "CURVE" })],
+    ["READY without Socket-Type", "missing-socket-type", () => Buffer.concat([zmtp.greeting(), zmtp.ready({ Identity: "x" })])],
+    ["a message frame before READY", "unexpected-command", () => Buffer.concat([zmtp.greeting(), zmtp.message("too early")])],
+    ["PING before READY", "unexpected-command", () => Buffer.concat([zmtp.greeting(), zmtp.command("PING", [0, 0])])],
+    ["ERROR instead of READY", "peer-error", () => Buffer.concat([zmtp.greeting(), zmtp.command("ERROR", [6, ...ascii("denied")])])],
+    ["a truncated READY property", "malformed-command", () => Buffer.concat([zmtp.greeting(), zmtp.command("READY", [11, ...ascii("Socket-Type"), 0, 0])])],
+    ["reserved frame flags", "reserved-flags", () => Buffer.concat([zmtp.greeting(), Buffer.from([0x40, 0])])],
   ];
 
   it.each(cases)("closes on %s with %s, before the handshake", async (_what, reason, bytes) => {
     const { peer, recorder } = engineWithRawPeer({ socketType: "DEALER" });
-    peer.send(bytes());
+    peer.write(bytes());
     expect(await closeReason(recorder)).toBe(reason);
     expect(recorder.closedWith!.handshaken).toBe(false);
     expect(recorder.peers).toEqual([]);
@@ -274,22 +263,22 @@ describe("ZmtpEngine: broken peers", () => {
 
   it("tells a peer that announced an ERROR nothing back", async () => {
     const { peer, recorder } = engineWithRawPeer({ socketType: "DEALER" });
-    peer.send(greetingBytes(), commandFrame("ERROR", [3, ...ascii("bye")]));
+    peer.write(zmtp.greeting(), zmtp.command("ERROR", [3, ...ascii("bye")]));
     expect(await closeReason(recorder)).toBe("peer-error");
-    await peer.untilEnd();
-    expect(peer.decodeFrames().map((f) => decodeCommand(f.body).name)).toEqual(["READY"]);
+    await peer.whenClosed();
+    expect(peer.seen.map((f) => decodeCommand(f.body).name)).toEqual(["READY"]);
   });
 
   it("rejects a ZMTP 2.0 peer from its first 11 bytes, without waiting for a full greeting", async () => {
     const { peer, recorder } = engineWithRawPeer({ socketType: "DEALER" });
-    peer.send([0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0x01]);
+    peer.write([0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0x01]);
     expect(await closeReason(recorder)).toBe("unsupported-version");
   });
 
   it("reports a peer that hangs up during the handshake as truncated", async () => {
     const { peer, recorder } = engineWithRawPeer({ socketType: "DEALER" });
-    peer.send(greetingBytes().subarray(0, 30));
-    peer.stream.end();
+    peer.write(zmtp.greeting().subarray(0, 30));
+    peer.end();
     expect(await closeReason(recorder)).toBe("truncated");
   });
 
@@ -302,35 +291,35 @@ describe("ZmtpEngine: broken peers", () => {
 
     it("closes on ERROR with peer-error", async () => {
       const { peer, recorder } = await ready();
-      peer.send(commandFrame("ERROR", [4, ...ascii("gone")]));
+      peer.write(zmtp.command("ERROR", [4, ...ascii("gone")]));
       expect(await closeReason(recorder)).toBe("peer-error");
       expect(recorder.closedWith!.handshaken).toBe(true);
     });
 
     it("closes on a second READY", async () => {
       const { peer, recorder } = await ready();
-      peer.send(readyFrame(["Socket-Type", "PAIR"]));
+      peer.write(zmtp.ready({ "Socket-Type": "PAIR" }));
       expect(await closeReason(recorder)).toBe("unexpected-command");
     });
 
     it("closes on a command frame with MORE set", async () => {
       const { peer, recorder } = await ready();
-      const ping = commandFrame("PING", [0, 0]);
+      const ping = zmtp.command("PING", [0, 0]);
       ping[0] = 0x05;
-      peer.send(ping);
+      peer.write(ping);
       expect(await closeReason(recorder)).toBe("malformed-command");
     });
 
     it("closes on a frame over maxMessageSize, delivering the messages before it", async () => {
       const { peer, recorder } = await ready("PAIR", "PAIR", { maxMessageSize: 4 });
-      peer.send(messageBytes("1234"), messageBytes("12345"));
+      peer.write(zmtp.message("1234"), zmtp.message("12345"));
       expect(await closeReason(recorder)).toBe("message-too-large");
       expect(recorder.messages).toEqual([[Buffer.from("1234")]]);
     });
 
     it("closes cleanly (no error) when the peer hangs up", async () => {
       const { peer, recorder } = await ready();
-      peer.stream.end();
+      peer.end();
       const closed = await recorder.whenClosed();
       expect(closed.error).toBeUndefined();
       expect(closed.handshaken).toBe(true);
@@ -338,22 +327,22 @@ describe("ZmtpEngine: broken peers", () => {
 
     it("answers PING with PONG carrying the same context", async () => {
       const { peer } = await ready();
-      peer.send(commandFrame("PING", [0, 0, ...ascii("ctx-0123456789ab")]));
-      peer.send(commandFrame("PING", [0, 5]));
+      peer.write(zmtp.command("PING", [0, 0, ...ascii("ctx-0123456789ab")]));
+      peer.write(zmtp.command("PING", [0, 5]));
       const frames = await framesAfterReady(peer, 2);
       expect(frames).toEqual([frame(0x04, [4, ...ascii("PONG"), ...ascii("ctx-0123456789ab")]), frame(0x04, [4, ...ascii("PONG")])]);
     });
 
     it("ignores PONG and unknown commands and keeps delivering messages", async () => {
       const { peer, recorder, engine } = await ready();
-      peer.send(commandFrame("PONG", ascii("x")), commandFrame("HELLO", [1, 2, 3]), messageBytes("still here"));
+      peer.write(zmtp.command("PONG", ascii("x")), zmtp.command("HELLO", [1, 2, 3]), zmtp.message("still here"));
       expect(await recorder.nextMessages(1)).toEqual([[Buffer.from("still here")]]);
       expect(engine.closed).toBe(false);
     });
 
     it("delivers SUBSCRIBE and CANCEL to a publisher as 0x01/0x00 messages", async () => {
       const { peer, recorder } = await ready("XPUB", "SUB");
-      peer.send(commandFrame("SUBSCRIBE", ascii("weather")), commandFrame("CANCEL", ascii("weather")), commandFrame("SUBSCRIBE", []));
+      peer.write(zmtp.command("SUBSCRIBE", ascii("weather")), zmtp.command("CANCEL", ascii("weather")), zmtp.command("SUBSCRIBE", []));
       expect(await recorder.nextMessages(3)).toEqual([
         [Buffer.from([1, ...ascii("weather")])],
         [Buffer.from([0, ...ascii("weather")])],
@@ -364,13 +353,13 @@ describe("ZmtpEngine: broken peers", () => {
     it("passes a ZMTP 3.0 subscriber's 0x01 message to a publisher unchanged", async () => {
       const setup = engineWithRawPeer({ socketType: "PUB" });
       await handshake(setup.peer, setup.recorder, "SUB", 0);
-      setup.peer.send(messageBytes([1, ...ascii("news")]));
+      setup.peer.write(zmtp.message([1, ...ascii("news")]));
       expect(await setup.recorder.nextMessages(1)).toEqual([[Buffer.from([1, ...ascii("news")])]]);
     });
 
     it("drops SUBSCRIBE sent to a socket that takes no subscriptions", async () => {
       const { peer, recorder } = await ready("DEALER", "DEALER");
-      peer.send(commandFrame("SUBSCRIBE", ascii("x")), messageBytes("after"));
+      peer.write(zmtp.command("SUBSCRIBE", ascii("x")), zmtp.message("after"));
       expect(await recorder.nextMessages(1)).toEqual([[Buffer.from("after")]]);
     });
   });
@@ -401,7 +390,7 @@ describe("ZmtpEngine: subscriptions on the wire", () => {
 
   it("treats a peer announcing a later major version as 3.1 (RFC 37: accept higher versions)", async () => {
     const { engine, peer, recorder } = engineWithRawPeer({ socketType: "SUB" });
-    peer.send(greetingBytes({ major: 4, minor: 0 }), readyFrame(["Socket-Type", "PUB"]));
+    peer.write(zmtp.greeting({ major: 4, minor: 0 }), zmtp.ready({ "Socket-Type": "PUB" }));
     expect((await recorder.handshaken()).protocol).toBe("ZMTP/3.1");
     engine.pull(sourceOf([subscribe]));
     expect(await framesAfterReady(peer, 1)).toEqual([frame(0x04, [9, ...ascii("SUBSCRIBE"), ...ascii("topic")])]);
@@ -473,7 +462,7 @@ describe("ZmtpEngine: timers in virtual time", () => {
     const scheduler = new VirtualTimeScheduler();
     const { peer, recorder } = engineWithRawPeer({ socketType: "DEALER", scheduler }, new Recorder(scheduler));
     await handshake(peer, recorder, "ROUTER");
-    peer.send(commandFrame("PING", [0, 25]));
+    peer.write(zmtp.command("PING", [0, 25]));
     await framesAfterReady(peer, 1); // our PONG: the PING has been processed
     scheduler.flush();
     expect(recorder.closedWith?.at).toBe(2500);

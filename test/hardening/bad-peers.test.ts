@@ -1,7 +1,6 @@
-import type * as net from "node:net";
 import { Dealer, Router, type ProtocolErrorReason } from "../../src";
 import { closeAll, link, nextEvent, text } from "../helpers/endpoints";
-import { closedByPeer, rawConnect, zmtp } from "../helpers/raw-peer";
+import { RawPeer, zmtp } from "../helpers/raw-zmtp-peer";
 
 /**
  * A hostile or broken peer must get a typed error event and a closed
@@ -11,7 +10,7 @@ import { closedByPeer, rawConnect, zmtp } from "../helpers/raw-peer";
 describe("bad peers", () => {
   let router: Router;
   let good: Dealer;
-  let raw: net.Socket | undefined;
+  let raw: RawPeer | undefined;
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
@@ -45,12 +44,12 @@ describe("bad peers", () => {
     reason: ProtocolErrorReason,
   ): Promise<void> {
     const failed = nextEvent(router, event);
-    raw = await rawConnect(router.lastEndpoint!);
+    raw = await RawPeer.connect(router.lastEndpoint!);
     for (const chunk of bytes) raw.write(chunk);
     const { error } = await failed;
     expect(error.reason).toBe(reason);
     expect(error.code).toBe("EPROTO");
-    await closedByPeer(raw);
+    await raw.whenClosed();
     await goodPeerStillWorks();
   }
 
@@ -101,10 +100,10 @@ describe("bad peers", () => {
 
   it("drops a peer that dribbles its greeting, after handshakeInterval", async () => {
     const failed = nextEvent(router, "handshake:error");
-    raw = await rawConnect(router.lastEndpoint!);
+    raw = await RawPeer.connect(router.lastEndpoint!);
     const bytes = zmtp.greeting();
     let sent = 0;
-    const drip = setInterval(() => raw?.writable && sent < bytes.length && raw.write(bytes.subarray(sent, ++sent)), 100);
+    const drip = setInterval(() => raw?.socket.writable && sent < bytes.length && raw.write(bytes.subarray(sent, ++sent)), 100);
     try {
       expect((await failed).error.reason).toBe("handshake-timeout");
       expect(sent).toBeLessThan(bytes.length);
@@ -116,12 +115,10 @@ describe("bad peers", () => {
 
   it("ignores an unknown command and keeps the connection", async () => {
     const handshaken = nextEvent(router, "handshake");
-    raw = await rawConnect(router.lastEndpoint!);
-    raw.on("error", () => undefined);
-    raw.write(Buffer.concat([zmtp.greeting(), zmtp.ready({ "Socket-Type": "DEALER", Identity: "raw" })]));
+    raw = await RawPeer.connect(router.lastEndpoint!);
+    raw.write(zmtp.greeting(), zmtp.ready({ "Socket-Type": "DEALER", Identity: "raw" }));
     await handshaken;
-    const unknown = Buffer.concat([Buffer.from([5]), Buffer.from("HELLO"), Buffer.from("data")]);
-    raw.write(Buffer.concat([zmtp.command(unknown), zmtp.message("after")]));
+    raw.write(zmtp.command("HELLO", "data"), zmtp.message("after"));
     const [id, body] = await router.receive();
     expect(text([id!, body!])).toEqual(["raw", "after"]);
   });
@@ -129,12 +126,11 @@ describe("bad peers", () => {
   it("delivers nothing of a message cut off by the peer closing", async () => {
     const handshaken = nextEvent(router, "handshake");
     const gone = nextEvent(router, "disconnect");
-    raw = await rawConnect(router.lastEndpoint!);
-    raw.on("error", () => undefined);
-    raw.write(Buffer.concat([zmtp.greeting(), zmtp.ready({ "Socket-Type": "DEALER", Identity: "raw" })]));
+    raw = await RawPeer.connect(router.lastEndpoint!);
+    raw.write(zmtp.greeting(), zmtp.ready({ "Socket-Type": "DEALER", Identity: "raw" }));
     await handshaken;
     // First frame complete with MORE set, second frame truncated mid-body.
-    raw.write(Buffer.concat([Buffer.from([0x01, 0x03]), Buffer.from("one"), Buffer.from([0x00, 0x0a]), Buffer.from("tw")]));
+    raw.write(Buffer.from([0x01, 0x03]), Buffer.from("one"), Buffer.from([0x00, 0x0a]), Buffer.from("tw"));
     raw.end();
     await gone;
     // The next message the router yields must be the good peer's, not a fragment of the raw one's.

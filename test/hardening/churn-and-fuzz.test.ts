@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { BehaviorSubject, filter, firstValueFrom, timeout } from "rxjs";
 import { Dealer, Router } from "../../src";
 import { closeAll, link, text } from "../helpers/endpoints";
-import { rawConnect, zmtp } from "../helpers/raw-peer";
+import { RawPeer, zmtp } from "../helpers/raw-zmtp-peer";
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;
@@ -61,13 +61,12 @@ describe("connection churn and fuzzing", () => {
     const counts = tally(router);
     const churn = async (rounds: number) => {
       for (let i = 0; i < rounds; i++) {
-        const batch = await Promise.all(Array.from({ length: 50 }, () => rawConnect(router.lastEndpoint!)));
-        batch.forEach((socket, n) => {
-          socket.on("error", () => undefined);
+        const batch = await Promise.all(Array.from({ length: 50 }, () => RawPeer.connect(router.lastEndpoint!)));
+        batch.forEach((peer, n) => {
           // Some leave mid-greeting, some after a full handshake, some at once.
-          if (n % 3 === 1) socket.write(zmtp.greeting().subarray(0, 20));
-          if (n % 3 === 2) socket.write(Buffer.concat([zmtp.greeting(), zmtp.ready({ "Socket-Type": "DEALER", Identity: "" })]));
-          socket.destroy();
+          if (n % 3 === 1) peer.write(zmtp.greeting().subarray(0, 20));
+          if (n % 3 === 2) peer.write(zmtp.greeting(), zmtp.ready({ "Socket-Type": "DEALER", Identity: "" }));
+          peer.destroy();
         });
       }
     };
@@ -111,10 +110,10 @@ describe("connection churn and fuzzing", () => {
     await fc.assert(
       fc.asyncProperty(mutation, async (bytes) => {
         if (Date.now() > deadline) return;
-        const socket = await rawConnect(router.lastEndpoint!);
-        socket.on("error", () => undefined);
-        await new Promise<void>((resolve) => socket.write(bytes, () => resolve()));
-        socket.destroy();
+        const peer = await RawPeer.connect(router.lastEndpoint!);
+        peer.write(bytes);
+        await peer.flushed();
+        peer.destroy();
       }),
       { seed: 20261126, numRuns: 400 },
     );

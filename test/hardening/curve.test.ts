@@ -18,19 +18,15 @@ import { AuthenticationError, Dealer, encodeZ85, ProtocolError, Router, zapAuthe
 import { generateKeyPair, type CurveKeyPairBytes } from "../../src/security/curve/crypto";
 import { nextEvent } from "../helpers/endpoints";
 import {
-  commandOf,
   CURVE_SIZES,
   flipBit,
   NonceObserver,
   nonIncreasing,
-  rawCommandFrame,
-  rawFrame,
-  rawMetadata,
   RawCurveClient,
   RawCurveServer,
   type RawCurveServerConnection,
-  type Wire,
 } from "../helpers/raw-curve-peer";
+import { zmtp, type RawPeer } from "../helpers/raw-zmtp-peer";
 
 const serverKeys = generateKeyPair();
 /** The Privateer client that keeps talking through every attack. */
@@ -100,9 +96,9 @@ afterEach(async () => {
 });
 
 /** The reasons in the ERROR commands a Privateer peer sent to a raw one hold no secret either. */
-function expectNoSecretInErrors(wire: Wire): void {
+function expectNoSecretInErrors(wire: RawPeer): void {
   for (const frame of wire.seen) {
-    const { name, data } = commandOf(frame);
+    const { name, data } = zmtp.commandOf(frame);
     if (name === "ERROR") expectNoSecret(data.toString("latin1"));
   }
 }
@@ -274,7 +270,7 @@ type FailureEvent = "handshake:error" | "protocol:error";
 async function expectRefused(
   target: { readonly traffic: Traffic },
   failure: Promise<{ error: ProtocolError }>,
-  wire: Wire,
+  wire: RawPeer,
   reason: ProtocolErrorReason,
   status?: number,
 ): Promise<ProtocolError> {
@@ -377,7 +373,7 @@ describe("the server refuses a raw client", () => {
       const target = await serverUnderAttack();
       const failure = failureOn(target.router);
       const raw = await target.raw();
-      const hello = rawCommandFrame("HELLO", raw.helloData());
+      const hello = zmtp.command("HELLO", raw.helloData());
       raw.wire.write(hello, hello);
       await expectRefused(target, failure, raw.wire, "unexpected-command");
       expect(decisions).toEqual([]);
@@ -399,7 +395,7 @@ describe("the server refuses a raw client", () => {
       await expectRefused(target, failure, replay.wire, "decrypt-failed");
       // The replayed HELLO got a WELCOME (nothing in HELLO can tell a replay), but a fresh one: another
       // server transient key and cookie, boxed to the original client's transient key, useless without c'.
-      const welcomeOf = (wire: Wire) => wire.seen.find((frame) => commandOf(frame).name === "WELCOME")!.body;
+      const welcomeOf = (wire: RawPeer) => wire.seen.find((frame) => zmtp.commandOf(frame).name === "WELCOME")!.body;
       expect(welcomeOf(replay.wire).equals(welcomeOf(original.wire))).toBe(false);
       expect(replay.wire.commandsSeen).not.toContain("READY");
       expect(decisions).toHaveLength(1);
@@ -467,7 +463,7 @@ describe("the server refuses a raw client", () => {
       const raw = await target.raw();
       await raw.handshake();
       const failure = failureOn(target.router, "protocol:error");
-      raw.wire.write(rawFrame(0, flipBit(raw.messageBody("forged"), -1)));
+      raw.wire.write(zmtp.frame(0, flipBit(raw.messageBody("forged"), -1)));
       await expectRefused(target, failure, raw.wire, "decrypt-failed");
     });
 
@@ -482,7 +478,7 @@ describe("the server refuses a raw client", () => {
       // in the nonce prefix ("...MESSAGES" vs "...MESSAGEC") keeps this box from opening.
       expect(last.body.readBigUInt64BE(8)).toBe(4n);
       const failure = failureOn(target.router, "protocol:error");
-      raw.wire.write(rawFrame(0, last.body));
+      raw.wire.write(zmtp.frame(0, last.body));
       await expectRefused(target, failure, raw.wire, "decrypt-failed");
     });
 
@@ -492,7 +488,7 @@ describe("the server refuses a raw client", () => {
       await raw.handshake();
       const failure = failureOn(target.router, "protocol:error");
       // Nonce 3 on the wire, box sealed under nonce 3 with the low bit flipped (2): must not open.
-      raw.wire.write(rawFrame(0, flipBit(raw.messageBody("moved"), 8 + 7)));
+      raw.wire.write(zmtp.frame(0, flipBit(raw.messageBody("moved"), 8 + 7)));
       await expectRefused(target, failure, raw.wire, "decrypt-failed");
     });
   });
@@ -595,9 +591,9 @@ describe("the server refuses a raw client", () => {
   describe("INITIATE metadata", () => {
     /** INITIATE data whose metadata makes the whole command frame body `size` bytes. */
     function initiateOfFrameSize(raw: RawCurveClient, size: number): Buffer {
-      const fixed = rawMetadata({ "Socket-Type": "DEALER", Identity: "raw", "X-Big": "" }).length;
+      const fixed = zmtp.metadata({ "Socket-Type": "DEALER", Identity: "raw", "X-Big": "" }).length;
       const overhead = 1 + "INITIATE".length + CURVE_SIZES.cookie + 8 + 16 + 32 + CURVE_SIZES.vouch + fixed;
-      return raw.initiateData({ metadata: rawMetadata({ "Socket-Type": "DEALER", Identity: "raw", "X-Big": Buffer.alloc(size - overhead, 0x61) }) });
+      return raw.initiateData({ metadata: zmtp.metadata({ "Socket-Type": "DEALER", Identity: "raw", "X-Big": Buffer.alloc(size - overhead, 0x61) }) });
     }
 
     it("the largest INITIATE the engine takes (a 64 KiB command) completes; one byte more is message-too-large before its body arrives", async () => {
@@ -612,7 +608,7 @@ describe("the server refuses a raw client", () => {
       const raw = await target.raw();
       raw.sendHello();
       await raw.readWelcome();
-      const frame = rawCommandFrame("INITIATE", initiateOfFrameSize(raw, 64 * 1024 + 1));
+      const frame = zmtp.command("INITIATE", initiateOfFrameSize(raw, 64 * 1024 + 1));
       expect(frame.length).toBe(9 + 64 * 1024 + 1);
       // Only the header and the start: the refusal must not wait for (or buffer) the rest.
       raw.wire.write(frame.subarray(0, 100));
@@ -735,7 +731,7 @@ describe("the server refuses a raw client", () => {
       const raw = await target.raw();
       raw.sendHello();
       await raw.readWelcome();
-      const initiate = rawCommandFrame("INITIATE", raw.initiateData());
+      const initiate = zmtp.command("INITIATE", raw.initiateData());
       raw.wire.write(initiate, initiate);
       await expectRefused(target, failure, raw.wire, "unexpected-command");
       expect(raw.wire.commandsSeen).not.toContain("READY");
@@ -746,7 +742,7 @@ describe("the server refuses a raw client", () => {
       const raw = await target.raw();
       raw.sendHello();
       await raw.readWelcome();
-      const first = rawCommandFrame("INITIATE", raw.initiateData());
+      const first = zmtp.command("INITIATE", raw.initiateData());
       raw.wire.write(first);
       await raw.readReady();
       const failure = failureOn(target.router, "protocol:error");
@@ -760,7 +756,7 @@ describe("the server refuses a raw client", () => {
       const raw = await target.raw();
       raw.sendHello();
       await raw.readWelcome();
-      raw.wire.write(rawCommandFrame("INITIATE", raw.initiateData()), raw.messageFrame("too early"));
+      raw.wire.write(zmtp.command("INITIATE", raw.initiateData()), raw.messageFrame("too early"));
       await expectRefused(target, failure, raw.wire, "unexpected-command");
     });
 
@@ -769,7 +765,7 @@ describe("the server refuses a raw client", () => {
       const raw = await target.raw();
       await raw.handshake();
       const failure = failureOn(target.router, "protocol:error");
-      raw.wire.write(rawFrame(0, Buffer.from("in clear")));
+      raw.wire.write(zmtp.frame(0, Buffer.from("in clear")));
       await expectRefused(target, failure, raw.wire, "malformed-command");
     });
   });
@@ -799,7 +795,7 @@ describe("a raw client that stalls mid-handshake: the handshakeInterval applies"
 
   it.each([
     ["after the greeting", async (_raw: RawCurveClient) => undefined],
-    ["in the middle of HELLO", async (raw: RawCurveClient) => raw.wire.write(rawCommandFrame("HELLO", raw.helloData()).subarray(0, 100))],
+    ["in the middle of HELLO", async (raw: RawCurveClient) => raw.wire.write(zmtp.command("HELLO", raw.helloData()).subarray(0, 100))],
     [
       "after HELLO, once WELCOME has arrived",
       async (raw: RawCurveClient) => {
@@ -812,7 +808,7 @@ describe("a raw client that stalls mid-handshake: the handshakeInterval applies"
       async (raw: RawCurveClient) => {
         raw.sendHello();
         await raw.readWelcome();
-        raw.wire.write(rawCommandFrame("INITIATE", raw.initiateData()).subarray(0, 150));
+        raw.wire.write(zmtp.command("INITIATE", raw.initiateData()).subarray(0, 150));
       },
     ],
   ])("%s: handshake-timeout, not before the interval", async (_, stall) => {
@@ -830,7 +826,7 @@ describe("a raw client that stalls mid-handshake: the handshakeInterval applies"
     const target = await serverUnderAttack({ handshakeInterval: interval });
     const failure = failureOn(target.router);
     const raw = await target.raw();
-    const hello = rawCommandFrame("HELLO", raw.helloData());
+    const hello = zmtp.command("HELLO", raw.helloData());
     let sent = 0;
     const trickle = setInterval(() => {
       if (sent < hello.length) raw.wire.write(hello.subarray(sent, ++sent));
@@ -984,7 +980,7 @@ describe("raw CURVE server against a Privateer CURVE client", () => {
     await raw.readHello();
     raw.sendWelcome();
     await raw.readInitiate();
-    raw.wire.write(rawCommandFrame("READY", flipBit(raw.readyData(), -1)), raw.messageFrame("smuggled"));
+    raw.wire.write(zmtp.command("READY", flipBit(raw.readyData(), -1)), raw.messageFrame("smuggled"));
     await expectRefused(target, failure, raw.wire, "decrypt-failed");
   });
 
@@ -1006,7 +1002,7 @@ describe("raw CURVE server against a Privateer CURVE client", () => {
     await raw.readHello();
     raw.sendWelcome();
     await raw.readInitiate();
-    const ready = rawCommandFrame("READY", raw.readyData({ metadata: rawMetadata({ "Socket-Type": "ROUTER", "X-Big": Buffer.alloc(64 * 1024) }) }));
+    const ready = zmtp.command("READY", raw.readyData({ metadata: zmtp.metadata({ "Socket-Type": "ROUTER", "X-Big": Buffer.alloc(64 * 1024) }) }));
     raw.wire.write(ready.subarray(0, 200));
     await expectRefused(target, failure, raw.wire, "message-too-large");
   });
@@ -1018,7 +1014,7 @@ describe("raw CURVE server against a Privateer CURVE client", () => {
     await raw.readHello();
     raw.sendWelcome();
     await raw.readInitiate();
-    raw.wire.write(rawCommandFrame("ERROR", Buffer.from("\x03400", "latin1")));
+    raw.wire.write(zmtp.command("ERROR", Buffer.from("\x03400", "latin1")));
     await expectRefused(target, failure, raw.wire, "authentication-failed", 400);
   });
 
@@ -1027,7 +1023,7 @@ describe("raw CURVE server against a Privateer CURVE client", () => {
     const raw = await target.rawServer();
     const failure = failureOn(target.dealer, "protocol:error");
     await raw.handshake();
-    raw.wire.write(rawFrame(0, flipBit(raw.messageBody("forged"), -1)));
+    raw.wire.write(zmtp.frame(0, flipBit(raw.messageBody("forged"), -1)));
     await expectRefused(target, failure, raw.wire, "decrypt-failed");
   });
 
@@ -1042,7 +1038,7 @@ describe("raw CURVE server against a Privateer CURVE client", () => {
     // Client nonces: HELLO 1, INITIATE 2, then MESSAGEs; above READY's 1, so only the direction
     // in the nonce prefix stops it.
     expect(first.body.readBigUInt64BE(8)).toBeGreaterThan(2n);
-    raw.wire.write(rawFrame(0, first.body));
+    raw.wire.write(zmtp.frame(0, first.body));
     await expectRefused(target, failure, raw.wire, "decrypt-failed");
   });
 

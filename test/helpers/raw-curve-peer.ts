@@ -1,8 +1,9 @@
 /**
- * A CurveZMQ peer (ZMTP 3.1 greeting, RFC 25, RFC 26) written for tests over
- * a plain `net` socket, so that a test can play a client or a server that
- * breaks the handshake on purpose: flip a bit in one box, reuse a cookie,
- * replay a nonce, stall between two commands.
+ * A CurveZMQ peer (ZMTP 3.1 greeting, RFC 25, RFC 26) written for tests on
+ * top of the raw ZMTP peer (raw-zmtp-peer.ts: greeting, frames, metadata,
+ * reading), so that a test can play a client or a server that breaks the
+ * handshake on purpose: flip a bit in one box, reuse a cookie, replay a
+ * nonce, stall between two commands.
  *
  * It uses only the project's crypto primitives (crypto_box beforenm, seal,
  * open from src/security/curve/crypto.ts); every command layout, nonce
@@ -16,6 +17,7 @@
  */
 import * as net from "node:net";
 import { generateKeyPair, open, precompute, randomBytes, seal, type CurveKeyPairBytes } from "../../src/security/curve/crypto";
+import { FrameReader, RawPeer, zmtp } from "./raw-zmtp-peer";
 
 // RFC 26 nonce prefixes: 16 bytes before an 8-byte short nonce, 8 bytes before a 16-byte long nonce.
 const PREFIX = {
@@ -65,196 +67,6 @@ export function flipBit(bytes: Buffer, index: number, bit = 0): Buffer {
   return copy;
 }
 
-/** The 64-byte ZMTP 3.1 greeting naming CURVE. */
-export function curveGreeting(asServer: boolean): Buffer {
-  const greeting = Buffer.alloc(64);
-  greeting[0] = 0xff;
-  greeting[9] = 0x7f;
-  greeting[10] = 3;
-  greeting[11] = 1;
-  greeting.write("CURVE", 12, "ascii");
-  greeting[32] = asServer ? 1 : 0;
-  return greeting;
-}
-
-/** A ZMTP frame (RFC 23): flags byte, 1- or 8-byte size, body. */
-export function rawFrame(flags: number, body: Buffer): Buffer {
-  if (body.length > 255) {
-    const header = Buffer.alloc(9);
-    header[0] = flags | 0x02;
-    header.writeBigUInt64BE(BigInt(body.length), 1);
-    return Buffer.concat([header, body]);
-  }
-  return Buffer.concat([Buffer.from([flags, body.length]), body]);
-}
-
-/** A command frame: name length, name, data. */
-export function rawCommandFrame(name: string, data: Buffer): Buffer {
-  return rawFrame(0x04, Buffer.concat([Buffer.from([name.length]), Buffer.from(name, "ascii"), data]));
-}
-
-/** ZMTP metadata (RFC 23): name length, name, 4-byte value length, value; in insertion order. */
-export function rawMetadata(properties: Record<string, string | Buffer>): Buffer {
-  const parts: Buffer[] = [];
-  for (const [name, value] of Object.entries(properties)) {
-    const bytes = typeof value === "string" ? Buffer.from(value) : value;
-    const size = Buffer.alloc(4);
-    size.writeUInt32BE(bytes.length);
-    parts.push(Buffer.from([name.length]), Buffer.from(name, "ascii"), size, bytes);
-  }
-  return Buffer.concat(parts);
-}
-
-function parseMetadata(bytes: Buffer): Map<string, Buffer> {
-  const properties = new Map<string, Buffer>();
-  let at = 0;
-  while (at < bytes.length) {
-    const nameLength = bytes[at]!;
-    const name = bytes.toString("ascii", at + 1, at + 1 + nameLength);
-    at += 1 + nameLength;
-    const size = bytes.readUInt32BE(at);
-    properties.set(name.toLowerCase(), bytes.subarray(at + 4, at + 4 + size));
-    at += 4 + size;
-  }
-  return properties;
-}
-
-/** One frame as received: its flags byte and body. */
-export interface WireFrame {
-  readonly flags: number;
-  readonly body: Buffer;
-}
-
-/** A frame read as a command: its name and data (CURVE's MESSAGE is one even in a frame without the COMMAND flag). */
-export function commandOf(frame: WireFrame): { readonly name: string; readonly data: Buffer } {
-  const length = frame.body[0] ?? 0;
-  return { name: frame.body.toString("latin1", 1, 1 + length), data: frame.body.subarray(1 + length) };
-}
-
-/**
- * A raw connection: writes what it is told, and splits what arrives into
- * the peer's greeting and frames.
- */
-export class Wire {
-  private buffer = Buffer.alloc(0);
-  /** The peer's 64-byte greeting, once it arrived. */
-  peerGreeting?: Buffer;
-  private readonly frames: WireFrame[] = [];
-  /** Every frame received so far, read or not. */
-  readonly seen: WireFrame[] = [];
-  /** Every byte written so far, for a test that replays a whole connection. */
-  readonly written: Buffer[] = [];
-  private waiters: Array<() => void> = [];
-  private ended = false;
-  private readonly closedPromise: Promise<void>;
-
-  constructor(readonly socket: net.Socket) {
-    socket.on("data", (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.parse();
-    });
-    // Tests reset these sockets on purpose, and the peer under test may reset them too.
-    socket.on("error", () => undefined);
-    this.closedPromise = new Promise((resolve) =>
-      socket.once("close", () => {
-        this.ended = true;
-        this.wake();
-        resolve();
-      }),
-    );
-  }
-
-  static async connect(endpoint: string): Promise<Wire> {
-    const match = /^tcp:\/\/127\.0\.0\.1:(\d+)$/.exec(endpoint);
-    if (!match) throw new Error(`not a 127.0.0.1 tcp endpoint: ${endpoint}`);
-    const socket = net.connect({ host: "127.0.0.1", port: Number(match[1]) });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("connect", resolve);
-      socket.once("error", reject);
-    });
-    return new Wire(socket);
-  }
-
-  get closed(): boolean {
-    return this.ended;
-  }
-
-  write(...chunks: Buffer[]): void {
-    const bytes = Buffer.concat(chunks);
-    this.written.push(bytes);
-    if (!this.socket.destroyed) this.socket.write(bytes);
-  }
-
-  /** The next frame; rejects if the connection closes first or nothing comes within `ms`. */
-  async nextFrame(ms = 5000): Promise<WireFrame> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const frame = this.frames.shift();
-      if (frame) return frame;
-      if (this.ended) throw new Error("connection closed by the peer");
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no frame within ${ms} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  /** The next command; fails with the peer's ERROR reason if that is what came. */
-  async nextCommand(expected: string): Promise<Buffer> {
-    const frame = await this.nextFrame();
-    const { name, data } = commandOf(frame);
-    if (name !== expected) throw new Error(`expected ${expected}, got ${JSON.stringify(name)} (${data.toString("latin1")})`);
-    return data;
-  }
-
-  /** Names of the commands received so far ("MESSAGE" for boxed traffic). */
-  get commandsSeen(): string[] {
-    return this.seen.map((frame) => commandOf(frame).name);
-  }
-
-  /** Resolves when the peer has closed the connection. */
-  whenClosed(): Promise<void> {
-    this.socket.resume();
-    return this.closedPromise;
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  private parse(): void {
-    if (this.peerGreeting === undefined) {
-      if (this.buffer.length < 64) return;
-      this.peerGreeting = Buffer.from(this.buffer.subarray(0, 64));
-      this.buffer = this.buffer.subarray(64);
-    }
-    for (;;) {
-      if (this.buffer.length < 2) break;
-      const flags = this.buffer[0]!;
-      const headerSize = flags & 0x02 ? 9 : 2;
-      if (this.buffer.length < headerSize) break;
-      const size = flags & 0x02 ? Number(this.buffer.readBigUInt64BE(1)) : this.buffer[1]!;
-      if (this.buffer.length < headerSize + size) break;
-      const frame = { flags, body: Buffer.from(this.buffer.subarray(headerSize, headerSize + size)) };
-      this.frames.push(frame);
-      this.seen.push(frame);
-      this.buffer = this.buffer.subarray(headerSize + size);
-    }
-    this.wake();
-  }
-}
-
 /** Options of a MESSAGE command. */
 export interface MessageOptions {
   /** The short nonce; the next of the sender's counter when absent. */
@@ -272,7 +84,7 @@ abstract class RawCurveEnd {
   sessionKey?: Buffer;
 
   protected constructor(
-    readonly wire: Wire,
+    readonly wire: RawPeer,
     private readonly sendPrefix: string,
     private readonly receivePrefix: string,
   ) {}
@@ -295,7 +107,7 @@ abstract class RawCurveEnd {
 
   /** A MESSAGE in a frame without flags, as libzmq 4.3 sends it. */
   messageFrame(body: Buffer | string, options: MessageOptions = {}): Buffer {
-    return rawFrame(0, this.messageBody(body, options));
+    return zmtp.frame(0, this.messageBody(body, options));
   }
 
   /** Sends a whole message, one MESSAGE per frame. */
@@ -353,7 +165,7 @@ export class RawCurveClient extends RawCurveEnd {
   lastHelloFrame?: Buffer;
   private readonly metadata: Record<string, string | Buffer>;
 
-  private constructor(wire: Wire, options: RawCurveClientOptions) {
+  private constructor(wire: RawPeer, options: RawCurveClientOptions) {
     super(wire, PREFIX.MESSAGE_FROM_CLIENT, PREFIX.MESSAGE_FROM_SERVER);
     this.keys = options.keys ?? generateKeyPair();
     this.serverKey = options.serverKey;
@@ -362,8 +174,8 @@ export class RawCurveClient extends RawCurveEnd {
 
   /** Connects and writes the greeting (as-server 0). */
   static async connect(endpoint: string, options: RawCurveClientOptions): Promise<RawCurveClient> {
-    const client = new RawCurveClient(await Wire.connect(endpoint), options);
-    client.wire.write(curveGreeting(false));
+    const client = new RawCurveClient(await RawPeer.connect(endpoint), options);
+    client.wire.write(zmtp.greeting({ mechanism: "CURVE", asServer: false }));
     return client;
   }
 
@@ -379,7 +191,7 @@ export class RawCurveClient extends RawCurveEnd {
   }
 
   sendHello(data: Buffer = this.helloData()): Buffer {
-    this.lastHelloFrame = rawCommandFrame("HELLO", data);
+    this.lastHelloFrame = zmtp.command("HELLO", data);
     this.wire.write(this.lastHelloFrame);
     return this.lastHelloFrame;
   }
@@ -419,14 +231,14 @@ export class RawCurveClient extends RawCurveEnd {
     const plain = Buffer.concat([
       options.clientKey ?? this.keys.publicKey,
       options.vouch ?? this.vouch(),
-      options.metadata ?? rawMetadata(this.metadata),
+      options.metadata ?? zmtp.metadata(this.metadata),
     ]);
     const box = seal(plain, nonce24(PREFIX.INITIATE, wireNonce), options.boxKey ?? this.sessionKey!);
     return Buffer.concat([options.cookie ?? this.cookie!, wireNonce, box]);
   }
 
   sendInitiate(data: Buffer = this.initiateData()): void {
-    this.wire.write(rawCommandFrame("INITIATE", data));
+    this.wire.write(zmtp.command("INITIATE", data));
   }
 
   /** Reads READY and opens it; returns the server's properties (names lower-cased). */
@@ -434,7 +246,7 @@ export class RawCurveClient extends RawCurveEnd {
     const data = await this.wire.nextCommand("READY");
     const plain = open(data.subarray(8), nonce24(PREFIX.READY, data.subarray(0, 8)), this.sessionKey!);
     if (plain === undefined) throw new Error("READY did not open");
-    return parseMetadata(plain);
+    return zmtp.parseMetadata(plain);
   }
 
   /** The whole well-behaved handshake; returns the server's properties. */
@@ -478,8 +290,8 @@ export class RawCurveServer {
     for (;;) {
       const socket = this.pending.shift();
       if (socket) {
-        const wire = new Wire(socket);
-        wire.write(curveGreeting(true));
+        const wire = new RawPeer(socket);
+        wire.write(zmtp.greeting({ mechanism: "CURVE", asServer: true }));
         return new RawCurveServerConnection(wire, this.keys);
       }
       await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -502,7 +314,7 @@ export class RawCurveServerConnection extends RawCurveEnd {
   clientMetadata?: Map<string, Buffer>;
 
   constructor(
-    wire: Wire,
+    wire: RawPeer,
     readonly keys: CurveKeyPairBytes,
   ) {
     super(wire, PREFIX.MESSAGE_FROM_SERVER, PREFIX.MESSAGE_FROM_CLIENT);
@@ -537,7 +349,7 @@ export class RawCurveServerConnection extends RawCurveEnd {
   }
 
   sendWelcome(data: Buffer = this.welcomeData()): void {
-    this.wire.write(rawCommandFrame("WELCOME", data));
+    this.wire.write(zmtp.command("WELCOME", data));
   }
 
   /** Reads INITIATE, opens its box and its vouch. */
@@ -553,18 +365,18 @@ export class RawCurveServerConnection extends RawCurveEnd {
     if (vouched === undefined || !vouched.subarray(0, 32).equals(this.clientTransient!) || !vouched.subarray(32).equals(this.keys.publicKey)) {
       throw new Error("INITIATE's vouch does not hold");
     }
-    this.clientMetadata = parseMetadata(plain.subarray(32 + CURVE_SIZES.vouch));
+    this.clientMetadata = zmtp.parseMetadata(plain.subarray(32 + CURVE_SIZES.vouch));
   }
 
   /** READY's data: short nonce and the box of our properties (default a ROUTER) under the session key. */
   readyData(options: { nonce?: bigint; metadata?: Buffer } = {}): Buffer {
     const wireNonce = shortNonce(this.takeNonce(options.nonce));
-    const box = seal(options.metadata ?? rawMetadata({ "Socket-Type": "ROUTER" }), nonce24(PREFIX.READY, wireNonce), this.sessionKey!);
+    const box = seal(options.metadata ?? zmtp.metadata({ "Socket-Type": "ROUTER" }), nonce24(PREFIX.READY, wireNonce), this.sessionKey!);
     return Buffer.concat([wireNonce, box]);
   }
 
   sendReady(data: Buffer = this.readyData()): void {
-    this.wire.write(rawCommandFrame("READY", data));
+    this.wire.write(zmtp.command("READY", data));
   }
 
   /** The whole well-behaved handshake. */
@@ -589,26 +401,10 @@ export interface ObservedNonce {
  */
 export class NonceObserver {
   readonly nonces: ObservedNonce[] = [];
-  private buffer = Buffer.alloc(0);
-  private greetingSeen = false;
+  private readonly reader = new FrameReader();
 
   push(chunk: Buffer): void {
-    this.buffer = Buffer.concat([this.buffer, chunk]);
-    if (!this.greetingSeen) {
-      if (this.buffer.length < 64) return;
-      this.buffer = this.buffer.subarray(64);
-      this.greetingSeen = true;
-    }
-    for (;;) {
-      if (this.buffer.length < 2) return;
-      const flags = this.buffer[0]!;
-      const headerSize = flags & 0x02 ? 9 : 2;
-      if (this.buffer.length < headerSize) return;
-      const size = flags & 0x02 ? Number(this.buffer.readBigUInt64BE(1)) : this.buffer[1]!;
-      if (this.buffer.length < headerSize + size) return;
-      this.record(commandOf({ flags, body: this.buffer.subarray(headerSize, headerSize + size) }));
-      this.buffer = this.buffer.subarray(headerSize + size);
-    }
+    for (const frame of this.reader.push(chunk)) this.record(zmtp.commandOf(frame));
   }
 
   private record({ name, data }: { name: string; data: Buffer }): void {

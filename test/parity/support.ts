@@ -101,7 +101,3 @@ export async function deadAddress(transport: "tcp" | "ipc"): Promise<string> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `tcp://127.0.0.1:${port}`;
 }
-
-// The heartbeat tests' names for the raw ZMTP peer shared with test/socket;
-// they only send bodies under 256 bytes, hence "short".
-export { RawPeer as WirePeer, rawCommand as command, rawFrame as shortFrame } from "../helpers/raw-zmtp-peer";

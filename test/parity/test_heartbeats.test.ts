@@ -31,7 +31,8 @@ import {
   type SocketEvent,
 } from "../../src";
 import { bindAddress, closeAll, nextEvent } from "../helpers/endpoints";
-import { advanceTo, command, nextTurn, shortFrame, WirePeer } from "./support";
+import { RawPeer, zmtp } from "../helpers/raw-zmtp-peer";
+import { advanceTo, nextTurn } from "./support";
 
 type Disconnect = Extract<SocketEvent, { type: "disconnect" }>;
 
@@ -47,12 +48,12 @@ function disconnects(socket: SocketBase): Disconnect[] {
 function ping(ttlDeciseconds: number, context: Buffer | string = ""): Buffer {
   const ttl = Buffer.alloc(2);
   ttl.writeUInt16BE(ttlDeciseconds, 0);
-  return command("PING", Buffer.concat([ttl, Buffer.from(context)]));
+  return zmtp.command("PING", Buffer.concat([ttl, Buffer.from(context)]));
 }
 
 describe.each(["tcp", "ipc"] as const)("test_heartbeats over %s", (transport) => {
   const sockets: SocketBase[] = [];
-  const peers: WirePeer[] = [];
+  const peers: RawPeer[] = [];
   afterEach(() => {
     for (const peer of peers.splice(0)) peer.destroy();
     closeAll(...sockets.splice(0));
@@ -68,10 +69,10 @@ describe.each(["tcp", "ipc"] as const)("test_heartbeats over %s", (transport) =>
     const router = track(new Router({ scheduler, ...options }));
     await router.bind(bindAddress(transport));
     const handshake = nextEvent(router, "handshake");
-    const peer = await WirePeer.connect(router.lastEndpoint!, "DEALER", { Identity: "" });
+    const peer = await RawPeer.connectAs(router.lastEndpoint!, { "Socket-Type": "DEALER", Identity: "" });
     peers.push(peer);
     await handshake;
-    await peer.nextCommand("READY");
+    await peer.skipToCommand("READY");
     return { scheduler, router, peer, dropped: disconnects(router) };
   }
 
@@ -79,7 +80,7 @@ describe.each(["tcp", "ipc"] as const)("test_heartbeats over %s", (transport) =>
     const { scheduler, peer, dropped } = await routerWithRawPeer({ heartbeatInterval: 50 });
     advanceTo(scheduler, 50);
     // No TTL configured: the PING carries 0, and no context.
-    expect([...(await peer.nextCommand("PING"))]).toEqual([0, 0]);
+    expect([...(await peer.skipToCommand("PING"))]).toEqual([0, 0]);
     advanceTo(scheduler, 99);
     await nextTurn();
     expect(dropped).toHaveLength(0);
@@ -94,7 +95,7 @@ describe.each(["tcp", "ipc"] as const)("test_heartbeats over %s", (transport) =>
     const { scheduler, peer, dropped } = await routerWithRawPeer({ heartbeatInterval: 50, heartbeatTimeout: 200 });
     for (const at of [50, 100, 150, 200]) {
       advanceTo(scheduler, at);
-      await peer.nextCommand("PING");
+      await peer.skipToCommand("PING");
     }
     advanceTo(scheduler, 249);
     await nextTurn();
@@ -107,12 +108,12 @@ describe.each(["tcp", "ipc"] as const)("test_heartbeats over %s", (transport) =>
     const { scheduler, router, peer, dropped } = await routerWithRawPeer({ heartbeatInterval: 50 });
     for (let round = 1; round <= 10; round++) {
       advanceTo(scheduler, round * 50);
-      const context = await peer.nextCommand("PING");
+      const context = await peer.skipToCommand("PING");
       expect([...context]).toEqual([0, 0]);
       // Answer a little later, so the answer is traffic after the PING, then
       // send a message behind it: when the ROUTER has read that, it has read the PONG.
       advanceTo(scheduler, round * 50 + 10);
-      peer.write(Buffer.concat([command("PONG"), shortFrame(0, `alive ${round}`)]));
+      peer.write(Buffer.concat([zmtp.command("PONG"), zmtp.frame(0, `alive ${round}`)]));
       expect((await router.receive()).map(String)[1]).toBe(`alive ${round}`);
     }
     advanceTo(scheduler, 11 * 50);
@@ -135,7 +136,7 @@ describe.each(["tcp", "ipc"] as const)("test_heartbeats over %s", (transport) =>
   it("answers a PING with a 58-byte context with a PONG of its first 16 bytes, as libzmq does", async () => {
     const { peer } = await routerWithRawPeer();
     peer.write(ping(0, "LOL".padEnd(58, "z")));
-    const pong = await peer.nextCommand("PONG");
+    const pong = await peer.skipToCommand("PONG");
     expect(pong.toString()).toBe("LOL".padEnd(16, "z"));
   });
 
@@ -143,7 +144,7 @@ describe.each(["tcp", "ipc"] as const)("test_heartbeats over %s", (transport) =>
     const { scheduler, peer, dropped } = await routerWithRawPeer();
     // TTL 1 decisecond = 100 ms; the PONG shows the PING was read at virtual time 0.
     peer.write(ping(1));
-    await peer.nextCommand("PONG");
+    await peer.skipToCommand("PONG");
     advanceTo(scheduler, 99);
     await nextTurn();
     expect(dropped).toHaveLength(0);
@@ -156,9 +157,9 @@ describe.each(["tcp", "ipc"] as const)("test_heartbeats over %s", (transport) =>
   it("counts any traffic against the TTL: it runs from the last thing received", async () => {
     const { scheduler, router, peer, dropped } = await routerWithRawPeer();
     peer.write(ping(1));
-    await peer.nextCommand("PONG");
+    await peer.skipToCommand("PONG");
     advanceTo(scheduler, 60);
-    peer.write(shortFrame(0, "still here"));
+    peer.write(zmtp.frame(0, "still here"));
     expect((await router.receive()).map(String)[1]).toBe("still here");
     advanceTo(scheduler, 159);
     await nextTurn();
@@ -170,7 +171,7 @@ describe.each(["tcp", "ipc"] as const)("test_heartbeats over %s", (transport) =>
   it("sends heartbeatTimeToLive in its PINGs, in tenths of a second", async () => {
     const { scheduler, peer } = await routerWithRawPeer({ heartbeatInterval: 250, heartbeatTimeToLive: 2500 });
     advanceTo(scheduler, 250);
-    expect([...(await peer.nextCommand("PING"))]).toEqual([0, 25]);
+    expect([...(await peer.skipToCommand("PING"))]).toEqual([0, 25]);
   });
 });
 

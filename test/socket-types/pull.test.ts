@@ -1,6 +1,7 @@
 import { Pull, Push } from "../../src";
 import { bindAddress, closeAll, events, link, nextEvent, text, TRANSPORTS } from "../helpers/endpoints";
-import { RawPeer, rawFrame, rejection } from "../socket/support";
+import { RawPeer, zmtp } from "../helpers/raw-zmtp-peer";
+import { rejection } from "../socket/support";
 
 /** PULL's side of RFC 30 (libzmq test_spec_pushpull) and its flow control. */
 describe.each(TRANSPORTS)("PULL over %s", (transport) => {
@@ -118,15 +119,15 @@ describe.each(["tcp", "ipc"] as const)("PULL and a peer that dies mid-message, o
   it("delivers none of the unfinished message while other peers keep working", async () => {
     await link(pull, [good], transport);
     const handshake = nextEvent(pull, "handshake");
-    raw = await RawPeer.connect(pull.lastEndpoint!, "PUSH");
+    raw = await RawPeer.connectAs(pull.lastEndpoint!, { "Socket-Type": "PUSH" });
     expect((await handshake).peer.socketType).toBe("PUSH");
 
     raw.write(
       Buffer.concat([
-        rawFrame(0x01, "whole-1"),
-        rawFrame(0x00, "whole-2"),
-        rawFrame(0x01, "partial-1"),
-        rawFrame(0x01, "partial-2"),
+        zmtp.frame(0x01, "whole-1"),
+        zmtp.frame(0x00, "whole-2"),
+        zmtp.frame(0x01, "partial-1"),
+        zmtp.frame(0x01, "partial-2"),
       ]),
     );
     expect(text(await pull.receive())).toEqual(["whole-1", "whole-2"]);

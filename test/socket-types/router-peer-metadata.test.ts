@@ -5,10 +5,9 @@
  */
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
-import type * as net from "node:net";
 import { Dealer, Router, type Metadata, type SocketBase } from "../../src";
 import { bindAddress, closeAll, events, link, nextEvent, text } from "../helpers/endpoints";
-import { rawConnect, zmtp } from "../helpers/raw-peer";
+import { RawPeer, zmtp } from "../helpers/raw-zmtp-peer";
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;
@@ -130,21 +129,15 @@ describe("Router.peerMetadata under connection churn", () => {
       for (let round = 0; round < rounds; round++) {
         const batch = Array.from({ length: BATCH }, () => `churn-${++serial}`);
         const handshakes = events(router, "handshake", BATCH, 15000);
-        const connections: net.Socket[] = await Promise.all(batch.map(() => rawConnect(router.lastEndpoint!)));
-        connections.forEach((socket, n) => {
-          socket.on("error", () => undefined);
-          socket.write(
-            Buffer.concat([
-              zmtp.greeting(),
-              zmtp.ready({ "Socket-Type": "DEALER", Identity: batch[n]!, "X-Payload": PAYLOAD }),
-            ]),
-          );
+        const connections = await Promise.all(batch.map(() => RawPeer.connect(router.lastEndpoint!)));
+        connections.forEach((peer, n) => {
+          peer.write(zmtp.greeting(), zmtp.ready({ "Socket-Type": "DEALER", Identity: batch[n]!, "X-Payload": PAYLOAD }));
         });
         await handshakes;
         // Found while connected: without this, a lookup that never answers would pass the release check.
         for (const id of batch) expect(lookup(id)?.get("X-Payload")?.length).toBe(PAYLOAD.length);
         const disconnects = events(router, "disconnect", BATCH, 15000);
-        for (const socket of connections) socket.destroy();
+        for (const peer of connections) peer.destroy();
         await disconnects;
         ids.push(...batch);
       }

@@ -1,6 +1,7 @@
 import { Subscriber, XPublisher } from "../../src";
 import { bindAddress, closeAll, link, nextEvent, text, TRANSPORTS } from "../helpers/endpoints";
-import { isPending, RawPeer, rawCommand, rawFrame } from "../socket/support";
+import { RawPeer, zmtp } from "../helpers/raw-zmtp-peer";
+import { isPending } from "../socket/support";
 
 const hex = (message: Buffer[]): string => message[0]!.toString("hex");
 const sub = (topic: string): string => Buffer.concat([Buffer.from([1]), Buffer.from(topic)]).toString("hex");
@@ -287,12 +288,12 @@ describe.each(["tcp", "ipc"] as const)("XPUB with a hand-written subscriber over
   });
 
   it.each([
-    ["SUBSCRIBE command", rawCommand("SUBSCRIBE", Buffer.from("A"))],
-    ["legacy 0x01 message", rawFrame(0, Buffer.from([1, 0x41]))],
+    ["SUBSCRIBE command", zmtp.command("SUBSCRIBE", Buffer.from("A"))],
+    ["legacy 0x01 message", zmtp.frame(0, Buffer.from([1, 0x41]))],
   ])("accepts a subscription sent as a %s", async (_how, subscription) => {
     await xpub.bind(bindAddress(transport));
     const handshake = nextEvent(xpub, "handshake");
-    raw = await RawPeer.connect(xpub.lastEndpoint!, "SUB");
+    raw = await RawPeer.connectAs(xpub.lastEndpoint!, { "Socket-Type": "SUB" });
     const peer = (await handshake).peer;
     expect(peer.socketType).toBe("SUB");
     raw.write(subscription);
@@ -308,15 +309,15 @@ describe.each(["tcp", "ipc"] as const)("XPUB with a hand-written subscriber over
   it("accepts a CANCEL command as an unsubscribe", async () => {
     await xpub.bind(bindAddress(transport));
     const handshake = nextEvent(xpub, "handshake");
-    raw = await RawPeer.connect(xpub.lastEndpoint!, "XSUB");
+    raw = await RawPeer.connectAs(xpub.lastEndpoint!, { "Socket-Type": "XSUB" });
     await handshake;
-    raw.write(rawCommand("SUBSCRIBE", Buffer.from("topic")));
-    raw.write(rawCommand("CANCEL", Buffer.from("topic")));
+    raw.write(zmtp.command("SUBSCRIBE", Buffer.from("topic")));
+    raw.write(zmtp.command("CANCEL", Buffer.from("topic")));
     expect(hex(await xpub.receive())).toBe(sub("topic"));
     expect(hex(await xpub.receive())).toBe(unsub("topic"));
     // Nobody subscribed now: a second subscription to a new topic is what comes next on the wire.
     await xpub.send("topic:gone");
-    raw.write(rawCommand("SUBSCRIBE", Buffer.from("z")));
+    raw.write(zmtp.command("SUBSCRIBE", Buffer.from("z")));
     expect(hex(await xpub.receive())).toBe(sub("z"));
     await xpub.send("z:1");
     expect((await raw.nextMessageFrame()).body.toString()).toBe("z:1");

@@ -5,7 +5,7 @@
  */
 import { Dealer, PrivateerError, Pull, Push, Router, type SocketBase } from "../../src";
 import { bindAddress, closeAll, events, nextEvent } from "../helpers/endpoints";
-import { RawPeer } from "../helpers/raw-zmtp-peer";
+import { RawPeer, zmtp } from "../helpers/raw-zmtp-peer";
 import { MAX_METADATA_SIZE } from "../../src/socket/options";
 
 const opened: SocketBase[] = [];
@@ -18,14 +18,6 @@ afterEach(() => {
   for (const peer of peers.splice(0)) peer.destroy();
   closeAll(...opened.splice(0));
 });
-
-/** One READY property by hand from RFC 37 (name-len, name, 32-bit value-len, value): not through src/codec. */
-function property(name: string, value: string | Buffer): Buffer {
-  const bytes = typeof value === "string" ? Buffer.from(value) : value;
-  const size = Buffer.alloc(4);
-  size.writeUInt32BE(bytes.length, 0);
-  return Buffer.concat([Buffer.from([name.length]), Buffer.from(name, "ascii"), size, bytes]);
-}
 
 function einval(action: () => unknown): PrivateerError {
   let caught: unknown;
@@ -45,9 +37,9 @@ async function readyFrom(socket: SocketBase, type: string, address?: string): Pr
     await socket.bind(bindAddress("tcp"));
     address = socket.lastEndpoint!;
   }
-  const peer = await RawPeer.connect(address, type, type === "DEALER" ? { Identity: "" } : {});
+  const peer = await RawPeer.connectAs(address, type === "DEALER" ? { "Socket-Type": type, Identity: "" } : { "Socket-Type": type });
   peers.push(peer);
-  return peer.nextCommand("READY");
+  return peer.skipToCommand("READY");
 }
 
 describe("metadata option: validation (libzmq's ZMQ_METADATA rules)", () => {
@@ -128,7 +120,7 @@ describe("metadata option: validation (libzmq's ZMQ_METADATA rules)", () => {
     bytes.fill(0x21);
     expect(socket.metadata).toEqual({ "X-A": "before", "X-Bytes": Buffer.from("bytes") });
     expect(await readyFrom(socket, "PULL")).toEqual(
-      Buffer.concat([property("Socket-Type", "PUSH"), property("X-A", "before"), property("X-Bytes", "bytes")]),
+      zmtp.metadata({ "Socket-Type": "PUSH", "X-A": "before", "X-Bytes": "bytes" }),
     );
   });
 });
@@ -137,7 +129,7 @@ describe("metadata option: the READY bytes", () => {
   it("sends the built-ins and nothing else without it (the control)", async () => {
     const router = track(new Router());
     expect(await readyFrom(router, "DEALER")).toEqual(
-      Buffer.concat([property("Socket-Type", "ROUTER"), property("Identity", "")]),
+      zmtp.metadata({ "Socket-Type": "ROUTER", Identity: "" }),
     );
   });
 
@@ -149,13 +141,7 @@ describe("metadata option: the READY bytes", () => {
       }),
     );
     expect(await readyFrom(router, "DEALER")).toEqual(
-      Buffer.concat([
-        property("Socket-Type", "ROUTER"),
-        property("Identity", "broker"),
-        property("X-Privateer-Ext", "mdp-id/1"),
-        property("x-bin", Buffer.from([0, 1, 2, 0xff])),
-        property("X-Empty", ""),
-      ]),
+      zmtp.metadata({ "Socket-Type": "ROUTER", Identity: "broker", "X-Privateer-Ext": "mdp-id/1", "x-bin": Buffer.from([0, 1, 2, 0xff]), "X-Empty": "" }),
     );
   });
 
@@ -163,11 +149,11 @@ describe("metadata option: the READY bytes", () => {
     const big = "\u00e9".repeat(200); // 400 bytes of UTF-8
     const pull = track(new Pull({ metadata: { "X-Big": big } }));
     await pull.bind(bindAddress("tcp"));
-    const peer = await RawPeer.connect(pull.lastEndpoint!, "PUSH");
+    const peer = await RawPeer.connectAs(pull.lastEndpoint!, { "Socket-Type": "PUSH" });
     peers.push(peer);
     const frame = await peer.nextFrame();
     expect(frame.flags).toBe(0x04 | 0x02); // COMMAND | LONG
-    const expected = Buffer.concat([property("Socket-Type", "PULL"), property("X-Big", Buffer.from(big, "utf8"))]);
+    const expected = zmtp.metadata({ "Socket-Type": "PULL", "X-Big": Buffer.from(big, "utf8") });
     expect(frame.body).toEqual(Buffer.concat([Buffer.from([5]), Buffer.from("READY"), expected]));
   });
 
@@ -178,9 +164,9 @@ describe("metadata option: the READY bytes", () => {
     const before = await readyFrom(router, "DEALER", address);
     router.metadata = { "X-Late": "yes" };
     const after = await readyFrom(router, "DEALER", address);
-    expect(before).toEqual(Buffer.concat([property("Socket-Type", "ROUTER"), property("Identity", "")]));
+    expect(before).toEqual(zmtp.metadata({ "Socket-Type": "ROUTER", Identity: "" }));
     expect(after).toEqual(
-      Buffer.concat([property("Socket-Type", "ROUTER"), property("Identity", ""), property("X-Late", "yes")]),
+      zmtp.metadata({ "Socket-Type": "ROUTER", Identity: "", "X-Late": "yes" }),
     );
   });
 
@@ -208,7 +194,7 @@ describe("metadata option: what the receiving side reads", () => {
     const router = track(new Router());
     await router.bind(bindAddress("tcp"));
     const handshake = nextEvent(router, "handshake");
-    const peer = await RawPeer.connect(router.lastEndpoint!, "DEALER", { Identity: "w1", "X-Mixed-Case": "v" });
+    const peer = await RawPeer.connectAs(router.lastEndpoint!, { "Socket-Type": "DEALER", Identity: "w1", "X-Mixed-Case": "v" });
     peers.push(peer);
     const { peer: info, routingId } = await handshake;
     expect([...info.metadata.keys()]).toEqual(["Socket-Type", "Identity", "X-Mixed-Case"]);

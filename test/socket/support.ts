@@ -96,6 +96,3 @@ export async function receiveThrough(
   }
   throw new Error(`marker ${marker} not seen in ${max} messages`);
 }
-
-// The raw ZMTP peer is shared with the parity tests; xpublisher and pull tests import it from here.
-export { RawPeer, rawCommand, rawFrame } from "../helpers/raw-zmtp-peer";

@@ -1,8 +1,13 @@
+/**
+ * What the engine tests run an engine with: an in-memory byte stream (the
+ * raw peer, test/helpers/raw-zmtp-peer.ts, sits on its other end), a
+ * recorder of what the engine reports, and options with every timer off.
+ */
+
 import { Duplex } from "node:stream";
 import pino from "pino";
 import { VirtualTimeScheduler } from "rxjs";
 import type { Message } from "../../src/codec/frame";
-import { FrameDecoder } from "../../src/codec/frame-decoder";
 import type { PeerInfo } from "../../src/engine/peer";
 import type { EngineHandler, EngineOptions } from "../../src/engine/zmtp-engine";
 import type { ProtocolError } from "../../src/errors";
@@ -49,62 +54,6 @@ export function streamPair(): [StreamEnd, StreamEnd] {
   return [a, b];
 }
 
-// ---- wire bytes, typed independently of src/codec ---------------------------
-
-export const ascii = (text: string): number[] => [...Buffer.from(text, "ascii")];
-
-export function greetingBytes(options: { major?: number; minor?: number; mechanism?: string; asServer?: 0 | 1 } = {}): Buffer {
-  const bytes = Buffer.alloc(64);
-  bytes[0] = 0xff;
-  bytes[9] = 0x7f;
-  bytes[10] = options.major ?? 3;
-  bytes[11] = options.minor ?? 1;
-  bytes.write(options.mechanism ?? "NULL", 12, "ascii");
-  bytes[32] = options.asServer ?? 0;
-  return bytes;
-}
-
-/** A command frame: flags 0x04 (0x06 when long), size, name-len, name, data. */
-export function commandFrame(name: string, data: Buffer | number[] = []): Buffer {
-  const body = Buffer.concat([Buffer.from([name.length]), Buffer.from(name, "ascii"), Buffer.from(data)]);
-  if (body.length <= 255) return Buffer.concat([Buffer.from([0x04, body.length]), body]);
-  const header = Buffer.alloc(9);
-  header[0] = 0x06;
-  header.writeBigUInt64BE(BigInt(body.length), 1);
-  return Buffer.concat([header, body]);
-}
-
-export function property(name: string, value: string | Buffer): Buffer {
-  const valueBytes = typeof value === "string" ? Buffer.from(value) : value;
-  const header = Buffer.alloc(1 + name.length + 4);
-  header[0] = name.length;
-  header.write(name, 1, "ascii");
-  header.writeUInt32BE(valueBytes.length, 1 + name.length);
-  return Buffer.concat([header, valueBytes]);
-}
-
-export function readyFrame(...properties: Array<[string, string | Buffer]>): Buffer {
-  return commandFrame("READY", Buffer.concat(properties.map(([name, value]) => property(name, value))));
-}
-
-/** Short message frames (bodies up to 255 bytes), MORE on all but the last. */
-export function messageBytes(...frames: Array<string | Buffer | number[]>): Buffer {
-  return Buffer.concat(
-    frames.map((frame, i) => {
-      const body = typeof frame === "string" ? Buffer.from(frame) : Buffer.from(frame);
-      if (body.length > 255) throw new RangeError("test helper writes short frames only");
-      return Buffer.concat([Buffer.from([i < frames.length - 1 ? 0x01 : 0x00, body.length]), body]);
-    }),
-  );
-}
-
-// ---- the test's side of the connection ------------------------------------
-
-export interface RawFrame {
-  readonly flags: number;
-  readonly body: Buffer;
-}
-
 /** Waits for a condition on state that changes only when an event arrives. */
 class Waiters {
   private readonly pending: Array<() => boolean> = [];
@@ -133,83 +82,6 @@ class Waiters {
 
   notify(): void {
     for (const entry of [...this.pending]) if (entry()) this.pending.splice(this.pending.indexOf(entry), 1);
-  }
-}
-
-/** A hand-driven ZMTP peer: the test writes raw bytes and inspects every byte the engine writes. */
-export class RawPeer {
-  private chunks: Buffer[] = [];
-  private length = 0;
-  private isEnded = false;
-  private readonly waiters = new Waiters();
-
-  constructor(readonly stream: StreamEnd) {
-    stream.on("data", (chunk: Buffer) => {
-      this.chunks.push(chunk);
-      this.length += chunk.length;
-      this.waiters.notify();
-    });
-    stream.on("end", () => {
-      this.isEnded = true;
-      this.waiters.notify();
-    });
-    stream.on("close", () => {
-      this.isEnded = true;
-      this.waiters.notify();
-    });
-  }
-
-  get received(): Buffer {
-    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0] ?? Buffer.alloc(0);
-  }
-
-  get ended(): boolean {
-    return this.isEnded;
-  }
-
-  send(...parts: Array<Buffer | number[]>): void {
-    this.stream.write(Buffer.concat(parts.map((part) => Buffer.from(part))));
-  }
-
-  /** The first `count` bytes the engine wrote. */
-  async bytes(count: number): Promise<Buffer> {
-    await this.waiters.until(
-      () => this.length >= count || this.isEnded,
-      () => `${count} bytes, have ${this.length}`,
-    );
-    if (this.length < count) throw new Error(`stream ended after ${this.length} of ${count} bytes`);
-    return this.received.subarray(0, count);
-  }
-
-  /** Frames the engine wrote after its 64-byte greeting; waits until there are at least `count`. */
-  async frames(count: number): Promise<RawFrame[]> {
-    let frames: RawFrame[] = [];
-    await this.waiters.until(
-      () => {
-        frames = this.decodeFrames();
-        return frames.length >= count || this.isEnded;
-      },
-      () => `${count} frames, have ${frames.length}`,
-    );
-    if (frames.length < count) throw new Error(`stream ended after ${frames.length} of ${count} frames`);
-    return frames;
-  }
-
-  /** Everything the engine wrote, once it has closed its side. */
-  async untilEnd(): Promise<Buffer> {
-    await this.waiters.until(
-      () => this.isEnded,
-      () => "the engine to end the stream",
-    );
-    return this.received;
-  }
-
-  decodeFrames(): RawFrame[] {
-    const frames: RawFrame[] = [];
-    if (this.length <= 64) return frames;
-    new FrameDecoder().decode(this.received.subarray(64), (flags, body) => frames.push({ flags, body: Buffer.from(body) }));
-    return frames;
   }
 }
 
