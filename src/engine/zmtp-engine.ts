@@ -20,7 +20,7 @@ import {
   type ZapRequest,
 } from "./mechanism";
 import { decodeHandshakeCommand } from "./mechanism/handshake-command";
-import { askZap } from "./mechanism/zap-client";
+import type { ZapRequester } from "./mechanism/zap-client";
 import type { PeerInfo } from "./peer";
 import { isCompatible, isPublisherType, isSocketType, isSubscriberType, sendsIdentity, type SocketType } from "./socket-type";
 
@@ -45,8 +45,12 @@ export interface EngineOptions {
   readonly handshakeInterval: number;
   /** Security mechanism and role; NULL when absent. */
   readonly security?: SecurityConfig;
-  /** Answers ZAP requests of a server mechanism; default: the handler on `inproc://zeromq.zap.01`. */
-  readonly zap?: (request: ZapRequest, signal: AbortSignal) => Promise<ZapReply | undefined>;
+  /**
+   * Answers ZAP requests of a server mechanism; the socket layer supplies one
+   * that asks the handler on `inproc://zeromq.zap.01`. Absent: every request
+   * is answered as if no handler were bound.
+   */
+  readonly zap?: ZapRequester;
   readonly scheduler?: SchedulerLike;
   readonly logger: Logger;
 }
@@ -73,6 +77,9 @@ const enum Phase {
 
 /** Write at most this much per batch before checking the stream's backpressure. */
 const BATCH_BYTES = 256 * 1024;
+
+/** The ZAP answer when no requester was supplied: as if no handler were bound. */
+const noZapHandler: ZapRequester = () => Promise.resolve(undefined);
 
 /**
  * One ZMTP 3.x connection: greeting, the security mechanism's handshake (NULL, PLAIN or CURVE,
@@ -308,7 +315,7 @@ export class ZmtpEngine {
   private consultZap(request: ZapRequest): void {
     const abort = new AbortController();
     this.zapAbort = abort;
-    const ask = this.options.zap ?? askZap;
+    const ask = this.options.zap ?? noZapHandler;
     ask(request, abort.signal).then(
       (reply) => this.zapAnswered(reply),
       (error: unknown) => {

@@ -4,6 +4,7 @@ import type { Message } from "../codec/frame";
 import { PrivateerError, type ProtocolError } from "../errors";
 import type { EngineOptions } from "../engine/zmtp-engine";
 import type { SecurityConfig } from "../engine/mechanism";
+import type { ZapRequester } from "../engine/mechanism/zap-client";
 import type { PeerInfo } from "../engine/peer";
 import type { SocketType } from "../engine/socket-type";
 import { componentLogger } from "../log";
@@ -28,6 +29,13 @@ export type { SendOutcome } from "./waiters";
 
 const RESOLVED = Promise.resolve();
 const LINGER_POLL_MS = 5;
+
+/**
+ * How engines reach the ZAP handler: through a socket (zap-requester.ts),
+ * which extends this class, so it is loaded on first use; a static import
+ * would be circular.
+ */
+const requestZap: ZapRequester = (request, signal) => import("./zap-requester").then(({ askZap }) => askZap(request, signal));
 
 /**
  * The option properties (`linger`, `sendHighWaterMark`, ...): typed and
@@ -378,6 +386,7 @@ export abstract class SocketBase {
       heartbeatTimeToLive: o.heartbeatTimeToLive,
       handshakeInterval: o.handshakeInterval,
       security: securityConfig(o),
+      zap: requestZap,
       scheduler: this.scheduler,
       logger: this.logger,
     };
