@@ -2,12 +2,12 @@ import type { Message } from "../codec/frame";
 import type { Pipe } from "../pipe/pipe";
 import { FairQueue } from "../routing/fair-queue";
 import { LoadBalancer } from "../routing/load-balancer";
-import { DuplexSocket } from "../socket/capabilities";
+import { Readable, Writable } from "../socket/capabilities";
 import type { SocketOptions, SocketSettings } from "../socket/options";
-import type { SendOutcome } from "../socket/socket-base";
+import { SocketBase, type SendOutcome } from "../socket/socket-base";
 
 /** RFC 28 (REQREP) DEALER: round-robin out, fair-queue in, no envelope handling. */
-export class Dealer extends DuplexSocket {
+export class Dealer extends Readable(Writable(SocketBase)) {
   private readonly balancer = new LoadBalancer();
   private readonly queue = new FairQueue();
 

@@ -1,12 +1,12 @@
 import type { Message } from "../codec/frame";
 import { ProtocolError } from "../errors";
 import type { Pipe } from "../pipe/pipe";
-import { DuplexSocket } from "../socket/capabilities";
+import { Readable, Writable } from "../socket/capabilities";
 import type { SocketOptions, SocketSettings } from "../socket/options";
-import type { SendOutcome } from "../socket/socket-base";
+import { SocketBase, type SendOutcome } from "../socket/socket-base";
 
 /** RFC 31 (EXPAIR): exactly one peer; messages go both ways unchanged. */
-export class Pair extends DuplexSocket {
+export class Pair extends Readable(Writable(SocketBase)) {
   private pipe?: Pipe;
 
   constructor(options: SocketOptions & SocketSettings = {}) {

@@ -1,13 +1,10 @@
 import type { Message } from "../codec/frame";
+import { parseSubscription, type Subscription } from "../codec/subscription";
 import type { Pipe } from "../pipe/pipe";
 import { Distributor } from "../routing/distributor";
 import { MultiTrie } from "../routing/multi-trie";
 import type { SocketOptions } from "../socket/options";
 import { SocketBase, type SendOutcome } from "../socket/socket-base";
-
-/** First byte of a subscription message (ZMTP 3.0 form; 3.1 commands are converted to it). */
-export const SUBSCRIBE = 1;
-export const UNSUBSCRIBE = 0;
 
 /** Options of PUB and XPUB. */
 export interface PublisherOptions extends SocketOptions {
@@ -93,27 +90,30 @@ export abstract class PublisherBase extends SocketBase {
 
   /** A message from a subscriber: a subscription, or (XPUB only) anything else. */
   protected inbound(pipe: Pipe, message: Message): void {
-    const frame = message[0]!;
-    if (frame.length === 0 || (frame[0] !== SUBSCRIBE && frame[0] !== UNSUBSCRIBE)) {
+    const subscription = parseSubscription(message[0]!);
+    if (subscription === undefined) {
       this.otherMessage(message);
       return;
     }
     if (this.manualMode) {
-      this.noteRequest(pipe, frame);
-      this.subscriptionChanged(message, true, true, pipe);
+      this.noteRequest(pipe, subscription);
+      this.subscriptionChanged(message, subscription.subscribe, true, true, pipe);
       return;
     }
-    if (frame[0] === SUBSCRIBE) {
-      const { added, firstForTopic } = this.subscriptions.add(frame.subarray(1), pipe);
-      this.subscriptionChanged(message, added, firstForTopic, pipe);
-    } else if (frame[0] === UNSUBSCRIBE) {
-      const { removed, lastForTopic } = this.subscriptions.remove(frame.subarray(1), pipe);
-      this.subscriptionChanged(message, removed, lastForTopic, pipe);
+    if (subscription.subscribe) {
+      const { added, firstForTopic } = this.subscriptions.add(subscription.topic, pipe);
+      this.subscriptionChanged(message, true, added, firstForTopic, pipe);
+    } else {
+      const { removed, lastForTopic } = this.subscriptions.remove(subscription.topic, pipe);
+      this.subscriptionChanged(message, false, removed, lastForTopic, pipe);
     }
   }
 
-  /** Hook for XPUB: a subscription message from `from` was applied (or, in manual mode, is for the application to apply). */
-  protected subscriptionChanged(_message: Message, _changed: boolean, _topicEdge: boolean, _from: Pipe): void {}
+  /**
+   * Hook for XPUB: a subscription message from `from` (a subscribe when
+   * `subscribe`) was applied, or, in manual mode, is for the application to apply.
+   */
+  protected subscriptionChanged(_message: Message, _subscribe: boolean, _changed: boolean, _topicEdge: boolean, _from: Pipe): void {}
   /** Hook for XPUB: a non-subscription message arrived. */
   protected otherMessage(_message: Message): void {}
   /** Hook for XPUB: nobody is subscribed to `topic` any more because a subscriber left. */
@@ -123,11 +123,10 @@ export abstract class PublisherBase extends SocketBase {
     return this.subscribers.has(pipe);
   }
 
-  private noteRequest(pipe: Pipe, frame: Buffer): void {
+  private noteRequest(pipe: Pipe, { subscribe, topic }: Subscription): void {
     let topics = this.requested.get(pipe);
     if (!topics) this.requested.set(pipe, (topics = new Map()));
-    const topic = frame.subarray(1);
-    if (frame[0] === SUBSCRIBE) topics.set(topic.toString("latin1"), Buffer.from(topic));
+    if (subscribe) topics.set(topic.toString("latin1"), Buffer.from(topic));
     else topics.delete(topic.toString("latin1"));
   }
 

@@ -1,13 +1,13 @@
 import type { Message } from "../codec/frame";
 import type { Pipe } from "../pipe/pipe";
 import { FairQueue } from "../routing/fair-queue";
-import { ReadableSocket } from "../socket/capabilities";
+import { Readable } from "../socket/capabilities";
 import type { SocketOptions, SocketSettings } from "../socket/options";
-import type { SendOutcome } from "../socket/socket-base";
+import { SocketBase, type SendOutcome } from "../socket/socket-base";
 import { PrivateerError } from "../errors";
 
 /** RFC 30 (PIPELINE) PULL: fair-queues messages from PUSH peers. */
-export class Pull extends ReadableSocket {
+export class Pull extends Readable(SocketBase) {
   private readonly queue = new FairQueue();
 
   constructor(options: SocketOptions & SocketSettings = {}) {

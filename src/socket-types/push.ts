@@ -1,12 +1,12 @@
 import type { Message } from "../codec/frame";
 import type { Pipe } from "../pipe/pipe";
 import { LoadBalancer } from "../routing/load-balancer";
-import { WritableSocket } from "../socket/capabilities";
+import { Writable } from "../socket/capabilities";
 import type { SocketOptions, SocketSettings } from "../socket/options";
-import type { SendOutcome } from "../socket/socket-base";
+import { SocketBase, type SendOutcome } from "../socket/socket-base";
 
 /** RFC 30 (PIPELINE) PUSH: round-robin to PULL peers; waits when every peer is full. */
-export class Push extends WritableSocket {
+export class Push extends Writable(SocketBase) {
   private readonly balancer = new LoadBalancer();
 
   constructor(options: SocketOptions & SocketSettings = {}) {

@@ -2,16 +2,16 @@ import type { Message } from "../codec/frame";
 import { PrivateerError } from "../errors";
 import type { Pipe } from "../pipe/pipe";
 import { FairQueue } from "../routing/fair-queue";
-import { DuplexSocket } from "../socket/capabilities";
+import { Readable, Writable } from "../socket/capabilities";
 import type { SocketOptions, SocketSettings } from "../socket/options";
-import type { SendOutcome } from "../socket/socket-base";
+import { SocketBase, type SendOutcome } from "../socket/socket-base";
 
 /**
  * RFC 28 (REQREP) REP: takes one request at a time, fair-queued; strips
  * the envelope (every frame up to and including the empty delimiter) and
  * puts it back on the reply, which goes to the peer the request came from.
  */
-export class Reply extends DuplexSocket {
+export class Reply extends Readable(Writable(SocketBase)) {
   private readonly queue = new FairQueue();
   private envelope?: Message;
   private replyPipe?: Pipe;

@@ -2,9 +2,9 @@ import type { Message } from "../codec/frame";
 import { PrivateerError } from "../errors";
 import type { Pipe } from "../pipe/pipe";
 import { LoadBalancer } from "../routing/load-balancer";
-import { DuplexSocket } from "../socket/capabilities";
+import { Readable, Writable } from "../socket/capabilities";
 import type { SocketOptions, SocketSettings } from "../socket/options";
-import type { SendOutcome } from "../socket/socket-base";
+import { SocketBase, type SendOutcome } from "../socket/socket-base";
 
 export interface RequestOptions extends SocketOptions {
   /** Prefix each request with a request id and discard replies that do not carry it (ZMQ_REQ_CORRELATE). Default false. */
@@ -23,7 +23,7 @@ const DELIMITER = Buffer.alloc(0);
  * receive() may be called before send(): it waits for the reply of the
  * next request (a timed-out receive fails with EAGAIN, where zeromq.js says EFSM).
  */
-export class Request extends DuplexSocket {
+export class Request extends Readable(Writable(SocketBase)) {
   private readonly balancer = new LoadBalancer();
   private awaitingReply = false;
   private replyPipe?: Pipe;

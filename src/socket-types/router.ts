@@ -5,9 +5,9 @@ import type { PeerInfo } from "../engine/peer";
 import { PrivateerError, ProtocolError } from "../errors";
 import type { Pipe } from "../pipe/pipe";
 import { FairQueue } from "../routing/fair-queue";
-import { DuplexSocket } from "../socket/capabilities";
+import { Readable, Writable } from "../socket/capabilities";
 import type { SocketOptions, SocketSettings } from "../socket/options";
-import type { SendOutcome } from "../socket/socket-base";
+import { SocketBase, type SendOutcome } from "../socket/socket-base";
 
 export interface RouterOptions extends SocketOptions {
   /** Fail sends to unknown peers with EHOSTUNREACH, and wait for room at full ones, instead of dropping. Default false. */
@@ -21,7 +21,7 @@ export interface RouterOptions extends SocketOptions {
  * routing id of the peer it came from; the first frame of every sent
  * message names the peer to send the rest to.
  */
-export class Router extends DuplexSocket {
+export class Router extends Readable(Writable(SocketBase)) {
   private readonly queue = new FairQueue();
   private readonly peers = new Map<string, Pipe>();
   private nextGeneratedId = randomInt(0, 0x7fffffff);

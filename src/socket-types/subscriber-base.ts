@@ -1,10 +1,10 @@
 import type { Message } from "../codec/frame";
+import { encodeSubscription, parseSubscription } from "../codec/subscription";
 import type { Pipe } from "../pipe/pipe";
 import { FairQueue } from "../routing/fair-queue";
 import { SubscriptionTrie } from "../routing/subscription-trie";
 import type { SocketOptions } from "../socket/options";
 import { SocketBase, type SendOutcome } from "../socket/socket-base";
-import { SUBSCRIBE, UNSUBSCRIBE } from "./publisher-base";
 
 /** Options of SUB and XSUB. */
 export interface SubscriberOptions extends SocketOptions {
@@ -76,23 +76,21 @@ export abstract class SubscriberBase extends SocketBase {
    * its last reference goes; anything else is forwarded as it is.
    */
   protected upstreamSend(message: Message): SendOutcome {
-    const frame = message[0]!;
-    if (frame.length > 0 && frame[0] === SUBSCRIBE) {
-      this.topics.add(frame.subarray(1));
-      this.toAll(message, true);
-    } else if (frame.length > 0 && frame[0] === UNSUBSCRIBE) {
-      if (this.topics.remove(frame.subarray(1))) this.toAll(message, true);
-    } else {
+    const subscription = parseSubscription(message[0]!);
+    if (subscription === undefined) {
       this.toAll(message, false);
+    } else if (subscription.subscribe) {
+      this.topics.add(subscription.topic);
+      this.toAll(message, true);
+    } else if (this.topics.remove(subscription.topic)) {
+      this.toAll(message, true);
     }
     return true;
   }
 
-  protected changeSubscription(kind: typeof SUBSCRIBE | typeof UNSUBSCRIBE, topic: Buffer): void {
-    const frame = Buffer.allocUnsafe(1 + topic.length);
-    frame[0] = kind;
-    topic.copy(frame, 1);
-    this.upstreamSend([frame]);
+  /** Subscribes (or, with `subscribe` false, unsubscribes) as if the application had sent the message form. */
+  protected changeSubscription(subscribe: boolean, topic: Buffer): void {
+    this.upstreamSend([encodeSubscription(subscribe, topic)]);
   }
 
   private toAll(message: Message, mustArrive: boolean): void {
@@ -104,11 +102,6 @@ export abstract class SubscriberBase extends SocketBase {
   }
 
   private sendAllTopics(pipe: Pipe): void {
-    for (const [topic] of this.topics.entries()) {
-      const frame = Buffer.allocUnsafe(1 + topic.length);
-      frame[0] = SUBSCRIBE;
-      topic.copy(frame, 1);
-      pipe.forceWrite([frame]);
-    }
+    for (const [topic] of this.topics.entries()) pipe.forceWrite([encodeSubscription(true, topic)]);
   }
 }

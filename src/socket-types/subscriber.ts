@@ -1,11 +1,8 @@
-import type { Observable } from "rxjs";
-import type { Message } from "../codec/frame";
 import { PrivateerError } from "../errors";
-import type { Readable } from "../socket/capabilities";
+import { Readable } from "../socket/capabilities";
 import { toFrame, type MessageLike } from "../socket/message";
 import type { SocketSettings } from "../socket/options";
 import type { SendOutcome } from "../socket/socket-base";
-import { SUBSCRIBE, UNSUBSCRIBE } from "./publisher-base";
 import { SubscriberBase, type SubscriberOptions } from "./subscriber-base";
 
 /**
@@ -13,7 +10,7 @@ import { SubscriberBase, type SubscriberOptions } from "./subscriber-base";
  * its subscriptions. Subscribing twice to a topic needs two unsubscribes;
  * the empty topic matches everything.
  */
-export class Subscriber extends SubscriberBase implements Readable {
+export class Subscriber extends Readable(SubscriberBase) {
   constructor(options: SubscriberOptions & SocketSettings = {}) {
     super("SUB", options);
     this.lingers = false;
@@ -24,24 +21,13 @@ export class Subscriber extends SubscriberBase implements Readable {
   /** Subscribes to each topic prefix; with no arguments, to everything. */
   subscribe(...topics: Array<string | Buffer | Uint8Array>): void {
     if (this.closed) throw new PrivateerError("EBADF", "Socket is closed");
-    for (const topic of topics.length === 0 ? [""] : topics) this.changeSubscription(SUBSCRIBE, toFrame(topic as MessageLike));
+    for (const topic of topics.length === 0 ? [""] : topics) this.changeSubscription(true, toFrame(topic as MessageLike));
   }
 
   /** Drops one reference to each topic; with no arguments, to the empty topic. */
   unsubscribe(...topics: Array<string | Buffer | Uint8Array>): void {
     if (this.closed) throw new PrivateerError("EBADF", "Socket is closed");
-    for (const topic of topics.length === 0 ? [""] : topics) this.changeSubscription(UNSUBSCRIBE, toFrame(topic as MessageLike));
-  }
-
-  receive(): Promise<Message> {
-    return this.receiveMessage();
-  }
-  get messages$(): Observable<Message> {
-    return this.messageStream();
-  }
-  /** For `for await`: takes messages from the same queue as `receive()`, and ends the loop, rather than throwing, once the socket closes. */
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
-    return this.messageIterator();
+    for (const topic of topics.length === 0 ? [""] : topics) this.changeSubscription(false, toFrame(topic as MessageLike));
   }
 
   protected xsend(): SendOutcome {

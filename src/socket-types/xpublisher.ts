@@ -1,13 +1,12 @@
-import type { Observable } from "rxjs";
 import type { Message } from "../codec/frame";
+import { encodeSubscription } from "../codec/subscription";
 import type { Pipe } from "../pipe/pipe";
 import { PrivateerError } from "../errors";
 import { Queue } from "../util/queue";
-import type { Readable, Writable } from "../socket/capabilities";
-import type { MessageLike } from "../socket/message";
+import { Readable, Writable } from "../socket/capabilities";
 import type { SocketSettings } from "../socket/options";
 import { toFrame } from "../socket/message";
-import { PublisherBase, UNSUBSCRIBE, type PublisherOptions } from "./publisher-base";
+import { PublisherBase, type PublisherOptions } from "./publisher-base";
 
 export interface XPublisherOptions extends PublisherOptions {
   /**
@@ -30,7 +29,7 @@ export interface XPublisherOptions extends PublisherOptions {
  * messages (`0x01 topic` / `0x00 topic`), and any other message subscribers
  * send upstream, to build proxies and last-value caches.
  */
-export class XPublisher extends PublisherBase implements Readable, Writable {
+export class XPublisher extends Readable(Writable(PublisherBase)) {
   /** Messages for the application; `from` is the subscriber of an (un)subscription, for manual mode. */
   private readonly pending = new Queue<{ message: Message; subscription: boolean; from?: Pipe }>();
   private verbose: null | "allSubs" | "allSubsUnsubs" = null;
@@ -80,26 +79,17 @@ export class XPublisher extends PublisherBase implements Readable, Writable {
     this.manualChange(topic, false);
   }
 
-  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
-    return this.sendMessage(message);
-  }
-  receive(): Promise<Message> {
-    return this.receiveMessage();
-  }
-  get messages$(): Observable<Message> {
-    return this.messageStream();
-  }
-  /** For `for await`: takes messages from the same queue as `receive()`, and ends the loop, rather than throwing, once the socket closes. */
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
-    return this.messageIterator();
-  }
-
   protected override xconnected(pipe: Pipe): void {
     if (this.welcome) pipe.write([this.welcome]);
   }
 
-  protected override subscriptionChanged(message: Message, changed: boolean, topicEdge: boolean, from: Pipe): void {
-    const subscribe = message[0]![0] !== UNSUBSCRIBE;
+  protected override subscriptionChanged(
+    message: Message,
+    subscribe: boolean,
+    changed: boolean,
+    topicEdge: boolean,
+    from: Pipe,
+  ): void {
     const pass =
       this.verbose === "allSubsUnsubs" ||
       (this.verbose === "allSubs" && subscribe) ||
@@ -113,10 +103,7 @@ export class XPublisher extends PublisherBase implements Readable, Writable {
 
   protected override topicAbandoned(topic: Buffer): void {
     // A departed subscriber's topics are reported as unsubscriptions, as libzmq does.
-    const message = Buffer.allocUnsafe(1 + topic.length);
-    message[0] = UNSUBSCRIBE;
-    topic.copy(message, 1);
-    this.pending.push({ message: [message], subscription: true });
+    this.pending.push({ message: [encodeSubscription(false, topic)], subscription: true });
     this.processReceives();
   }
 
