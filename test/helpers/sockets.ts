@@ -1,17 +1,5 @@
-import * as net from "node:net";
 import type { Message, SocketBase } from "../../src";
 import type { Pipe } from "../../src/pipe/pipe";
-import { bindAddress, type TransportName } from "./endpoints";
-
-/** An address nobody is bound to yet, so a socket can connect before its peer binds. */
-export async function reserveAddress(transport: TransportName): Promise<string> {
-  if (transport !== "tcp") return bindAddress(transport);
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `tcp://127.0.0.1:${port}`;
-}
 
 /**
  * Resolves once `count` of the socket's pipes hold unread messages. Fair

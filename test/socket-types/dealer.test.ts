@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { Dealer, PrivateerError, Reply, Router, type SocketBase } from "../../src";
 import { bindAddress, closeAll, link, nextEvent, text, TRANSPORTS } from "../helpers/endpoints";
-import { expectSameFrames, reserveAddress, untilQueued } from "../helpers/sockets";
+import { freeAddress } from "../helpers/free-address";
+import { expectSameFrames, untilQueued } from "../helpers/sockets";
 
 /**
  * DEALER semantics (RFC 28; libzmq's test_spec_dealer), plus the
@@ -72,7 +73,7 @@ describe.each(TRANSPORTS)("DEALER over %s", (transport) => {
   });
 
   it("queues messages sent before the peer binds and delivers them once it does", async () => {
-    const address = await reserveAddress(transport);
+    const address = await freeAddress(transport);
     const dealer = track(new Dealer({ reconnectInterval: 20 }));
     dealer.connect(address);
     for (let i = 0; i < 5; i++) await dealer.send(["early", String(i)]);

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { Pair } from "../../src";
 import { closeAll, link, nextEvent, text, TRANSPORTS } from "../helpers/endpoints";
-import { expectSameFrames, reserveAddress } from "../helpers/sockets";
+import { freeAddress } from "../helpers/free-address";
+import { expectSameFrames } from "../helpers/sockets";
 
 /**
  * PAIR semantics (RFC 31, EXPAIR), over every transport.
@@ -87,7 +88,7 @@ describe.each(TRANSPORTS)("PAIR over %s", (transport) => {
   });
 
   it("queues messages sent before the peer binds", async () => {
-    const address = await reserveAddress(transport);
+    const address = await freeAddress(transport);
     const connected = track(new Pair({ reconnectInterval: 20 }));
     connected.connect(address);
     await connected.send("queued-1");

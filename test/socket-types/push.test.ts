@@ -1,7 +1,9 @@
 import { VirtualTimeScheduler } from "rxjs";
 import { Pull, Push } from "../../src";
+import { advanceTo, nextTurn } from "../helpers/clock";
 import { bindAddress, closeAll, link, nextEvent, text, TRANSPORTS } from "../helpers/endpoints";
-import { advanceTo, freeAddress, isPending, nextTurn, rejection } from "../socket/support";
+import { freeAddress } from "../helpers/free-address";
+import { isPending, rejection } from "../socket/support";
 
 /** PUSH's side of RFC 30 (libzmq test_spec_pushpull). */
 describe.each(TRANSPORTS)("PUSH over %s", (transport) => {

@@ -1,6 +1,6 @@
 import { Dealer, PrivateerError, Reply, Request, Router, type Message } from "../../src";
 import { bindAddress, closeAll, link, nextEvent, text, TRANSPORTS } from "../helpers/endpoints";
-import { reserveAddress } from "../helpers/sockets";
+import { freeAddress } from "../helpers/free-address";
 
 /**
  * REQ semantics (RFC 28; libzmq's test_spec_req, test_req_correlate,
@@ -214,7 +214,7 @@ describe.each(TRANSPORTS)("REQ over %s", (transport) => {
 
   it("with relaxed and correlate, answers only the last of requests queued before the peer bound", async () => {
     // libzmq's test_req_relaxed, case 4: both requests reach the same peer, which answers both.
-    const address = await reserveAddress(transport);
+    const address = await freeAddress(transport);
     const req = track(new Request({ relaxed: true, correlate: true, reconnectInterval: 20 }));
     req.connect(address);
     await req.send("TO_BE_DISCARDED");

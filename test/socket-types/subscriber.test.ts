@@ -1,6 +1,7 @@
 import { Publisher, Subscriber, XPublisher } from "../../src";
 import { closeAll, link, nextEvent, text, TRANSPORTS } from "../helpers/endpoints";
-import { freeAddress, receiveThrough, untilReceived } from "../socket/support";
+import { freeAddress } from "../helpers/free-address";
+import { receiveThrough, untilReceived } from "../socket/support";
 
 const hex = (message: Buffer[]): string => message[0]!.toString("hex");
 const sub = (topic: string): string => Buffer.concat([Buffer.from([1]), Buffer.from(topic)]).toString("hex");

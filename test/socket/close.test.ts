@@ -1,7 +1,9 @@
 import { lastValueFrom, toArray, VirtualTimeScheduler } from "rxjs";
 import { Pull, Push } from "../../src";
+import { advanceTo, nextTurn } from "../helpers/clock";
 import { bindAddress, closeAll, link, nextEvent, text, TRANSPORTS } from "../helpers/endpoints";
-import { advanceTo, freeAddress, isPending, nextTurn, rejection } from "./support";
+import { freeAddress } from "../helpers/free-address";
+import { isPending, rejection } from "./support";
 
 /** Timeouts, close(), linger and the ways of reading that end with the socket. */
 describe.each(TRANSPORTS)("socket lifecycle over %s", (transport) => {

@@ -1,7 +1,8 @@
 import { VirtualTimeScheduler } from "rxjs";
 import { Pull, Push } from "../../src";
+import { advanceTo } from "../helpers/clock";
 import { bindAddress, closeAll, link, nextEvent, text, TRANSPORTS } from "../helpers/endpoints";
-import { advanceTo, isPending, rejection } from "./support";
+import { isPending, rejection } from "./support";
 
 /**
  * Concurrent calls are queued in call order and never refused as busy

@@ -1,7 +1,9 @@
 import { VirtualTimeScheduler } from "rxjs";
 import { Pull, Push, type SocketBase, type SocketEvent } from "../../src";
+import { advanceTo } from "../helpers/clock";
 import { bindAddress, closeAll, nextEvent, TRANSPORTS } from "../helpers/endpoints";
-import { advanceTo, freeAddress, rejection } from "./support";
+import { freeAddress } from "../helpers/free-address";
+import { rejection } from "./support";
 
 /** Every event a socket emits from now on, in order. */
 function record(socket: SocketBase): SocketEvent[] {

@@ -1,34 +1,5 @@
-import * as os from "node:os";
-import * as path from "node:path";
-import { Pull, type Message } from "../../src";
+import type { Message } from "../../src";
 import { nextTurn } from "../helpers/clock";
-import { bindAddress, closeAll, type TransportName } from "../helpers/endpoints";
-
-// Shared with test/parity; the socket tests import them from here.
-export { advanceTo, nextTurn } from "../helpers/clock";
-
-let freeCounter = 0;
-
-/**
- * An address nothing listens on yet, for connect-before-bind tests: a unique
- * ipc path or inproc name, or for tcp a 127.0.0.1 port bound and released
- * just now.
- */
-export async function freeAddress(transport: TransportName): Promise<string> {
-  if (transport === "ipc") {
-    return `ipc://${path.join(os.tmpdir(), `pv-free-${process.pid}-${Date.now().toString(36)}-${++freeCounter}.sock`)}`;
-  }
-  if (transport === "inproc") return bindAddress("inproc");
-  const probe = new Pull();
-  try {
-    await probe.bind(bindAddress("tcp"));
-    const address = probe.lastEndpoint!;
-    await probe.unbind(address);
-    return address;
-  } finally {
-    closeAll(probe);
-  }
-}
 
 /**
  * True when `promise` has not settled by the next turn of the event loop. Used

@@ -1,7 +1,5 @@
-import { createServer } from "node:net";
-import type { TestScheduler } from "rxjs/testing";
 import type { BinaryStar, BinaryStarEndpoints, BinaryStarEvent } from "../../../patterns/binary-star";
-import { nextTurn } from "../../helpers/clock";
+import { freePorts } from "../../helpers/free-address";
 
 let counter = 0;
 
@@ -16,60 +14,16 @@ export function inprocPair(): { primary: BinaryStarEndpoints; backup: BinaryStar
 }
 
 /**
- * Free TCP ports on 127.0.0.1, held together until all are known so one call
- * never returns the same port twice. A pair over tcp needs its ports before
- * either server starts (each connects to the other's publisher), and a
- * restarted server binds the same ones again, so `tcp://127.0.0.1:*` cannot do.
+ * The endpoints of a pair over tcp on loopback, on four free ports: each
+ * server connects to the other's publisher, so the ports are needed before
+ * either starts, and a restarted server binds the same ones again.
  */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  try {
-    return await Promise.all(
-      servers.map(
-        (server) =>
-          new Promise<number>((resolve, reject) => {
-            server.once("error", reject);
-            server.listen(0, "127.0.0.1", () => {
-              const address = server.address();
-              if (typeof address === "object" && address) resolve(address.port);
-              else reject(new Error("no port"));
-            });
-          }),
-      ),
-    );
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  }
-}
-
-/** The endpoints of a pair over tcp on loopback, on four free ports. */
 export async function tcpPair(): Promise<{ primary: BinaryStarEndpoints; backup: BinaryStarEndpoints }> {
   const [pf, pp, bf, bp] = (await freePorts(4)).map((port) => `tcp://127.0.0.1:${port}`);
   return {
     primary: { frontend: pf!, statePublisher: pp!, stateSubscriber: bp! },
     backup: { frontend: bf!, statePublisher: bp!, stateSubscriber: pp! },
   };
-}
-
-/** Lets queued socket I/O run: a few turns of the event loop. */
-export async function settle(turns = 5): Promise<void> {
-  for (let i = 0; i < turns; i++) await nextTurn();
-}
-
-/**
- * Moves virtual time forward in `stepMs` steps, letting socket I/O run
- * between steps, so a state message published at one heartbeat is delivered
- * before the next.
- */
-export async function run(scheduler: TestScheduler, ms: number, stepMs = 10): Promise<void> {
-  const end = scheduler.now() + ms;
-  while (scheduler.now() < end) {
-    const target = Math.min(end, scheduler.now() + stepMs);
-    scheduler.maxFrames = target;
-    scheduler.flush();
-    scheduler.frame = target;
-    await settle();
-  }
 }
 
 /** Records a server's events. */

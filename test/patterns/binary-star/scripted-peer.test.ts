@@ -5,10 +5,10 @@
  * frames, and checks what goes on the wire.
  */
 import { filter, firstValueFrom, timeout } from "rxjs";
-import { TestScheduler } from "rxjs/testing";
 import { Publisher, Subscriber } from "../../../src";
 import { BinaryStar, type BinaryStarEvent, type BinaryStarRole } from "../../../patterns/binary-star";
-import { inprocPair, ofType, record, run } from "./pair";
+import { advanceWithIo, virtualScheduler } from "../../helpers/clock";
+import { inprocPair, ofType, record } from "./pair";
 
 const HB = 1000;
 
@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 async function setup(role: BinaryStarRole, terms = true) {
-  const clock = new TestScheduler((a, b) => expect(a).toEqual(b));
+  const clock = virtualScheduler();
   const endpoints = inprocPair();
   const mine = role === "primary" ? endpoints.primary : endpoints.backup;
   const peerPub = new Publisher({ linger: 0 });
@@ -33,12 +33,12 @@ async function setup(role: BinaryStarRole, terms = true) {
   peerSub.messages$.subscribe((message) => heard.push(message.map(String)));
   cleanup.push(() => peerSub.close(), () => peerPub.close(), () => star.close());
   // PUB drops what it sends before the subscription reaches it: wait for one heartbeat to arrive.
-  await run(clock, HB + 10);
+  await advanceWithIo(clock, HB + 10);
   await waitFor(() => heard.length > 0);
   /** Publishes one state message as the peer and lets the server read it. */
   const say = async (...frames: string[]) => {
     await peerPub.send(frames);
-    await run(clock, 10);
+    await advanceWithIo(clock, 10);
   };
   return { star, events, heard, say, clock };
 }

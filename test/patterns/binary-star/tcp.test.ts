@@ -14,7 +14,8 @@ import {
   type BinaryStarState,
 } from "../../../patterns/binary-star";
 import { Pull, Push } from "../../../src";
-import { freePorts, tcpPair } from "./pair";
+import { freePorts } from "../../helpers/free-address";
+import { tcpPair } from "./pair";
 
 jest.setTimeout(30000);
 

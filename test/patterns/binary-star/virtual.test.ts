@@ -4,9 +4,9 @@
  * takes back a restarted peer, and fences itself after a stall, with the
  * clock moved by hand.
  */
-import { TestScheduler } from "rxjs/testing";
 import { BinaryStar, BinaryStarClient, BinaryStarError, type BinaryStarOptions, type BinaryStarState } from "../../../patterns/binary-star";
-import { inprocPair, ofType, record, run, settle } from "./pair";
+import { advanceWithIo, settle, virtualScheduler } from "../../helpers/clock";
+import { inprocPair, ofType, record } from "./pair";
 
 const HB = 1000;
 const WINDOW = 2 * HB;
@@ -15,10 +15,6 @@ const servers: BinaryStar[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
-
-function scheduler(): TestScheduler {
-  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-}
 
 function server(options: BinaryStarOptions): BinaryStar {
   const star = new BinaryStar({ heartbeat: HB, ...options });
@@ -34,7 +30,7 @@ function states(star: BinaryStar): BinaryStarState[] {
 
 describe("a Binary Star pair in virtual time", () => {
   it("settles as primary active and backup passive, and only the active serves", async () => {
-    const clock = scheduler();
+    const clock = virtualScheduler();
     const endpoints = inprocPair();
     const primary = server({ role: "primary", endpoints: endpoints.primary, scheduler: clock });
     const backup = server({ role: "backup", endpoints: endpoints.backup, scheduler: clock });
@@ -42,7 +38,7 @@ describe("a Binary Star pair in virtual time", () => {
     const backupEvents = record(backup);
     await backup.start();
     await primary.start();
-    await run(clock, HB + 10);
+    await advanceWithIo(clock, HB + 10);
     expect(primary.state).toBe("active");
     expect(backup.state).toBe("passive");
     expect(primaryStates).toEqual(["primary", "active"]);
@@ -54,22 +50,22 @@ describe("a Binary Star pair in virtual time", () => {
   });
 
   it("the passive takes over only on a client vote after a whole window of silence", async () => {
-    const clock = scheduler();
+    const clock = virtualScheduler();
     const endpoints = inprocPair();
     const primary = server({ role: "primary", endpoints: endpoints.primary, scheduler: clock });
     const backup = server({ role: "backup", endpoints: endpoints.backup, scheduler: clock });
     const events = record(backup);
     await backup.start();
     await primary.start();
-    await run(clock, HB + 10);
+    await advanceWithIo(clock, HB + 10);
     expect(backup.state).toBe("passive");
 
     await primary.close();
     const closedAt = clock.now();
     // The last state message was heard at or before closedAt: until a window has passed, the vote is refused.
-    await run(clock, WINDOW - HB);
+    await advanceWithIo(clock, WINDOW - HB);
     expect(backup.vote()).toBe(false);
-    await run(clock, HB + 10);
+    await advanceWithIo(clock, HB + 10);
     expect(ofType(events, "peer-dead")).toHaveLength(1);
     // Silence alone does not make it active: no client has asked.
     expect(backup.state).toBe("passive");
@@ -81,52 +77,52 @@ describe("a Binary Star pair in virtual time", () => {
   });
 
   it("a primary restarted while the backup is active comes back passive", async () => {
-    const clock = scheduler();
+    const clock = virtualScheduler();
     const endpoints = inprocPair();
     const primary = server({ role: "primary", endpoints: endpoints.primary, scheduler: clock });
     const backup = server({ role: "backup", endpoints: endpoints.backup, scheduler: clock });
     await backup.start();
     await primary.start();
-    await run(clock, HB + 10);
+    await advanceWithIo(clock, HB + 10);
     await primary.close();
-    await run(clock, WINDOW + HB);
+    await advanceWithIo(clock, WINDOW + HB);
     expect(backup.vote()).toBe(true);
 
     const again = server({ role: "primary", endpoints: endpoints.primary, scheduler: clock });
     const againStates = states(again);
     await again.start();
-    await run(clock, 2 * HB);
+    await advanceWithIo(clock, 2 * HB);
     expect(again.state).toBe("passive");
     expect(againStates).toEqual(["primary", "passive"]);
     expect(backup.state).toBe("active");
     // Even after its own window passed, the restarted primary hears the backup and never serves.
-    await run(clock, 3 * HB);
+    await advanceWithIo(clock, 3 * HB);
     expect(again.vote()).toBe(false);
     expect(backup.vote()).toBe(true);
   });
 
   it("a primary alone serves once the backup has been silent for a window; a backup alone never does", async () => {
-    const clock = scheduler();
+    const clock = virtualScheduler();
     const endpoints = inprocPair();
     const primary = server({ role: "primary", endpoints: endpoints.primary, scheduler: clock });
     await primary.start();
-    await run(clock, WINDOW - 10);
+    await advanceWithIo(clock, WINDOW - 10);
     expect(primary.vote()).toBe(false);
-    await run(clock, 10);
+    await advanceWithIo(clock, 10);
     expect(primary.vote()).toBe(true);
     await primary.close();
 
     const backup = server({ role: "backup", endpoints: inprocPair().backup, scheduler: clock });
     await backup.start();
-    await run(clock, 5 * WINDOW);
+    await advanceWithIo(clock, 5 * WINDOW);
     expect(backup.vote()).toBe(false);
     expect(backup.state).toBe("backup");
   });
 
   it("an active whose loop stalled for a window is fenced: it refuses requests and publishes nothing for one window", async () => {
     // Each server has its own clock so that one can stall while the other runs.
-    const primaryClock = scheduler();
-    const backupClock = scheduler();
+    const primaryClock = virtualScheduler();
+    const backupClock = virtualScheduler();
     const endpoints = inprocPair();
     const primary = server({ role: "primary", endpoints: endpoints.primary, scheduler: primaryClock });
     const backup = server({ role: "backup", endpoints: endpoints.backup, scheduler: backupClock });
@@ -136,7 +132,7 @@ describe("a Binary Star pair in virtual time", () => {
     await primary.start();
     const both = async (ms: number) => {
       for (let t = 0; t < ms; t += 10) {
-        await Promise.all([run(primaryClock, 10), run(backupClock, 10)]);
+        await Promise.all([advanceWithIo(primaryClock, 10), advanceWithIo(backupClock, 10)]);
       }
     };
     await both(HB + 10);
@@ -161,7 +157,7 @@ describe("a Binary Star pair in virtual time", () => {
     expect(() => new BinaryStar({ role: "primary", heartbeat: 0 })).toThrow(BinaryStarError);
     expect(() => new BinaryStar({ role: "primary", peerExpiryMultiplier: 1 })).toThrow(/peerExpiryMultiplier/);
     expect(() => new BinaryStar({ role: "master" as "primary" })).toThrow(/role/);
-    const star = server({ role: "primary", endpoints: { ...inprocPair().primary }, scheduler: scheduler() });
+    const star = server({ role: "primary", endpoints: { ...inprocPair().primary }, scheduler: virtualScheduler() });
     await star.start();
     await expect(star.start()).rejects.toMatchObject({ reason: "invalid", code: "EINVAL" });
     const events = record(star);
@@ -176,7 +172,7 @@ describe("a Binary Star pair in virtual time", () => {
 
 describe("the failover client in virtual time", () => {
   it("waits the timeout, then the settle delay, then resends to the other server, alternating", async () => {
-    const clock = scheduler();
+    const clock = virtualScheduler();
     const endpoints = inprocPair();
     // Nobody listens on either frontend: every attempt times out.
     const client = new BinaryStarClient([endpoints.primary.frontend!, endpoints.backup.frontend!], {
@@ -192,7 +188,7 @@ describe("the failover client in virtual time", () => {
       else if (event.type === "gave-up") seen.push([clock.now(), event.type]);
     });
     const failed = client.call("anyone?").catch((error: unknown) => error);
-    await run(clock, 8000, 250);
+    await advanceWithIo(clock, 8000, 250);
     expect(await failed).toMatchObject({ reason: "timeout" });
     expect(seen).toEqual([
       [0, "request-sent", "primary"],

@@ -6,9 +6,9 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { chownSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../helpers/free-address";
 import { postgresBinDir } from "../../helpers/prerequisites";
 
 export interface PostgresServer {
@@ -16,18 +16,6 @@ export interface PostgresServer {
   readonly port: number;
   readonly user: "postgres";
   stop(): void;
-}
-
-/** A port nothing listens on now; the server binds it a moment later (a race only another binder could lose us). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 function run(bin: string, program: string, args: string[], asPostgres: boolean): void {

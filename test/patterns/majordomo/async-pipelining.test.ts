@@ -24,7 +24,8 @@ import {
 import { takeRequestId, withRequestId } from "../../../patterns/majordomo/request-ids";
 import { startBroker, Tracker } from "./e2e";
 import { compileChildren, NodePeers, removeCompiled } from "./node-peers";
-import { b, FakeLink, virtualClock } from "./virtual";
+import { virtualClock } from "../../helpers/clock";
+import { b, FakeLink } from "./virtual";
 
 jest.setTimeout(120000);
 

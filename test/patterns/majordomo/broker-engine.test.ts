@@ -8,7 +8,8 @@ import {
   type BrokerEvent,
   type MdpVersion,
 } from "privateer/internal";
-import { b, engineHarness, strings, virtualClock } from "./virtual";
+import { virtualClock } from "../../helpers/clock";
+import { b, engineHarness, strings } from "./virtual";
 
 /** A broker engine on virtual time; the test plays every client and worker. */
 function harness(options: BrokerEngineOptions = {}) {

@@ -6,7 +6,8 @@ import {
   encodeWorkerCommand,
   type BrokerEvent,
 } from "privateer/internal";
-import { b, virtualClock } from "./virtual";
+import { virtualClock } from "../../helpers/clock";
+import { b } from "./virtual";
 
 /**
  * Random interleavings of everything that can happen to a broker: workers

@@ -6,7 +6,8 @@ import {
   MajordomoError,
   type MajordomoClientEvent,
 } from "privateer/internal";
-import { b, fakeLinks, virtualClock } from "./virtual";
+import { virtualClock } from "../../helpers/clock";
+import { b, fakeLinks } from "./virtual";
 
 function harness(kind: "sync" | "async" = "sync", retries = 2) {
   const clock = virtualClock();

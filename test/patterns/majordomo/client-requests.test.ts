@@ -7,7 +7,8 @@ import {
   PrivateerError,
   type MajordomoClientEvent,
 } from "privateer/internal";
-import { b, fakeLinks, virtualClock } from "./virtual";
+import { virtualClock } from "../../helpers/clock";
+import { b, fakeLinks } from "./virtual";
 
 /** A client over in-memory links in virtual time, with client defaults timeout 1000 ms and 2 retries. */
 function harness(kind: "sync" | "async") {

@@ -8,7 +8,8 @@ import {
   type MajordomoClientOptions,
   type MdpVersion,
 } from "privateer/internal";
-import { b, fakeLinks, type FakeLink, virtualClock } from "./virtual";
+import { virtualClock } from "../../helpers/clock";
+import { b, fakeLinks, type FakeLink } from "./virtual";
 
 function harness(kind: "sync" | "async", options: Partial<MajordomoClientOptions> = {}) {
   const clock = virtualClock();

@@ -8,7 +8,8 @@ import {
   withRequestId,
   type BrokerEvent,
 } from "privateer/internal";
-import { b, virtualClock } from "./virtual";
+import { virtualClock } from "../../helpers/clock";
+import { b } from "./virtual";
 
 /**
  * The broker invariants of broker-invariants.test.ts, with request ids:

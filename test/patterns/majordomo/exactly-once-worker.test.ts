@@ -14,7 +14,8 @@ import {
   type RequestHandler,
   type WorkerEvent,
 } from "privateer/internal";
-import { b, fakeLinks, type FakeLink, strings, virtualClock } from "./virtual";
+import { virtualClock } from "../../helpers/clock";
+import { b, fakeLinks, type FakeLink, strings } from "./virtual";
 
 /** A worker on an in-memory link; the test plays the broker, announcing the extension or not. */
 function harness<Tx>(handler: RequestHandler<Tx>, store?: IdempotencyStore<Tx>) {

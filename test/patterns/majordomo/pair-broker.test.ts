@@ -6,12 +6,11 @@
  * requests, DISCONNECT for workers of a broker that does not serve, and the
  * reset when a broker is fenced or steps down.
  */
-import { TestScheduler } from "rxjs/testing";
 import { Dealer } from "../../../src";
 import { MajordomoBroker, type BrokerEvent } from "../../../patterns/majordomo";
 import { decodeClientCommand, decodeWorkerCommand, encodeClientCommand, encodeWorkerCommand } from "privateer/internal";
 import type { BinaryStarEvent } from "../../../patterns/binary-star";
-import { run, settle } from "../binary-star/pair";
+import { advanceWithIo, settle, virtualScheduler } from "../../helpers/clock";
 
 const HB = 1000;
 const WINDOW = 2 * HB;
@@ -26,14 +25,10 @@ afterEach(async () => {
 
 let counter = 0;
 
-function clock(): TestScheduler {
-  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-}
-
 async function pair() {
   const id = `${process.pid}-${++counter}`;
   const at = (what: string) => `inproc://mdp-pair-${id}-${what}`;
-  const clocks = { primary: clock(), backup: clock() };
+  const clocks = { primary: virtualScheduler(), backup: virtualScheduler() };
   const make = (role: "primary" | "backup") => {
     const other = role === "primary" ? "backup" : "primary";
     const broker = new MajordomoBroker({
@@ -54,7 +49,7 @@ async function pair() {
   await backup.broker.bind(backup.endpoint);
   await primary.broker.bind(primary.endpoint);
   const both = async (ms: number) => {
-    for (let t = 0; t < ms; t += 10) await Promise.all([run(clocks.primary, 10), run(clocks.backup, 10)]);
+    for (let t = 0; t < ms; t += 10) await Promise.all([advanceWithIo(clocks.primary, 10), advanceWithIo(clocks.backup, 10)]);
   };
   await both(HB + 10);
   expect(primary.broker.pair!.state).toBe("active");
@@ -151,7 +146,7 @@ describe("a Majordomo broker pair in virtual time", () => {
     await wp.send({ type: "final", client: heldBy, body: [Buffer.from("late")] });
     await c2.request("echo", "backlog");
     await settle(20);
-    await run(clocks.primary, MDP_HB);
+    await advanceWithIo(clocks.primary, MDP_HB);
 
     const after = primary.events.slice(before);
     expect(after.filter((e) => ["request-queued", "request-dispatched", "reply-sent", "worker-ready", "request-requeued"].includes(e.type))).toEqual([]);
@@ -205,11 +200,11 @@ describe("a Majordomo broker pair in virtual time", () => {
     const before = primary.events.length;
 
     // The primary's loop stops (its sockets still read): the backup finds it dead and takes over on a client's vote.
-    await run(clocks.backup, WINDOW + HB);
+    await advanceWithIo(clocks.backup, WINDOW + HB);
     const cb = client(backup.endpoint);
     await cb.request("echo", "to the backup");
     await settle(20);
-    await run(clocks.backup, HB);
+    await advanceWithIo(clocks.backup, HB);
     expect(backup.broker.pair!.state).toBe("active");
     expect(primary.pairEvents).toContainEqual(expect.objectContaining({ type: "split-brain", kind: "dual-active", resolution: "stepped-down", rule: "term" }));
     expect(primary.broker.pair!.state).toBe("passive");

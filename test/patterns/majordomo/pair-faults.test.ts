@@ -7,7 +7,7 @@
  * compiled with tsc in beforeAll.
  */
 import { MajordomoClient, MajordomoError } from "../../../patterns/majordomo";
-import { freePorts } from "../binary-star/pair";
+import { freePorts } from "../../helpers/free-address";
 import { compileChildren, NodePeers, removeCompiled, type BrokerLine, type NodePeer, type WorkerLine } from "./node-peers";
 
 jest.setTimeout(90000);

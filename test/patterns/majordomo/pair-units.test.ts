@@ -14,7 +14,8 @@ import {
   encodeWorkerCommand,
   type MdpVersion,
 } from "privateer/internal";
-import { b, engineHarness, FakeLink, virtualClock } from "./virtual";
+import { virtualClock } from "../../helpers/clock";
+import { b, engineHarness, FakeLink } from "./virtual";
 
 function brokerHarness() {
   const base = engineHarness();

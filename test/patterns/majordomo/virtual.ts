@@ -1,21 +1,6 @@
 import { Subject } from "rxjs";
-import { TestScheduler } from "rxjs/testing";
+import { virtualClock } from "../../helpers/clock";
 import { BrokerEngine, type BrokerEngineOptions, type BrokerEvent, type LinkEvent, type MdpLink } from "privateer/internal";
-
-/** A TestScheduler plus a way to move its clock forward by hand (periodic timers never let flush() finish). */
-export function virtualClock(): { scheduler: TestScheduler; advance(ms: number): void; now(): number } {
-  const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-  return {
-    scheduler,
-    now: () => scheduler.now(),
-    advance(ms: number) {
-      const target = scheduler.now() + ms;
-      scheduler.maxFrames = target;
-      scheduler.flush();
-      scheduler.frame = target;
-    },
-  };
-}
 
 /** An in-memory link: what the code under test sends is recorded, and the test plays the broker. */
 export class FakeLink implements MdpLink {

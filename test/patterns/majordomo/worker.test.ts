@@ -7,7 +7,8 @@ import {
   type RequestHandler,
   type WorkerEvent,
 } from "privateer/internal";
-import { b, fakeLinks, FakeLink, virtualClock } from "./virtual";
+import { virtualClock } from "../../helpers/clock";
+import { b, fakeLinks, FakeLink } from "./virtual";
 
 function harness(handler: RequestHandler, version: MdpVersion = "0.2", concurrency = 1) {
   const clock = virtualClock();

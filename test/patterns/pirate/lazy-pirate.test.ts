@@ -2,7 +2,7 @@ import { firstValueFrom, type Subscription } from "rxjs";
 import { Router } from "../../../src";
 import { LazyPirateClient, PirateError, type LazyPirateEvent } from "../../../patterns";
 import { closeAll } from "../../helpers/endpoints";
-import { advance, virtualScheduler } from "./virtual-time";
+import { advanceBy, virtualScheduler } from "../../helpers/clock";
 
 const ANY = "tcp://127.0.0.1:*";
 
@@ -102,9 +102,9 @@ describe("Lazy Pirate client", () => {
     client.events$.subscribe((e) => timeline.push(`${scheduler.now()}:${e.type}`));
     let failure: unknown;
     client.request("anyone?").subscribe({ error: (error: unknown) => (failure = error) });
-    advance(scheduler, 9999);
+    advanceBy(scheduler, 9999);
     expect(failure).toBeUndefined();
-    advance(scheduler, 1);
+    advanceBy(scheduler, 1);
     expect(failure).toBeInstanceOf(PirateError);
     expect(failure).toMatchObject({ reason: "timeout", code: "EAGAIN" });
     expect(timeline).toEqual([
@@ -143,11 +143,11 @@ describe("Lazy Pirate client", () => {
     client.events$.subscribe((e) => timeline.push(`${scheduler.now()}:${"request" in e ? e.request : "-"}:${e.type}`));
     let quick: unknown;
     client.request("quick", { timeout: 100, retries: 1 }).subscribe({ error: (error: unknown) => (quick = error) });
-    advance(scheduler, 200);
+    advanceBy(scheduler, 200);
     expect(quick).toMatchObject({ reason: "timeout" });
     let slow: unknown;
     client.request("slow").subscribe({ error: (error: unknown) => (slow = error) });
-    advance(scheduler, 4 * 2500);
+    advanceBy(scheduler, 4 * 2500);
     expect(slow).toMatchObject({ reason: "timeout" });
     expect(timeline.filter((line) => !line.endsWith(":reconnect"))).toEqual([
       "0:1:request-sent",
@@ -174,12 +174,12 @@ describe("Lazy Pirate client", () => {
     client.events$.subscribe((e) => events.push(e));
     const controller = new AbortController();
     const failed = client.call("x", { signal: controller.signal }).catch((error: unknown) => error);
-    advance(scheduler, 1000);
+    advanceBy(scheduler, 1000);
     controller.abort();
     const error = await failed;
     expect(error).toBeInstanceOf(PirateError);
     expect(error).toMatchObject({ reason: "aborted", code: "ECANCELED" });
-    advance(scheduler, 10000);
+    advanceBy(scheduler, 10000);
     expect(events.filter((e) => e.type === "request-sent")).toHaveLength(2);
     expect(events.filter((e) => e.type === "aborted")).toEqual([{ type: "aborted", request: 1, attempt: 2 }]);
     // Already aborted: refused before anything is sent.

@@ -8,7 +8,7 @@ import {
   type PirateWorkerEvent,
 } from "../../../patterns";
 import { closeAll } from "../../helpers/endpoints";
-import { advance, virtualScheduler } from "./virtual-time";
+import { advanceBy, virtualScheduler } from "../../helpers/clock";
 
 const ANY = "tcp://127.0.0.1:*";
 const INTERVAL = 50;
@@ -42,7 +42,7 @@ describe("Paranoid Pirate worker backoff (virtual time)", () => {
       if (e.type === "connecting") connecting.push({ at: scheduler.now(), attempt: e.attempt });
     });
     worker.serve(() => "unused");
-    advance(scheduler, 200_000);
+    advanceBy(scheduler, 200_000);
     expect(lost.slice(0, 7).map((l) => l.delay)).toEqual([1000, 2000, 4000, 8000, 16000, 32000, 32000]);
     for (let i = 0; i < 7; i++) {
       // Each loss is followed, after exactly its delay, by a new connection attempt...

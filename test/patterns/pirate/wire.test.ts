@@ -2,7 +2,7 @@ import { filter, firstValueFrom, of, take, toArray } from "rxjs";
 import { Dealer, Request, Router } from "../../../src";
 import { ParanoidPirateQueue, ParanoidPirateWorker, type PirateQueueEvent } from "../../../patterns";
 import { closeAll } from "../../helpers/endpoints";
-import { advance, virtualScheduler } from "./virtual-time";
+import { advanceBy, virtualScheduler } from "../../helpers/clock";
 
 const ANY = "tcp://127.0.0.1:*";
 const hex = (frames: Buffer[]): string[] => frames.map((f) => f.toString("hex"));
@@ -68,7 +68,7 @@ describe("Paranoid Pirate worker on the wire", () => {
     const seen: string[] = [];
     worker.events$.subscribe((e) => seen.push(`${scheduler.now()}:${e.type}${"delay" in e ? `=${e.delay}` : ""}`));
     worker.serve(() => "unused");
-    advance(scheduler, 4000);
+    advanceBy(scheduler, 4000);
     expect(seen).toEqual([
       "0:connecting",
       "0:ready-sent",
@@ -77,7 +77,7 @@ describe("Paranoid Pirate worker on the wire", () => {
       "4000:queue-lost=1000",
     ]);
     expect(worker.connected).toBe(false);
-    advance(scheduler, 1000);
+    advanceBy(scheduler, 1000);
     expect(seen.slice(5)).toEqual(["5000:connecting", "5000:ready-sent"]);
   });
 });
@@ -107,11 +107,11 @@ describe("Paranoid Pirate queue on the wire", () => {
     const beats: string[][] = [];
     for (let i = 0; i < 3; i++) {
       const beat = fakeWorker.receive();
-      advance(scheduler, 1000);
+      advanceBy(scheduler, 1000);
       beats.push(hex(await beat));
     }
     expect(beats).toEqual([["02"], ["02"], ["02"]]);
-    advance(scheduler, 1000);
+    advanceBy(scheduler, 1000);
     expect(timeline).toEqual([
       "0:worker-ready",
       "2000:heartbeat-missed",
@@ -126,7 +126,7 @@ describe("Paranoid Pirate queue on the wire", () => {
     const queued = queueEvent(queue, "request-queued");
     await client.send("for nobody");
     await queued;
-    advance(scheduler, 1000);
+    advanceBy(scheduler, 1000);
     fakeWorker.receiveTimeout = 100;
     await expect(fakeWorker.receive()).rejects.toMatchObject({ code: "EAGAIN" });
   });

@@ -12,7 +12,7 @@ import { filter, firstValueFrom, ReplaySubject, timeout } from "rxjs";
 import { MajordomoBroker, MajordomoClient, MajordomoError, MajordomoWorker, type BrokerEvent, type WorkerEvent } from "../../../patterns/majordomo";
 import type { BinaryStarEvent, BinaryStarRole } from "../../../patterns/binary-star";
 import { curveKeyPair, zapAllowList, zapAuthenticator, type SocketOptions, type ZapAuthenticator, type ZapOutcome } from "../../../src";
-import { freePorts } from "../binary-star/pair";
+import { freePorts } from "../../helpers/free-address";
 
 jest.setTimeout(30000);
 
