@@ -228,20 +228,25 @@ type ReadsDifferently = "routingId" | "metadata" | "curvePublicKey" | "curveSecr
  * accessors themselves come from {@link OPTIONS}.
  */
 export interface SocketOptionProperties extends Omit<OptionWrites, ReadsDifferently> {
-  /** {@inheritDoc SocketOptions.routingId} Reads back as text; `null` when none is set. */
+  /** See {@link SocketOptions.routingId}. Reads back as text; `null` when none is set. */
   get routingId(): string | null;
+  /** Throws `EINVAL` for more than 255 bytes or a leading zero byte (ZMTP reserves those for ids a ROUTER generates). */
   set routingId(value: string | Buffer | null);
-  /** {@inheritDoc SocketOptions.metadata} Reads back as a frozen copy of the record last set. */
+  /** See {@link SocketOptions.metadata}. Reads back as a frozen copy of the record last set. */
   get metadata(): Readonly<Record<string, string | Buffer>>;
+  /** Throws `EINVAL` for a name without the `X-` prefix or a record that does not fit a READY command; `null` clears it. */
   set metadata(value: Readonly<Record<string, string | Buffer>> | null);
-  /** {@inheritDoc SocketOptions.curvePublicKey} Reads back as Z85 text, or null when unset. */
+  /** See {@link SocketOptions.curvePublicKey}. Reads back as Z85 text, or null when unset. */
   get curvePublicKey(): string | null;
+  /** Throws `EINVAL` for anything but 40 characters of Z85 or 32 bytes; `null` clears it. */
   set curvePublicKey(value: string | Buffer | Uint8Array | null);
-  /** {@inheritDoc SocketOptions.curveSecretKey} Reads back as Z85 text, or null when unset. */
+  /** See {@link SocketOptions.curveSecretKey}. Reads back as Z85 text, or null when unset. */
   get curveSecretKey(): string | null;
+  /** Throws `EINVAL` (without quoting the value) for anything but 40 characters of Z85 or 32 bytes; `null` clears it. */
   set curveSecretKey(value: string | Buffer | Uint8Array | null);
-  /** {@inheritDoc SocketOptions.curveServerKey} Reads back as Z85 text, or null when unset. */
+  /** See {@link SocketOptions.curveServerKey}. Reads back as Z85 text, or null when unset. */
   get curveServerKey(): string | null;
+  /** Makes the socket a CURVE client. Throws `EINVAL` for anything but 40 characters of Z85 or 32 bytes; `null` clears it. */
   set curveServerKey(value: string | Buffer | Uint8Array | null);
 }
 
