@@ -107,10 +107,6 @@ export class Recorder implements EngineHandler {
     this.waiters.notify();
   }
 
-  drained(): void {
-    // Backpressure is not exercised by these tests.
-  }
-
   closed(error: Error | undefined, handshaken: boolean): void {
     if (this.closedWith) throw new Error("closed reported twice");
     this.closedWith = { error, handshaken, at: this.clock.now() };
