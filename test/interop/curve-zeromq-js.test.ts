@@ -10,19 +10,16 @@
  */
 import * as zmq from "zeromq";
 import * as pv from "../../src";
-import { AuthenticationError, curveKeyPair, decodeZ85, type SocketType } from "../../src";
+import { AuthenticationError, curveKeyPair, decodeZ85 } from "../../src";
 import { bindAddress, nextEvent, type TransportName } from "../helpers/endpoints";
 import {
   libzmqSide,
   linkPeers,
   Peers,
   privateerSide,
-  publishUntilReceived,
-  subscription,
   texts,
-  type CommonOptions,
-  type Side,
 } from "./helpers/zeromq-js-peers";
+import { PAIRINGS, type Pairing } from "./helpers/pairings";
 
 const serverKeys = zmq.curveKeyPair();
 const clientKeys = curveKeyPair();
@@ -45,121 +42,6 @@ const CLIENT = {
 // ---------------------------------------------------------------------------
 // Every pairing, once with Privateer as CURVE server and once as client
 // ---------------------------------------------------------------------------
-
-async function pingPong(a: Side, b: Side): Promise<void> {
-  await a.send(["ping", "from", a.lib]);
-  expect(texts(await b.receive())).toEqual(["ping", "from", a.lib]);
-  await b.send(["pong", "from", b.lib]);
-  expect(texts(await a.receive())).toEqual(["pong", "from", b.lib]);
-}
-
-async function publishAfterSubscription(xpub: Side, subscriber: Side): Promise<void> {
-  const arrival = subscriber.receive();
-  arrival.catch(() => undefined);
-  // The subscription crossed the connection as a boxed SUBSCRIBE command.
-  expect(await xpub.receive()).toEqual([subscription(1, "weather")]);
-  await xpub.send(["weather.today", "sunny"]);
-  expect(texts(await arrival)).toEqual(["weather.today", "sunny"]);
-}
-
-interface Pairing {
-  readonly a: SocketType;
-  readonly b: SocketType;
-  readonly options?: { readonly a?: CommonOptions; readonly b?: CommonOptions };
-  exchange(a: Side, b: Side): Promise<void>;
-}
-
-const PAIRINGS: readonly Pairing[] = [
-  { a: "REQ", b: "REP", exchange: pingPong },
-  {
-    a: "REQ",
-    b: "ROUTER",
-    async exchange(req, router) {
-      await req.send(["ping", req.lib]);
-      const [id, delimiter, ...body] = await router.receive();
-      expect(delimiter).toEqual(Buffer.alloc(0));
-      expect(texts(body)).toEqual(["ping", req.lib]);
-      await router.send([id!, "", "pong", router.lib]);
-      expect(texts(await req.receive())).toEqual(["pong", router.lib]);
-    },
-  },
-  {
-    a: "DEALER",
-    b: "REP",
-    async exchange(dealer, rep) {
-      await dealer.send(["", "ping", dealer.lib]);
-      expect(texts(await rep.receive())).toEqual(["ping", dealer.lib]);
-      await rep.send(["pong", rep.lib]);
-      expect(texts(await dealer.receive())).toEqual(["", "pong", rep.lib]);
-    },
-  },
-  {
-    a: "DEALER",
-    b: "ROUTER",
-    options: { a: { routingId: "dealer-a" } },
-    async exchange(dealer, router) {
-      await dealer.send(["ping", dealer.lib]);
-      expect(texts(await router.receive())).toEqual(["dealer-a", "ping", dealer.lib]);
-      await router.send(["dealer-a", "pong", router.lib]);
-      expect(texts(await dealer.receive())).toEqual(["pong", router.lib]);
-    },
-  },
-  { a: "DEALER", b: "DEALER", exchange: pingPong },
-  {
-    a: "ROUTER",
-    b: "ROUTER",
-    options: { a: { routingId: "router-a", mandatory: true }, b: { routingId: "router-b", mandatory: true } },
-    async exchange(a, b) {
-      await a.send(["router-b", "ping", a.lib]);
-      expect(texts(await b.receive())).toEqual(["router-a", "ping", a.lib]);
-      await b.send(["router-a", "pong", b.lib]);
-      expect(texts(await a.receive())).toEqual(["router-b", "pong", b.lib]);
-    },
-  },
-  {
-    a: "PUSH",
-    b: "PULL",
-    async exchange(push, pull) {
-      await push.send(["work", "item", push.lib]);
-      expect(texts(await pull.receive())).toEqual(["work", "item", push.lib]);
-    },
-  },
-  {
-    a: "PUB",
-    b: "SUB",
-    async exchange(pub, sub) {
-      sub.subscribe("weather");
-      const first = await publishUntilReceived(() => pub.send(["weather.today", "sunny"]), sub);
-      expect(texts(first)).toEqual(["weather.today", "sunny"]);
-    },
-  },
-  {
-    a: "PUB",
-    b: "XSUB",
-    async exchange(pub, xsub) {
-      await xsub.send([subscription(1, "weather")]);
-      const first = await publishUntilReceived(() => pub.send(["weather.today", "sunny"]), xsub);
-      expect(texts(first)).toEqual(["weather.today", "sunny"]);
-    },
-  },
-  {
-    a: "XPUB",
-    b: "SUB",
-    async exchange(xpub, sub) {
-      sub.subscribe("weather");
-      await publishAfterSubscription(xpub, sub);
-    },
-  },
-  {
-    a: "XPUB",
-    b: "XSUB",
-    async exchange(xpub, xsub) {
-      await xsub.send([subscription(1, "weather")]);
-      await publishAfterSubscription(xpub, xsub);
-    },
-  },
-  { a: "PAIR", b: "PAIR", exchange: pingPong },
-];
 
 interface CurveCase {
   readonly pairing: Pairing;
