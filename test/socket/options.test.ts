@@ -1,4 +1,5 @@
 import { Publisher, Pull, Push, Subscriber, XPublisher, XSubscriber, type SocketBase, type SocketOptions } from "../../src";
+import { OPTIONS } from "../../src/socket/options";
 import { closeAll } from "../helpers/endpoints";
 
 const factories: Array<[string, (options?: object) => SocketBase]> = [
@@ -90,7 +91,16 @@ describe.each(factories)("%s options", (_name, make) => {
     expect(() => open({ [key]: value })).toThrow(expect.objectContaining({ code: "EINVAL" }));
   });
 
-  it.each([["noSuchOption"], ["sendHwm"], ["bind"], ["send"], ["closed"], ["lastEndpoint"], ["events$"]])(
+  it("has every option of the table as a property that takes back, in the constructor, the value it reads", () => {
+    const socket = open() as unknown as Record<string, unknown>;
+    for (const key of Object.keys(OPTIONS)) {
+      const value = socket[key];
+      const copy = open({ [key]: value }) as unknown as Record<string, unknown>;
+      expect([key, copy[key]]).toEqual([key, value]);
+    }
+  });
+
+  it.each([["noSuchOption"], ["sendHwm"], ["bind"], ["send"], ["closed"], ["lastEndpoint"], ["events$"], ["securityMechanism"]])(
     "rejects the unknown constructor option %s with EINVAL",
     (key) => {
       expect(() => open({ [key]: 1 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
