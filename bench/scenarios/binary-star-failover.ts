@@ -8,7 +8,7 @@
  * backup (the headline), and the longest time with no reply at all (from
  * the last reply of the primary to the first of the backup).
  */
-import { createServer } from "node:net";
+import { freePorts } from "../../test/helpers/free-address";
 import { field } from "../harness/protocol";
 import type { Role } from "../harness/role";
 import { START_TIMEOUT_MS, type RunContext, type Scenario } from "../harness/scenario";
@@ -85,27 +85,6 @@ export const roles: Record<string, Role> = {
     await ctx.command("stop", ctx.num("limit"));
   },
 };
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  try {
-    return await Promise.all(
-      servers.map(
-        (server) =>
-          new Promise<number>((resolve, reject) => {
-            server.once("error", reject);
-            server.listen(0, "127.0.0.1", () => {
-              const address = server.address();
-              if (typeof address === "object" && address) resolve(address.port);
-              else reject(new Error("no free port"));
-            });
-          }),
-      ),
-    );
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  }
-}
 
 async function failover(ctx: RunContext, settings: Settings): Promise<{ value: number; extra: Record<string, number> }> {
   const [pf, pp, bf, bp] = (await freePorts(4)).map((port) => `tcp://127.0.0.1:${port}`);

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../test/helpers/free-address";
 import { ForeignProcess } from "../harness/foreign-process";
 import { checkedSize, payload } from "../harness/loops";
 import { Watchdog, type Role } from "../harness/role";
@@ -134,18 +134,6 @@ export const roles: Record<string, Role> = {
     }
   },
 };
-
-/** A port of 127.0.0.1 nobody listened on a moment ago (the server is started on it at once). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 /**
  * nats-server on 127.0.0.1 only, with a config written for this run (no
