@@ -43,6 +43,15 @@ export interface BinaryStarClientOptions {
   scheduler?: SchedulerLike;
 }
 
+/**
+ * The options-object form of the {@link BinaryStarClient} constructor, the
+ * shape the Majordomo clients take: the pair's endpoints beside the other options.
+ */
+export interface BinaryStarClientConfig extends BinaryStarClientOptions {
+  /** The primary's frontend, then the backup's. The first request goes to the primary. */
+  endpoints: readonly [string, string];
+}
+
 /** Where an attempt went, on its `request-sent` and `reply` events. */
 interface Target {
   readonly server: "primary" | "backup";
@@ -65,7 +74,7 @@ const SERVERS = ["primary", "backup"] as const;
  *
  * @example
  * ```ts
- * const client = new BinaryStarClient(["tcp://10.0.0.1:5001", "tcp://10.0.0.2:5002"]);
+ * const client = new BinaryStarClient({ endpoints: ["tcp://127.0.0.1:5001", "tcp://127.0.0.1:5002"], timeout: 1000 });
  * const [reply] = await client.call("hello");
  * await client.close();
  * ```
@@ -90,8 +99,18 @@ export class BinaryStarClient {
   /** Attempts of the current request at `server` since it last failed over (or started). */
   private atServer = 0;
 
-  /** `endpoints`: the primary's frontend, then the backup's. The first request goes to the primary. */
-  constructor(endpoints: readonly [string, string], options: BinaryStarClientOptions = {}) {
+  /** One options object, `endpoints` among them (as the Majordomo clients take their `broker`). */
+  constructor(config: BinaryStarClientConfig);
+  /**
+   * The guide-style shorthand: `endpoints` (the primary's frontend, then
+   * the backup's) first, then the options. The first request goes to the primary.
+   */
+  constructor(endpoints: readonly [string, string], options?: BinaryStarClientOptions);
+  constructor(first: readonly [string, string] | BinaryStarClientConfig, second: BinaryStarClientOptions = {}) {
+    // Anything but a plain object is taken as the endpoints, so a malformed pair fails the check below as before.
+    const positional = Array.isArray(first) || typeof first !== "object" || first === null;
+    const endpoints = positional ? first : (first as BinaryStarClientConfig).endpoints;
+    const options: BinaryStarClientOptions = positional ? second : (first as BinaryStarClientConfig);
     if (!Array.isArray(endpoints) || endpoints.length !== 2 || endpoints.some((e) => typeof e !== "string" || e === "")) {
       throw new BinaryStarError("invalid", "a Binary Star client needs exactly two endpoints: [primary, backup]");
     }

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 export { BinaryStar, GUIDE_ENDPOINTS, type BinaryStarOptions, type BinaryStarRequest } from "./server";
-export { BinaryStarClient, type BinaryStarClientOptions } from "./client";
+export { BinaryStarClient, type BinaryStarClientOptions, type BinaryStarClientConfig } from "./client";
 export type { BinaryStarEndpoints, BinaryStarEvent, BinaryStarEventType, BinaryStarClientEvent, BinaryStarClientEventType } from "./events";
 export { BinaryStarError, type BinaryStarErrorReason } from "./errors";
 export type { BinaryStarRole, BinaryStarState, BinaryStarFsmEvent, SplitBrain, RejectReason as BinaryStarRejectReason } from "./fsm";

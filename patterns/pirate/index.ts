@@ -8,11 +8,11 @@
  *
  * @packageDocumentation
  */
-export { LazyPirateClient, type LazyPirateClientOptions } from "./lazy-pirate-client";
+export { LazyPirateClient, type LazyPirateClientOptions, type LazyPirateClientConfig } from "./lazy-pirate-client";
 export { SimplePirateQueue, type SimplePirateQueueOptions } from "./simple-pirate-queue";
-export { SimplePirateWorker, type SimplePirateWorkerOptions } from "./simple-pirate-worker";
+export { SimplePirateWorker, type SimplePirateWorkerConfig, type SimplePirateWorkerOptions } from "./simple-pirate-worker";
 export { ParanoidPirateQueue, type ParanoidPirateQueueOptions } from "./paranoid-pirate-queue";
-export { ParanoidPirateWorker, type ParanoidPirateWorkerOptions } from "./paranoid-pirate-worker";
+export { ParanoidPirateWorker, type ParanoidPirateWorkerConfig, type ParanoidPirateWorkerOptions } from "./paranoid-pirate-worker";
 export type { PirateQueueOptions, PirateQueueState } from "./lru-queue";
 export type { PirateHandler, PirateReply } from "./handler";
 export type { PirateQueueEvent, PirateWorkerEvent, PirateWorkerState, LazyPirateEvent } from "./events";

@@ -31,6 +31,15 @@ export interface LazyPirateClientOptions {
   scheduler?: SchedulerLike;
 }
 
+/**
+ * The options-object form of the {@link LazyPirateClient} constructor, the
+ * shape the Majordomo clients take: the endpoints beside the other options.
+ */
+export interface LazyPirateClientConfig extends LazyPirateClientOptions {
+  /** The server or queue frontend to connect to, or several: the one REQ socket takes them in turn. */
+  endpoints: string | readonly string[];
+}
+
 /** The events only a Lazy Pirate client reports; the shared engine reports the rest. */
 type LazyPirateExtraEvent = Extract<LazyPirateEvent, { readonly type: "retry" | "reconnect" }>;
 
@@ -45,7 +54,7 @@ type LazyPirateExtraEvent = Extract<LazyPirateEvent, { readonly type: "retry" | 
  *
  * @example
  * ```ts
- * const client = new LazyPirateClient("tcp://127.0.0.1:5555", { timeout: 1000, retries: 2 });
+ * const client = new LazyPirateClient({ endpoints: "tcp://127.0.0.1:5555", timeout: 1000, retries: 2 });
  * client.request("hello").subscribe({ next: ([reply]) => use(reply), error: (e: PirateError) => warn(e.code) });
  * const [reply] = await client.call("again", { timeout: 500, signal: AbortSignal.timeout(5000) });
  * await client.close();
@@ -65,8 +74,15 @@ export class LazyPirateClient {
   /** Sockets opened so far: every one after the first replaces a socket dropped after a timeout. */
   private sockets = 0;
 
-  constructor(endpoints: string | readonly string[], options: LazyPirateClientOptions = {}) {
-    this.endpoints = typeof endpoints === "string" ? [endpoints] : [...endpoints];
+  /** One options object, `endpoints` among them (as the Majordomo clients take their `broker`). */
+  constructor(config: LazyPirateClientConfig);
+  /** The guide-style shorthand: the endpoint(s) first, then the options. */
+  constructor(endpoints: string | readonly string[], options?: LazyPirateClientOptions);
+  constructor(first: string | readonly string[] | LazyPirateClientConfig, second: LazyPirateClientOptions = {}) {
+    const positional = typeof first === "string" || Array.isArray(first);
+    const endpoints = positional ? first : (first as LazyPirateClientConfig | undefined)?.endpoints;
+    const options: LazyPirateClientOptions = positional ? second : (first as LazyPirateClientConfig);
+    this.endpoints = typeof endpoints === "string" ? [endpoints] : Array.isArray(endpoints) ? [...(endpoints as readonly string[])] : [];
     if (this.endpoints.length === 0) throw new PirateError("invalid", "a Lazy Pirate client needs at least one endpoint");
     this.timeout = positive("timeout", options.timeout ?? 2500);
     this.retries = nonNegative("retries", options.retries ?? 3);
