@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { Logger } from "pino";
+import type { Observable } from "rxjs";
 import { MajordomoBroker, MajordomoClient, MajordomoWorker, type RequestHandler } from "../majordomo";
 import { ParanoidPirateQueue, ParanoidPirateWorker, type PirateHandler } from "../pirate";
 import { PrivateerError } from "../../src";
@@ -208,6 +209,21 @@ function settings(o: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([key]) => key !== "config" && key !== "logFormat"));
 }
 
+/** Every event is logged at debug by the component itself; workers coming and going, and protocol errors, are worth an info line. */
+function logWorkerEvents(events$: Observable<{ readonly type: string }>, log: Logger): void {
+  events$.subscribe((event) => {
+    if (event.type.startsWith("worker-") || event.type === "protocol-error") log.info(event, event.type);
+  });
+}
+
+/** On SIGINT or SIGTERM: closes the component, then its metrics endpoint, within the shutdown timeout (and 2 s of slack). */
+function closeOnSignal(log: Logger, shutdownTimeout: number, component: { close(): Promise<void> }, metrics: MetricsServer | undefined): void {
+  exitOnSignal(log, shutdownTimeout + 2000, async () => {
+    await component.close();
+    await metrics?.close();
+  });
+}
+
 async function broker(o: CommonOptions & BrokerFlags): Promise<Outcome> {
   const log = logger(o);
   log.info({ settings: settings(o) }, "broker starting");
@@ -222,10 +238,7 @@ async function broker(o: CommonOptions & BrokerFlags): Promise<Outcome> {
   instance.pair?.events$.subscribe((event) => {
     if (event.type !== "vote" && event.type !== "peer-state") log.info(event, `pair ${event.type}`);
   });
-  // Every event is logged at debug by the broker itself; workers coming and going are worth an info line.
-  instance.events$.subscribe((event) => {
-    if (event.type.startsWith("worker-") || event.type === "protocol-error") log.info(event, event.type);
-  });
+  logWorkerEvents(instance.events$, log);
   const metrics: MetricsServer | undefined = await startMetrics(o.metrics, log, (m) => {
     m.observeBroker(instance);
     if (instance.pair) m.observeBinaryStar(instance.pair);
@@ -235,10 +248,7 @@ async function broker(o: CommonOptions & BrokerFlags): Promise<Outcome> {
     log.info({ endpoint: instance.lastEndpoint }, "broker bound");
   }
   // Closing sends DISCONNECT to every worker, so they leave (or move to the other broker of a pair) at once.
-  exitOnSignal(log, o.shutdownTimeout + 2000, async () => {
-    await instance.close();
-    await metrics?.close();
-  });
+  closeOnSignal(log, o.shutdownTimeout, instance, metrics);
   return "running";
 }
 
@@ -270,17 +280,12 @@ async function queue(o: CommonOptions & QueueFlags): Promise<Outcome> {
     maxQueuedRequests: o.maxQueued,
     logger: log,
   });
-  instance.events$.subscribe((event) => {
-    if (event.type.startsWith("worker-") || event.type === "protocol-error") log.info(event, event.type);
-  });
+  logWorkerEvents(instance.events$, log);
   const metrics = await startMetrics(o.metrics, log, (m) => m.observeQueue(instance));
   await instance.start();
   log.info({ frontend: instance.frontendEndpoint, backend: instance.backendEndpoint }, "queue bound");
   // PPP has no DISCONNECT: workers notice the silence and reconnect; clients retry.
-  exitOnSignal(log, o.shutdownTimeout + 2000, async () => {
-    await instance.close();
-    await metrics?.close();
-  });
+  closeOnSignal(log, o.shutdownTimeout, instance, metrics);
   return "running";
 }
 

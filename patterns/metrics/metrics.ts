@@ -122,6 +122,8 @@ export class PatternMetrics {
   private readonly workersExpiredCounter: Counter<"pattern">;
   private readonly latency: Histogram<"pattern" | "service">;
   private readonly failoverCounter: Counter;
+  /** The Prometheus counter behind each per-service figure of the snapshots. */
+  private readonly counterOf: Readonly<Record<keyof Mutable, Counter<"pattern" | "service">>>;
   private readonly counts = { majordomo: new Map<string, Mutable>(), pirate: new Map<string, Mutable>() };
   private readonly tables: Array<{ pattern: MetricsPattern; read: () => ServiceStatus[] }> = [];
   private readonly snapshots: BehaviorSubject<MetricsSnapshot>;
@@ -191,6 +193,14 @@ export class PatternMetrics {
       help: "Times this server went from passive to active (took over from its peer).",
       registers,
     });
+    this.counterOf = {
+      requestsReceived: this.received,
+      repliesSent: this.replies,
+      requeues: this.requeued,
+      expiries: this.expired,
+      rejections: this.rejected,
+      dropped: this.droppedCounter,
+    };
     this.snapshots = new BehaviorSubject<MetricsSnapshot>(this.snapshot());
     this.metrics$ = this.snapshots.asObservable();
   }
@@ -211,23 +221,18 @@ export class PatternMetrics {
       switch (event.type) {
         case "request-queued":
           started.set(event.trace, performance.now());
-          this.received.inc(labels);
-          figures.requestsReceived++;
+          this.tally("requestsReceived", labels, figures);
           break;
         case "request-rejected":
-          this.received.inc(labels);
-          figures.requestsReceived++;
-          this.rejected.inc(labels);
-          figures.rejections++;
+          this.tally("requestsReceived", labels, figures);
+          this.tally("rejections", labels, figures);
           break;
         case "request-requeued":
-          this.requeued.inc(labels);
-          figures.requeues++;
+          this.tally("requeues", labels, figures);
           break;
         case "request-expired":
           started.delete(event.trace);
-          this.expired.inc(labels);
-          figures.expiries++;
+          this.tally("expiries", labels, figures);
           break;
         case "request-abandoned":
           started.delete(event.trace);
@@ -238,19 +243,15 @@ export class PatternMetrics {
           started.delete(event.trace);
           // MMI requests are answered by the broker itself, without being queued: received and answered at once.
           if (since === undefined && event.service.startsWith("mmi.")) {
-            this.received.inc(labels);
-            figures.requestsReceived++;
+            this.tally("requestsReceived", labels, figures);
           }
-          this.replies.inc(labels);
-          figures.repliesSent++;
-          if (since !== undefined) this.latency.observe(labels, (performance.now() - since) / 1000);
+          this.replied(labels, figures, since);
           break;
         }
         case "request-dropped":
           // A broker of a pair that stops serving drops what it held; the client retries on the other broker.
           started.delete(event.trace);
-          this.droppedCounter.inc(labels);
-          figures.dropped++;
+          this.tally("dropped", labels, figures);
           break;
         default:
           return;
@@ -273,8 +274,7 @@ export class PatternMetrics {
     const arrived = (request: number) => {
       if (started.has(request)) return;
       started.set(request, performance.now());
-      this.received.inc(labels);
-      figures.requestsReceived++;
+      this.tally("requestsReceived", labels, figures);
     };
     const subscription = queue.events$.subscribe((event) => {
       switch (event.type) {
@@ -284,17 +284,13 @@ export class PatternMetrics {
           arrived(event.request);
           break;
         case "request-dropped":
-          this.received.inc(labels);
-          figures.requestsReceived++;
-          this.rejected.inc(labels);
-          figures.rejections++;
+          this.tally("requestsReceived", labels, figures);
+          this.tally("rejections", labels, figures);
           break;
         case "reply-forwarded": {
-          this.replies.inc(labels);
-          figures.repliesSent++;
           const since = event.request === undefined ? undefined : started.get(event.request);
           if (event.request !== undefined) started.delete(event.request);
-          if (since !== undefined) this.latency.observe(labels, (performance.now() - since) / 1000);
+          this.replied(labels, figures, since);
           break;
         }
         case "worker-expired":
@@ -369,6 +365,18 @@ export class PatternMetrics {
       this.counts[pattern].set(service, figures);
     }
     return figures;
+  }
+
+  /** Counts one event twice: in its Prometheus counter and in the snapshot's figure of the same meaning. */
+  private tally(figure: keyof Mutable, labels: { pattern: MetricsPattern; service: string }, figures: Mutable): void {
+    this.counterOf[figure].inc(labels);
+    figures[figure]++;
+  }
+
+  /** A final reply: counted, and timed from its request's arrival when that is known. */
+  private replied(labels: { pattern: MetricsPattern; service: string }, figures: Mutable, since: number | undefined): void {
+    this.tally("repliesSent", labels, figures);
+    if (since !== undefined) this.latency.observe(labels, (performance.now() - since) / 1000);
   }
 
   private workerExpired(pattern: MetricsPattern): void {
