@@ -54,6 +54,15 @@ export interface ParanoidPirateWorkerOptions {
   scheduler?: SchedulerLike;
 }
 
+/**
+ * The options-object form of the {@link ParanoidPirateWorker} constructor, the shape
+ * the Majordomo worker takes: the queue's endpoint beside the other options.
+ */
+export interface ParanoidPirateWorkerConfig extends ParanoidPirateWorkerOptions {
+  /** The queue's backend endpoint, e.g. `tcp://127.0.0.1:5556`. */
+  endpoint: string;
+}
+
 interface Connection {
   readonly socket: Dealer;
   heardFrom: boolean;
@@ -112,10 +121,19 @@ export class ParanoidPirateWorker {
   private isClosed = false;
   private draining = false;
 
-  constructor(
-    readonly endpoint: string,
-    options: ParanoidPirateWorkerOptions = {},
-  ) {
+  /** The queue's backend endpoint this worker connects to. */
+  readonly endpoint: string;
+
+  /** One options object, `endpoint` among them (as the Majordomo worker takes its `broker`). */
+  constructor(config: ParanoidPirateWorkerConfig);
+  /** The queue's backend endpoint, then the options. */
+  constructor(endpoint: string, options?: ParanoidPirateWorkerOptions);
+  constructor(first: string | ParanoidPirateWorkerConfig, second: ParanoidPirateWorkerOptions = {}) {
+    const positional = typeof first === "string";
+    const endpoint = positional ? first : (first as ParanoidPirateWorkerConfig | undefined)?.endpoint;
+    if (typeof endpoint !== "string") throw new PirateError("invalid", "a Pirate worker needs the queue's endpoint");
+    const options: ParanoidPirateWorkerOptions = positional ? second : first;
+    this.endpoint = endpoint;
     this.heartbeatInterval = positive("heartbeatInterval", options.heartbeatInterval ?? 1000);
     this.liveness = positive("liveness", options.liveness ?? 3);
     const initial = positive("reconnectInterval", options.reconnectInterval ?? 1000);

@@ -25,6 +25,15 @@ export interface SimplePirateWorkerOptions {
 }
 
 /**
+ * The options-object form of the {@link SimplePirateWorker} constructor, the shape
+ * the Majordomo worker takes: the queue's endpoint beside the other options.
+ */
+export interface SimplePirateWorkerConfig extends SimplePirateWorkerOptions {
+  /** The queue's backend endpoint, e.g. `tcp://127.0.0.1:5556`. */
+  endpoint: string;
+}
+
+/**
  * The zguide's Simple Pirate worker (`spworker`): a REQ socket that sends
  * READY (`01`) and then answers each request with the handler. It has no
  * heartbeats, so it cannot notice a dead queue; pair it with
@@ -47,10 +56,19 @@ export class SimplePirateWorker {
   private readonly logger: Logger;
   private serving = false;
 
-  constructor(
-    readonly endpoint: string,
-    options: SimplePirateWorkerOptions = {},
-  ) {
+  /** The queue's backend endpoint this worker connects to. */
+  readonly endpoint: string;
+
+  /** One options object, `endpoint` among them (as the Majordomo worker takes its `broker`). */
+  constructor(config: SimplePirateWorkerConfig);
+  /** The queue's backend endpoint, then the options. */
+  constructor(endpoint: string, options?: SimplePirateWorkerOptions);
+  constructor(first: string | SimplePirateWorkerConfig, second: SimplePirateWorkerOptions = {}) {
+    const positional = typeof first === "string";
+    const endpoint = positional ? first : (first as SimplePirateWorkerConfig | undefined)?.endpoint;
+    if (typeof endpoint !== "string") throw new PirateError("invalid", "a Pirate worker needs the queue's endpoint");
+    const options: SimplePirateWorkerOptions = positional ? second : first;
+    this.endpoint = endpoint;
     this.logger = componentLogger("simple-pirate-worker", { endpoint }, options.logger);
     this.socket = new Request({
       linger: 0,
