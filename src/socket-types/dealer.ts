@@ -2,7 +2,7 @@ import type { Message } from "../codec/frame";
 import type { Pipe } from "../pipe/pipe";
 import { FairQueue } from "../routing/fair-queue";
 import { LoadBalancer } from "../routing/load-balancer";
-import { Readable, Writable } from "../socket/capabilities";
+import { Readable, Writable } from "../socket/mixins";
 import type { SocketOptions, SocketSettings } from "../socket/options";
 import { SocketBase, type SendOutcome } from "../socket/socket-base";
 

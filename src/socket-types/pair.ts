@@ -1,7 +1,7 @@
 import type { Message } from "../codec/frame";
 import { ProtocolError } from "../errors";
 import type { Pipe } from "../pipe/pipe";
-import { Readable, Writable } from "../socket/capabilities";
+import { Readable, Writable } from "../socket/mixins";
 import type { SocketOptions, SocketSettings } from "../socket/options";
 import { SocketBase, type SendOutcome } from "../socket/socket-base";
 

@@ -1,5 +1,5 @@
 import type { Message } from "../codec/frame";
-import { Writable } from "../socket/capabilities";
+import { Writable } from "../socket/mixins";
 import type { SocketSettings } from "../socket/options";
 import { PublisherBase, type PublisherOptions } from "./publisher-base";
 

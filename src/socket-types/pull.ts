@@ -1,7 +1,7 @@
 import type { Message } from "../codec/frame";
 import type { Pipe } from "../pipe/pipe";
 import { FairQueue } from "../routing/fair-queue";
-import { Readable } from "../socket/capabilities";
+import { Readable } from "../socket/mixins";
 import type { SocketOptions, SocketSettings } from "../socket/options";
 import { SocketBase, type SendOutcome } from "../socket/socket-base";
 import { PrivateerError } from "../errors";

@@ -1,7 +1,7 @@
 import type { Message } from "../codec/frame";
 import type { Pipe } from "../pipe/pipe";
 import { LoadBalancer } from "../routing/load-balancer";
-import { Writable } from "../socket/capabilities";
+import { Writable } from "../socket/mixins";
 import type { SocketOptions, SocketSettings } from "../socket/options";
 import { SocketBase, type SendOutcome } from "../socket/socket-base";
 

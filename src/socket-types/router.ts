@@ -5,7 +5,7 @@ import type { PeerInfo } from "../engine/peer";
 import { PrivateerError, ProtocolError } from "../errors";
 import type { Pipe } from "../pipe/pipe";
 import { FairQueue } from "../routing/fair-queue";
-import { Readable, Writable } from "../socket/capabilities";
+import { Readable, Writable } from "../socket/mixins";
 import type { SocketOptions, SocketSettings } from "../socket/options";
 import { SocketBase, type SendOutcome } from "../socket/socket-base";
 

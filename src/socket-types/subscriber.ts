@@ -1,5 +1,5 @@
 import { PrivateerError } from "../errors";
-import { Readable } from "../socket/capabilities";
+import { Readable } from "../socket/mixins";
 import { toFrame, type MessageLike } from "../socket/message";
 import type { SocketSettings } from "../socket/options";
 import type { SendOutcome } from "../socket/socket-base";

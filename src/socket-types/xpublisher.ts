@@ -3,7 +3,7 @@ import { encodeSubscription } from "../codec/subscription";
 import type { Pipe } from "../pipe/pipe";
 import { PrivateerError } from "../errors";
 import { Queue } from "../util/queue";
-import { Readable, Writable } from "../socket/capabilities";
+import { Readable, Writable } from "../socket/mixins";
 import type { SocketSettings } from "../socket/options";
 import { toFrame } from "../socket/message";
 import { PublisherBase, type PublisherOptions } from "./publisher-base";

@@ -1,5 +1,5 @@
 import type { Message } from "../codec/frame";
-import { Readable, Writable } from "../socket/capabilities";
+import { Readable, Writable } from "../socket/mixins";
 import type { SocketSettings } from "../socket/options";
 import type { SendOutcome } from "../socket/socket-base";
 import { SubscriberBase, type SubscriberOptions } from "./subscriber-base";

@@ -14,7 +14,7 @@ import {
   type Readable,
   type Writable,
 } from "../../src";
-import { Readable as ReadableMixin, Writable as WritableMixin } from "../../src/socket/capabilities";
+import { Readable as ReadableMixin, Writable as WritableMixin } from "../../src/socket/mixins";
 import { PublisherBase } from "../../src/socket-types/publisher-base";
 import { SubscriberBase } from "../../src/socket-types/subscriber-base";
 
