@@ -336,7 +336,7 @@ export class RawPeer {
       };
       const timer = setTimeout(() => {
         this.wakers.delete(settle);
-        reject(new Error(`no ${what} within ${ms} ms (${this.receivedLength} bytes, ${this.seen.length} frames received)`));
+        reject(new Error(`timed out after ${ms} ms waiting for ${what} (${this.receivedLength} bytes, ${this.seen.length} frames received)`));
       }, ms);
       this.wakers.add(settle);
       if (this.ended) settle();
