@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { SchedulerLike } from "rxjs";
 import { COMMAND_SIZE_MAX } from "../codec/frame-decoder";
 import { isPropertyName } from "../codec/metadata";
+import type { SecurityConfig } from "../engine/mechanism";
 import { curveKeyOption, keyText, SecretKey } from "../engine/mechanism/curve-keys";
 import { PLAIN_CREDENTIAL_MAX } from "../engine/mechanism/plain";
 import { PrivateerError } from "../errors";
@@ -440,6 +441,29 @@ export function defineOptionProperties<T>(
       configurable: true,
     });
   }
+}
+
+/** The mechanism each new connection uses, from the options current at its start. */
+export function securityConfig(o: ResolvedOptions): SecurityConfig {
+  if (o.mechanism === "NULL") return { mechanism: "NULL" };
+  if (o.mechanism === "CURVE") {
+    return o.curveServer
+      ? { mechanism: "CURVE", server: true, zapDomain: o.zapDomain, secretKey: o.curveSecretKey, publicKey: o.curvePublicKey }
+      : {
+          mechanism: "CURVE",
+          server: false,
+          serverKey: o.curveServerKey,
+          publicKey: o.curvePublicKey,
+          secretKey: o.curveSecretKey,
+        };
+  }
+  if (o.plainServer) return { mechanism: "PLAIN", server: true, zapDomain: o.zapDomain };
+  return {
+    mechanism: "PLAIN",
+    server: false,
+    username: o.plainUsername ?? Buffer.alloc(0),
+    password: o.plainPassword ?? Buffer.alloc(0),
+  };
 }
 
 function atLeast(name: string, value: number, min: number): number {

@@ -3,7 +3,6 @@ import type { Logger } from "pino";
 import type { Message } from "../codec/frame";
 import { PrivateerError, type ProtocolError } from "../errors";
 import type { EngineOptions } from "../engine/zmtp-engine";
-import type { SecurityConfig } from "../engine/mechanism";
 import type { ZapRequester } from "../engine/mechanism/zap-client";
 import type { PeerInfo } from "../engine/peer";
 import type { SocketType } from "../engine/socket-type";
@@ -17,6 +16,7 @@ import { toMessage, type MessageLike } from "./message";
 import {
   defaultOptions,
   defineOptionProperties,
+  securityConfig,
   type OptionEffects,
   type ResolvedOptions,
   type SocketOptionProperties,
@@ -443,33 +443,11 @@ export abstract class SocketBase {
   }
 }
 
+/** Options are the settable properties: the table's, and the ones a socket type adds (ROUTER's `mandatory`, ...). */
 function hasSetter(object: object, key: string): boolean {
   for (let proto = Object.getPrototypeOf(object); proto; proto = Object.getPrototypeOf(proto)) {
     const descriptor = Object.getOwnPropertyDescriptor(proto, key);
     if (descriptor) return descriptor.set !== undefined;
   }
   return false;
-}
-
-/** The mechanism each new connection uses, from the options current at its start. */
-function securityConfig(o: ResolvedOptions): SecurityConfig {
-  if (o.mechanism === "NULL") return { mechanism: "NULL" };
-  if (o.mechanism === "CURVE") {
-    return o.curveServer
-      ? { mechanism: "CURVE", server: true, zapDomain: o.zapDomain, secretKey: o.curveSecretKey, publicKey: o.curvePublicKey }
-      : {
-          mechanism: "CURVE",
-          server: false,
-          serverKey: o.curveServerKey,
-          publicKey: o.curvePublicKey,
-          secretKey: o.curveSecretKey,
-        };
-  }
-  if (o.plainServer) return { mechanism: "PLAIN", server: true, zapDomain: o.zapDomain };
-  return {
-    mechanism: "PLAIN",
-    server: false,
-    username: o.plainUsername ?? Buffer.alloc(0),
-    password: o.plainPassword ?? Buffer.alloc(0),
-  };
 }
