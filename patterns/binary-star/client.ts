@@ -1,8 +1,7 @@
-import { asyncScheduler, type Observable, type SchedulerLike } from "rxjs";
+import { asyncScheduler, type SchedulerLike } from "rxjs";
 import type { Logger } from "pino";
-import { componentLogger, type MessageLike, type SocketOptions } from "../../src";
-import type { RequestOptions } from "../shared/request-options";
-import { RetryingRequestClient } from "../shared/retrying-request-client";
+import { componentLogger, type SocketOptions } from "../../src";
+import { RetryingClient, RetryingRequestClient } from "../shared/retrying-request-client";
 import { BinaryStarError, integerAtLeast } from "./errors";
 import type { BinaryStarClientEvent } from "./events";
 
@@ -70,7 +69,8 @@ const SERVERS = ["primary", "backup"] as const;
  * fresh one connects to the other server and the request is sent again.
  * The client stays with whichever server answered last. Requests are served
  * one at a time in call order; a request whose reply was lost is processed
- * again, so servers should be idempotent.
+ * again, so servers should be idempotent. Requests fail with a
+ * {@link BinaryStarError} (reasons "timeout", "aborted", "closed", "socket").
  *
  * @example
  * ```ts
@@ -79,9 +79,7 @@ const SERVERS = ["primary", "backup"] as const;
  * await client.close();
  * ```
  */
-export class BinaryStarClient {
-  /** What the client does, as a typed stream; completes after `{ type: "close" }`. */
-  readonly events$: Observable<BinaryStarClientEvent>;
+export class BinaryStarClient extends RetryingClient<BinaryStarClientEvent> {
   /** The primary's frontend, then the backup's. */
   readonly endpoints: readonly [string, string];
   /** ms to wait for each reply (default for every request). */
@@ -93,7 +91,7 @@ export class BinaryStarClient {
   /** Re-sends per request before it fails (default for every request). */
   readonly retries: number;
 
-  private readonly engine: RetryingRequestClient<Target, BinaryStarExtraEvent, BinaryStarError>;
+  protected readonly engine: RetryingRequestClient<Target, BinaryStarExtraEvent, BinaryStarError>;
   /** Index of the server attempts go to; changes only on failover. */
   private server: 0 | 1 = 0;
   /** Attempts of the current request at `server` since it last failed over (or started). */
@@ -107,6 +105,7 @@ export class BinaryStarClient {
    */
   constructor(endpoints: readonly [string, string], options?: BinaryStarClientOptions);
   constructor(first: readonly [string, string] | BinaryStarClientConfig, second: BinaryStarClientOptions = {}) {
+    super();
     // Anything but a plain object is taken as the endpoints, so a malformed pair fails the check below as before.
     const positional = Array.isArray(first) || typeof first !== "object" || first === null;
     const endpoints = positional ? first : (first as BinaryStarClientConfig).endpoints;
@@ -154,43 +153,11 @@ export class BinaryStarClient {
         },
       },
     );
-    this.events$ = this.engine.events$;
-  }
-
-  /** True once close() has been called; requests made after it fail with reason `closed`. */
-  get closed(): boolean {
-    return this.engine.closed;
   }
 
   /** The server the next request goes to: the one that answered last. */
   get currentServer(): "primary" | "backup" {
     return SERVERS[this.server];
-  }
-
-  /**
-   * Sends a request when subscribed. Emits the reply's frames once and
-   * completes, or errors with a {@link BinaryStarError}: reason "timeout"
-   * after `retries + 1` silent attempts, "aborted" when `options.signal`
-   * fired, "closed" if the client was closed first. `options` override the
-   * client's `timeout` and `retries` for this request. Unsubscribing
-   * abandons the request.
-   */
-  request(body: MessageLike | readonly MessageLike[], options?: RequestOptions): Observable<Buffer[]> {
-    return this.engine.request(body, options);
-  }
-
-  /** {@link request} as a Promise of the reply's frames; rejects with the same errors. */
-  call(body: MessageLike | readonly MessageLike[], options?: RequestOptions): Promise<Buffer[]> {
-    return this.engine.call(body, options);
-  }
-
-  /**
-   * Closes the socket (linger 0); pending requests fail with reason
-   * "closed". Resolves once the socket is released, just after the `close`
-   * event. Calling it again returns the same promise.
-   */
-  close(): Promise<void> {
-    return this.engine.close();
   }
 
   private target(): Target {

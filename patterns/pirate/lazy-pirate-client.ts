@@ -1,11 +1,10 @@
-import { asyncScheduler, type Observable, type SchedulerLike } from "rxjs";
+import { asyncScheduler, type SchedulerLike } from "rxjs";
 import type { Logger } from "pino";
-import { componentLogger, type MessageLike, type SocketOptions } from "../../src";
+import { componentLogger, type SocketOptions } from "../../src";
 import { PirateError } from "./errors";
 import type { LazyPirateEvent } from "./events";
 import { nonNegative, positive } from "./validate";
-import type { RequestOptions } from "../shared/request-options";
-import { RetryingRequestClient } from "../shared/retrying-request-client";
+import { RetryingClient, RetryingRequestClient } from "../shared/retrying-request-client";
 
 /** Options of a {@link LazyPirateClient}. */
 export interface LazyPirateClientOptions {
@@ -50,7 +49,8 @@ type LazyPirateExtraEvent = Extract<LazyPirateEvent, { readonly type: "retry" | 
  * with linger 0 and a fresh one connected, and the request is sent again,
  * up to `retries` times. Requests are served one at a time in call order,
  * as REQ demands. A request that was processed but whose reply was lost is
- * processed again: servers should be idempotent.
+ * processed again: servers should be idempotent. Requests fail with a
+ * {@link PirateError} (reasons "timeout", "aborted", "closed", "socket").
  *
  * @example
  * ```ts
@@ -60,17 +60,12 @@ type LazyPirateExtraEvent = Extract<LazyPirateEvent, { readonly type: "retry" | 
  * await client.close();
  * ```
  */
-export class LazyPirateClient {
-  /**
-   * What the client does, as a typed stream; completes after `{ type: "close" }`.
-   * Hot: events are not replayed, so subscribe before the first request.
-   */
-  readonly events$: Observable<LazyPirateEvent>;
+export class LazyPirateClient extends RetryingClient<LazyPirateEvent> {
   readonly endpoints: readonly string[];
   readonly timeout: number;
   readonly retries: number;
 
-  private readonly engine: RetryingRequestClient<Record<never, never>, LazyPirateExtraEvent, PirateError>;
+  protected readonly engine: RetryingRequestClient<Record<never, never>, LazyPirateExtraEvent, PirateError>;
   /** Sockets opened so far: every one after the first replaces a socket dropped after a timeout. */
   private sockets = 0;
 
@@ -79,6 +74,7 @@ export class LazyPirateClient {
   /** The guide-style shorthand: the endpoint(s) first, then the options. */
   constructor(endpoints: string | readonly string[], options?: LazyPirateClientOptions);
   constructor(first: string | readonly string[] | LazyPirateClientConfig, second: LazyPirateClientOptions = {}) {
+    super();
     const positional = typeof first === "string" || Array.isArray(first);
     const endpoints = positional ? first : (first as LazyPirateClientConfig | undefined)?.endpoints;
     const options: LazyPirateClientOptions = positional ? second : (first as LazyPirateClientConfig);
@@ -111,38 +107,5 @@ export class LazyPirateClient {
         },
       },
     );
-    this.events$ = this.engine.events$;
-  }
-
-  /** True once close() has been called; requests made after it fail with reason `closed`. */
-  get closed(): boolean {
-    return this.engine.closed;
-  }
-
-  /**
-   * Sends a request when subscribed. Emits the reply's frames once and
-   * completes, or errors with a {@link PirateError} whose `reason` is
-   * "timeout" after every attempt timed out, "aborted" when `options.signal`
-   * fired, or "closed" if the client was closed first. `options` override
-   * the client's `timeout` and `retries` for this request. Unsubscribing
-   * abandons the request (a request in flight costs the socket, which is
-   * replaced).
-   */
-  request(body: MessageLike | readonly MessageLike[], options?: RequestOptions): Observable<Buffer[]> {
-    return this.engine.request(body, options);
-  }
-
-  /** {@link request} as a Promise of the reply's frames; rejects with the same errors. */
-  call(body: MessageLike | readonly MessageLike[], options?: RequestOptions): Promise<Buffer[]> {
-    return this.engine.call(body, options);
-  }
-
-  /**
-   * Closes the socket (linger 0); pending requests fail with reason
-   * "closed". Resolves once the socket is released; the `close` event comes
-   * just before. Calling it again returns the same promise.
-   */
-  close(): Promise<void> {
-    return this.engine.close();
   }
 }

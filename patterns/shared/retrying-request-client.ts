@@ -249,3 +249,63 @@ export class RetryingRequestClient<TTarget extends object, TExtra extends { read
     return socket;
   }
 }
+
+/** What a {@link RetryingClient} needs of its engine: a {@link RetryingRequestClient} seen through its events. */
+export interface RetryingEngine<TEvent> {
+  readonly events$: Observable<TEvent>;
+  readonly closed: boolean;
+  request(body: MessageLike | readonly MessageLike[], options?: RequestOptions): Observable<Buffer[]>;
+  call(body: MessageLike | readonly MessageLike[], options?: RequestOptions): Promise<Buffer[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * The public face both REQ clients share (Lazy Pirate, Binary Star): the
+ * family class builds its engine and policy; requests, events and close
+ * are the engine's. `TEvent` is the family's event union.
+ */
+export abstract class RetryingClient<TEvent> {
+  /** The family's {@link RetryingRequestClient}, set by its constructor. */
+  protected abstract readonly engine: RetryingEngine<TEvent>;
+
+  /**
+   * What the client does, as a typed stream; completes after `{ type: "close" }`.
+   * Hot: events are not replayed, so subscribe before the first request.
+   */
+  get events$(): Observable<TEvent> {
+    return this.engine.events$;
+  }
+
+  /** True once close() has been called; requests made after it fail with reason `closed`. */
+  get closed(): boolean {
+    return this.engine.closed;
+  }
+
+  /**
+   * Sends a request when subscribed. Emits the reply's frames once and
+   * completes, or errors with the family's error class: reason
+   * "timeout" after `retries + 1` silent attempts, "aborted" when
+   * `options.signal` fired, "closed" if the client was closed first,
+   * "socket" when no socket could be opened with the client's socket
+   * options. `options` override the client's `timeout` and `retries` for
+   * this request. Unsubscribing abandons the request (a request in flight
+   * costs the socket, which is replaced).
+   */
+  request(body: MessageLike | readonly MessageLike[], options?: RequestOptions): Observable<Buffer[]> {
+    return this.engine.request(body, options);
+  }
+
+  /** {@link request} as a Promise of the reply's frames; rejects with the same errors. */
+  call(body: MessageLike | readonly MessageLike[], options?: RequestOptions): Promise<Buffer[]> {
+    return this.engine.call(body, options);
+  }
+
+  /**
+   * Closes the socket (linger 0); pending requests fail with reason
+   * "closed". Resolves once the socket is released, just after the `close`
+   * event. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    return this.engine.close();
+  }
+}
