@@ -1,4 +1,4 @@
-import { filter, lastValueFrom, type Observable, type SchedulerLike, type Subscription } from "rxjs";
+import { concat, filter, lastValueFrom, Subject, type Observable, type SchedulerLike, type Subscription } from "rxjs";
 import { Router, type RouterOptions, type SocketOptions } from "../../src";
 import { BinaryStar } from "../binary-star/server";
 import type { BinaryStarRole } from "../binary-star/fsm";
@@ -96,7 +96,11 @@ export interface MajordomoBrokerOptions extends BrokerEngineOptions {
  * ```
  */
 export class MajordomoBroker {
-  /** What the broker does (workers joining and expiring, requests queued, dispatched, requeued, expired, replies sent). */
+  /**
+   * What the broker does (workers joining and expiring, requests queued,
+   * dispatched, requeued, expired, replies sent); completes after
+   * `{ type: "close" }`, once close() has released the sockets.
+   */
   readonly events$: Observable<BrokerEvent>;
   /**
    * The Binary Star server that decides whether this broker serves, with
@@ -112,6 +116,9 @@ export class MajordomoBroker {
   private readonly linger: number;
   private pairEvents?: Subscription;
   private pairStarting = false;
+  /** The `close` event, which follows the engine's own events once the sockets are released. */
+  private readonly closing = new Subject<BrokerEvent>();
+  private released?: Promise<void>;
 
   constructor(options: MajordomoBrokerOptions = {}) {
     const { socket, linger, pair, ...engineOptions } = options;
@@ -138,7 +145,8 @@ export class MajordomoBroker {
       // The engine's own timers ask too: after a thaw, one of them may run before any message or pair tick.
       () => this.pair?.serves() ?? true,
     );
-    this.events$ = this.engine.events$;
+    // The engine's stream completes when close() stops it; `close` follows once the sockets are released.
+    this.events$ = concat(this.engine.events$, this.closing);
     this.pair = pair ? this.createPair(pair, options) : undefined;
     this.inbound = this.router.messages$.subscribe({
       next: (message) => this.onMessage(message),
@@ -190,10 +198,12 @@ export class MajordomoBroker {
 
   /**
    * Sends DISCONNECT to every worker, drops queued requests, and closes the
-   * socket. Resolves once the socket has flushed (up to `linger` ms) and closed.
+   * socket. Resolves once the socket has flushed (up to `linger` ms) and
+   * closed (with `pair`, the pair's sockets too); the `close` event comes
+   * just before. Calling it again returns the same promise.
    */
   close(): Promise<void> {
-    if (this.router.closed) return Promise.resolve();
+    if (this.released) return this.released;
     const done = lastValueFrom(this.router.events$.pipe(filter((event) => event.type === "close")), {
       defaultValue: undefined,
     }).then(() => undefined);
@@ -203,7 +213,11 @@ export class MajordomoBroker {
     this.pairEvents?.unsubscribe();
     this.router.linger = this.linger;
     this.router.close();
-    return this.pair ? Promise.all([done, this.pair.close()]).then(() => undefined) : done;
+    this.released = (this.pair ? Promise.all([done, this.pair.close()]) : done).then(() => {
+      this.closing.next({ type: "close" });
+      this.closing.complete();
+    });
+    return this.released;
   }
 
   /**

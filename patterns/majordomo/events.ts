@@ -107,7 +107,13 @@ export type BrokerEvent =
   /** A retry of a recently completed request id: answered from the broker's reply cache, no worker involved. */
   | (RequestIds & { readonly type: "reply-replayed" })
   /** A peer sent something that is not MDP; it was dropped. */
-  | { readonly type: "protocol-error"; readonly peer: string; readonly message: string };
+  | { readonly type: "protocol-error"; readonly peer: string; readonly message: string }
+  /**
+   * close() was called and the socket (and a pair's sockets) released; the
+   * last event of {@link MajordomoBroker.events$}, as `close` is of every
+   * other pattern component's stream.
+   */
+  | { readonly type: "close" };
 
 /** Names of {@link BrokerEvent} types. */
 export type BrokerEventType = BrokerEvent["type"];

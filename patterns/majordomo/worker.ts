@@ -122,9 +122,9 @@ export class MajordomoWorker {
 
   /**
    * Connects every socket and answers requests with `handler` until close(). Call once.
-   * With `options.idempotency`, see {@link ServeOptions}.
+   * With `options.idempotency`, see {@link ServeOptions}. Returns the worker, as the Pirate workers' serve() does.
    */
-  serve<Tx = unknown>(handler: RequestHandler<Tx>, options: ServeOptions<Tx> = {}): void {
+  serve<Tx = unknown>(handler: RequestHandler<Tx>, options: ServeOptions<Tx> = {}): this {
     if (this.isClosed) throw new PrivateerError("EBADF", "worker is closed");
     if (this.sessions.length > 0) throw new PrivateerError("EFSM", "worker is already serving");
     const o = this.options;
@@ -159,6 +159,7 @@ export class MajordomoWorker {
     }
     this.stateSubject.next("serving");
     for (const session of this.sessions) session.start();
+    return this;
   }
 
   /** True once close() was called. */
