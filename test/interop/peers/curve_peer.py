@@ -17,7 +17,7 @@ import time
 import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
-from mechanism_common import bind_local, report_handshake, say, watch_handshake
+from mechanism_common import bind_local, close_client, report_handshake, say, watch_handshake
 
 REPLIES = {"ROUTER", "REP", "DEALER", "PAIR"}
 
@@ -94,10 +94,7 @@ def client(spec):
             say({"reply": [f.decode("latin-1") for f in sock.recv_multipart()]})
         except zmq.Again:
             say({"reply": None})
-    sock.disable_monitor()
-    monitor.close()
-    sock.close()
-    ctx.term()
+    close_client(ctx, sock, monitor)
 
 
 if __name__ == "__main__":

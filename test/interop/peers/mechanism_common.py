@@ -47,3 +47,11 @@ def report_handshake(monitor, timeout_ms=5000):
         say({"event": "failed-auth", "status": event["value"]})
     else:
         say({"event": "failed-other", "value": event["value"]})
+
+
+def close_client(ctx, sock, monitor):
+    """Stops the handshake monitor, then closes the socket and ends the context (term waits for every socket)."""
+    sock.disable_monitor()
+    monitor.close()
+    sock.close()
+    ctx.term()

@@ -12,7 +12,7 @@ import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
 
-from mechanism_common import bind_local, report_handshake, say, watch_handshake
+from mechanism_common import bind_local, close_client, report_handshake, say, watch_handshake
 
 
 def server(transport, password):
@@ -46,10 +46,7 @@ def client(endpoint, password):
     sock.connect(endpoint)
     sock.send(b"from-pyzmq")
     report_handshake(monitor)
-    sock.disable_monitor()
-    monitor.close()
-    sock.close()
-    ctx.term()
+    close_client(ctx, sock, monitor)
 
 
 if __name__ == "__main__":
