@@ -4,7 +4,7 @@ import { componentLogger } from "../../src";
 import type { BrokerEvent, BrokerResetReason, RequestIds, WorkerDropReason } from "./events";
 import type { MajordomoError } from "./errors";
 import { answerMmi, isMmiService } from "./mmi";
-import { nonNegative, positive } from "./options";
+import { nonNegative, positive } from "../shared/validate";
 import {
   decodeInboundAt,
   encodeClientCommandAfter,

@@ -5,7 +5,7 @@ import { ClientCore } from "./client-core";
 import type { MajordomoClientEvent } from "./events";
 import type { Body } from "./frames";
 import { brokerEndpoints, brokerSocketOptions, dealerLink, type BrokerSocketOptions, type LinkFactory } from "./link";
-import { nonNegative, positive } from "./options";
+import { nonNegative, positive } from "../shared/validate";
 import type { MdpVersion } from "./protocol";
 import type { MajordomoRequestOptions } from "./request-ids";
 

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { componentLogger, type SocketOptions } from "../../src";
 import { PirateError } from "./errors";
 import type { LazyPirateEvent } from "./events";
-import { nonNegative, positive } from "./validate";
+import { nonNegative, positive } from "../shared/validate";
 import { RetryingClient, RetryingRequestClient } from "../shared/retrying-request-client";
 
 /** Options of a {@link LazyPirateClient}. */

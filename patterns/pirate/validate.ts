@@ -1,2 +1,0 @@
-/** The option validators every pattern shares (one rule per name, in both families). */
-export { positive, nonNegative } from "../shared/validate";
