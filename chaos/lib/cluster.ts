@@ -301,27 +301,6 @@ export function hostMounts(writable: ReadonlyArray<{ source: string; target: str
 
 /**
  * Free TCP ports on 127.0.0.1 right now (the broker binds them moments later,
- * and again after each restart). All are held open together before any is
- * released, so two calls cannot hand out the same port.
+ * and again after each restart): the tests' and benchmarks' helper.
  */
-export async function freePorts(count: number): Promise<number[]> {
-  const { createServer } = await import("node:net");
-  const servers = Array.from({ length: count }, () => createServer());
-  try {
-    return await Promise.all(
-      servers.map(
-        (server) =>
-          new Promise<number>((resolve, reject) => {
-            server.once("error", reject);
-            server.listen(0, "127.0.0.1", () => {
-              const address = server.address();
-              if (typeof address === "object" && address) resolve(address.port);
-              else reject(new Error("no port"));
-            });
-          }),
-      ),
-    );
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  }
-}
+export { freePorts } from "../../test/helpers/free-address";
