@@ -1,26 +1,13 @@
 import { integerAtLeast as checkInteger } from "../shared/validate";
-import { PatternError, type PatternErrorOptions, type ReasonCodes } from "../shared/errors";
+import { COMMON_CODES, PatternError, type CommonReason, type PatternErrorOptions, type ReasonCodes } from "../shared/errors";
 
-/** Why a Binary Star operation failed; `code` carries the matching errno-style name. */
-export type BinaryStarErrorReason =
-  /** The failover client got no reply from either server within its attempts. */
-  | "timeout"
-  /** The server or client was closed while the operation was pending. */
-  | "closed"
-  /** The caller's AbortSignal fired before the reply arrived. */
-  | "aborted"
-  /** An option value is invalid, or a call came in the wrong state (e.g. `start()` twice). */
-  | "invalid"
-  /** A socket operation failed underneath the pattern (see `cause`). */
-  | "socket";
+/**
+ * Why a Binary Star operation failed; `code` carries the matching errno-style
+ * name. The reasons every request/reply pattern shares, see {@link CommonReason}.
+ */
+export type BinaryStarErrorReason = CommonReason;
 
-const CODES: ReasonCodes<BinaryStarErrorReason> = {
-  timeout: "EAGAIN",
-  closed: "EBADF",
-  aborted: "ECANCELED",
-  invalid: "EINVAL",
-  socket: "cause",
-};
+const CODES: ReasonCodes<BinaryStarErrorReason> = COMMON_CODES;
 
 /**
  * The one error class of the Binary Star pattern. Like every pattern error

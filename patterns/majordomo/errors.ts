@@ -1,4 +1,4 @@
-import { PatternError, type PatternErrorOptions, type ReasonCodes } from "../shared/errors";
+import { COMMON_CODES, PatternError, type PatternErrorOptions, type ReasonCodes } from "../shared/errors";
 
 /** Why a Majordomo operation failed; `code` carries the matching errno-style name. */
 export type MajordomoErrorReason =
@@ -22,15 +22,16 @@ export type MajordomoErrorReason =
   | "aborted";
 
 const CODES: ReasonCodes<MajordomoErrorReason> = {
-  timeout: "EAGAIN",
-  closed: "EBADF",
+  // The reasons Majordomo shares with the other families keep their codes.
+  timeout: COMMON_CODES.timeout,
+  closed: COMMON_CODES.closed,
   "service-unavailable": "ENOENT",
   "request-expired": "EAGAIN",
   "queue-full": "EAGAIN",
   "worker-error": "EPROTO",
   "broker-error": "EPROTO",
   protocol: "EPROTO",
-  aborted: "ECANCELED",
+  aborted: COMMON_CODES.aborted,
 };
 
 /**

@@ -1,27 +1,14 @@
 import type { ErrorCode } from "../../src";
-import { PatternError, type PatternErrorOptions, type ReasonCodes } from "../shared/errors";
+import { COMMON_CODES, PatternError, type CommonReason, type PatternErrorOptions, type ReasonCodes } from "../shared/errors";
 
-/** Why a Pirate operation failed; `code` carries the matching errno-style name. */
-export type PirateErrorReason =
-  /** A request got no reply within its timeout after every retry. */
-  | "timeout"
-  /** The client, queue or worker was closed while the operation was pending. */
-  | "closed"
-  /** The caller's AbortSignal fired before the reply arrived. */
-  | "aborted"
-  /** A value given to the pattern is invalid (e.g. a handler's empty reply), or a call came in the wrong state. */
-  | "invalid"
-  /** A socket operation failed underneath the pattern (see `cause`). */
-  | "socket";
+/**
+ * Why a Pirate operation failed; `code` carries the matching errno-style
+ * name. The reasons every request/reply pattern shares, see {@link CommonReason}.
+ */
+export type PirateErrorReason = CommonReason;
 
 /** The errno-style code of each reason; the same mapping MajordomoError uses for the reasons both share. */
-const CODES: ReasonCodes<PirateErrorReason> = {
-  timeout: "EAGAIN",
-  closed: "EBADF",
-  aborted: "ECANCELED",
-  invalid: "EINVAL",
-  socket: "cause",
-};
+const CODES: ReasonCodes<PirateErrorReason> = COMMON_CODES;
 
 /**
  * The one error class of the Pirate patterns. Like every pattern error it

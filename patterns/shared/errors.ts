@@ -15,6 +15,31 @@ export interface PatternErrorOptions {
 export type ReasonCodes<Reason extends string> = Readonly<Record<Reason, ErrorCode | "cause">>;
 
 /**
+ * The reasons a request/reply pattern shares (Pirate, Binary Star) and
+ * their codes; Majordomo maps the ones it has the same way.
+ */
+export type CommonReason =
+  /** No reply arrived within the timeout, after every retry or attempt. */
+  | "timeout"
+  /** The component was closed while the operation was pending. */
+  | "closed"
+  /** The caller's AbortSignal fired before the reply arrived. */
+  | "aborted"
+  /** A value given to the pattern is invalid (an option, a handler's empty reply), or a call came in the wrong state. */
+  | "invalid"
+  /** A socket operation failed underneath the pattern (see `cause`). */
+  | "socket";
+
+/** The codes of the {@link CommonReason}s: one table, so the families cannot drift apart. */
+export const COMMON_CODES: ReasonCodes<CommonReason> = {
+  timeout: "EAGAIN",
+  closed: "EBADF",
+  aborted: "ECANCELED",
+  invalid: "EINVAL",
+  socket: "cause",
+};
+
+/**
  * The base of every pattern family's error (Pirate, Majordomo, Binary Star,
  * exactly-once). Like every Privateer error it is a {@link PrivateerError}
  * with an errno-style `code`; on top it carries the family's `reason`, the
