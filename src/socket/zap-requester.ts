@@ -3,7 +3,7 @@ import type { ZapReply, ZapRequest } from "../engine/mechanism";
 import { parseZapReply, ZAP_ENDPOINT_NAME, zapRequestFrames } from "../engine/mechanism/zap-client";
 import type { Pipe } from "../pipe/pipe";
 import { isInprocBound } from "../transport/inproc";
-import { SocketBase, type SendOutcome } from "./socket-base";
+import { SinglePeerSocket } from "./single-peer-socket";
 
 let nextRequestId = 1;
 
@@ -42,9 +42,7 @@ export async function askZap(request: ZapRequest, signal?: AbortSignal): Promise
  * here rather than taken from socket-types so the socket layer needs nothing
  * above it.
  */
-class ZapSocket extends SocketBase {
-  private pipe: Pipe | undefined;
-
+class ZapSocket extends SinglePeerSocket {
   constructor() {
     super("DEALER");
     this.configure({ linger: 0 });
@@ -56,23 +54,5 @@ class ZapSocket extends SocketBase {
 
   reply(): Promise<Message> {
     return this.receiveMessage();
-  }
-
-  protected xattach(pipe: Pipe): void {
-    this.pipe = pipe;
-  }
-
-  protected xdetach(pipe: Pipe): void {
-    if (this.pipe === pipe) this.pipe = undefined;
-  }
-
-  protected xreadable(): void {}
-
-  protected xsend(message: Message): SendOutcome {
-    return this.pipe?.write(message) ?? false;
-  }
-
-  protected xrecv(): Message | undefined {
-    return this.pipe?.readable ? this.pipe.read() : undefined;
   }
 }
