@@ -14,7 +14,7 @@ import {
 import { COOKIE_BYTES, CURVE_VERSION, HELLO_BYTES, HELLO_PADDING, VOUCH_BYTES } from "./curve-client";
 import type { SecretKey } from "./curve-keys";
 import type { Mechanism, MechanismStep, OwnProperties, ZapReply } from "./mechanism";
-import { command, fail, nameOf } from "./steps";
+import { askZap, command, fail, nameOf } from "./steps";
 
 /** Bytes of INITIATE's data before the metadata: cookie, short nonce, and a box of C and the vouch. */
 const INITIATE_MIN = COOKIE_BYTES + SHORT_NONCE_BYTES + 16 + KEY_BYTES + VOUCH_BYTES;
@@ -185,17 +185,7 @@ export class CurveServer implements Mechanism {
     }
     this.peerMetadata = decodeMetadata(plain.subarray(KEY_BYTES + VOUCH_BYTES));
     this.state = "zap";
-    return {
-      status: "zap",
-      send: [],
-      request: {
-        domain: this.zapDomain,
-        address: this.peerAddress,
-        identity: this.routingId,
-        mechanism: "CURVE",
-        credentials: [clientKey],
-      },
-    };
+    return askZap({ domain: this.zapDomain, address: this.peerAddress, identity: this.routingId, mechanism: "CURVE", credentials: [clientKey] });
   }
 
   private forgetTransients(): void {

@@ -2,7 +2,7 @@ import type { Command } from "../../codec/command";
 import { decodeMetadata, encodeMetadata, PropertyMap, type Metadata } from "../../codec/metadata";
 import { AuthenticationError, ProtocolError } from "../../errors";
 import type { Mechanism, MechanismStep, OwnProperties, ZapReply } from "./mechanism";
-import { command, fail, nameOf, refusedByServer } from "./steps";
+import { askZap, command, fail, nameOf, refusedByServer } from "./steps";
 
 /** RFC 24 caps username and password at 255 bytes each: one length byte. */
 export const PLAIN_CREDENTIAL_MAX = 255;
@@ -100,17 +100,7 @@ export class PlainServer implements Mechanism {
       const credentials = parseHello(received.data);
       if (!credentials) return fail(new ProtocolError("malformed-command", "malformed PLAIN HELLO"));
       this.state = "zap";
-      return {
-        status: "zap",
-        send: [],
-        request: {
-          domain: this.zapDomain,
-          address: this.peerAddress,
-          identity: this.routingId,
-          mechanism: "PLAIN",
-          credentials,
-        },
-      };
+      return askZap({ domain: this.zapDomain, address: this.peerAddress, identity: this.routingId, mechanism: "PLAIN", credentials });
     }
     if (this.state === "initiate") {
       if (received.name !== "UNKNOWN" || name !== "INITIATE") {

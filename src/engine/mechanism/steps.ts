@@ -1,6 +1,6 @@
 import type { Command } from "../../codec/command";
 import { AuthenticationError, ProtocolError } from "../../errors";
-import type { MechanismStep } from "./mechanism";
+import type { MechanismStep, ZapRequest } from "./mechanism";
 
 /** A mechanism-specific command (HELLO, WELCOME, INITIATE, ...), which the codec carries by name. */
 export const command = (commandName: string, data: Buffer = Buffer.alloc(0)): Command => ({ name: "UNKNOWN", commandName, data });
@@ -22,3 +22,6 @@ export function refusedByServer(reason: string, what: string): ProtocolError {
   }
   return new ProtocolError("peer-error", `peer refused the handshake: ${reason}`);
 }
+
+/** The step of a server that has the client's credentials: ask the ZAP handler before going on (RFC 27). */
+export const askZap = (request: ZapRequest): MechanismStep => ({ status: "zap", send: [], request });
