@@ -1,4 +1,4 @@
-import { asyncScheduler, BehaviorSubject, firstValueFrom, from, race, Subject, timer, type Observable, type SchedulerLike } from "rxjs";
+import { asyncScheduler, firstValueFrom, from, race, timer, type Observable, type SchedulerLike } from "rxjs";
 import type { Logger } from "pino";
 import { PrivateerError } from "../../src";
 import { componentLogger } from "../../src";
@@ -9,6 +9,7 @@ import { positive } from "../shared/validate";
 import type { MdpVersion } from "./protocol";
 import { WorkerSession, type RequestHandler } from "./worker-session";
 import type { IdempotencyStore } from "../exactly-once/store";
+import { Lifecycle } from "../shared/lifecycle";
 
 /** Options of {@link MajordomoWorker.serve}. */
 export interface ServeOptions<Tx> {
@@ -88,9 +89,7 @@ export class MajordomoWorker {
   /** The worker's state; replays the current one to each new subscriber, completes after "closed". */
   readonly state$: Observable<WorkerState>;
 
-  private readonly events = new Subject<WorkerEvent>();
-  private readonly stateSubject = new BehaviorSubject<WorkerState>("new");
-  private released?: Promise<void>;
+  private readonly life: Lifecycle<WorkerEvent, WorkerState>;
   private drained?: Promise<void>;
   private readonly sessions: WorkerSession[] = [];
   private readonly options: MajordomoWorkerOptions;
@@ -111,13 +110,14 @@ export class MajordomoWorker {
     positive("concurrency", options.concurrency ?? 1);
     this.options = options;
     this.logger = componentLogger("mdp-worker", { service: options.service }, options.logger);
-    this.events$ = this.events.asObservable();
-    this.state$ = this.stateSubject.asObservable();
+    this.life = new Lifecycle<WorkerEvent, WorkerState>("new", this.logger);
+    this.events$ = this.life.events$;
+    this.state$ = this.life.state$;
   }
 
   /** The worker's current state (what {@link state$} replays). */
   get state(): WorkerState {
-    return this.stateSubject.value;
+    return this.life.state;
   }
 
   /**
@@ -157,7 +157,7 @@ export class MajordomoWorker {
         }),
       );
     }
-    this.stateSubject.next("serving");
+    this.life.enter("serving");
     for (const session of this.sessions) session.start();
     return this;
   }
@@ -174,16 +174,9 @@ export class MajordomoWorker {
    * `close` event comes just before. Calling it again returns the same promise.
    */
   close(): Promise<void> {
-    if (this.released) return this.released;
+    if (this.life.closed) return this.life.closed;
     this.isClosed = true;
-    this.stateSubject.next("closed");
-    const closing = this.sessions.map((session) => session.close());
-    this.released = Promise.all(closing).then(() => {
-      this.emit({ type: "close" });
-      this.events.complete();
-      this.stateSubject.complete();
-    });
-    return this.released;
+    return this.life.close("closed", () => Promise.all(this.sessions.map((session) => session.close())));
   }
 
   /**
@@ -196,7 +189,7 @@ export class MajordomoWorker {
    */
   drain(timeout?: number): Promise<void> {
     if (this.drained) return this.drained;
-    if (this.released) return this.released;
+    if (this.life.closed) return this.life.closed;
     const scheduler = this.options.scheduler ?? asyncScheduler;
     const sessions = Promise.all(this.sessions.map((session) => session.drain()));
     const bounded =
@@ -206,7 +199,6 @@ export class MajordomoWorker {
   }
 
   private emit(event: WorkerEvent): void {
-    this.logger.debug(event, event.type);
-    this.events.next(event);
+    this.life.emit(event);
   }
 }

@@ -1,4 +1,4 @@
-import { asyncScheduler, BehaviorSubject, Observable, Subject, type SchedulerLike, type Subscription } from "rxjs";
+import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from "rxjs";
 import type { Logger } from "pino";
 import { Router, type SocketOptions } from "../../src";
 import { componentLogger } from "../../src";
@@ -8,6 +8,7 @@ import type { PirateQueueEvent } from "./events";
 import { idText } from "./ppp";
 import { nonNegative } from "../shared/validate";
 import { WorkerPool } from "./worker-pool";
+import { Lifecycle } from "../shared/lifecycle";
 import { socketReleased } from "../shared/released";
 
 /** Where a queue is in its life: new, binding its sockets (start()), routing, or closed. */
@@ -84,7 +85,6 @@ export abstract class LruQueue {
   protected readonly scheduler: SchedulerLike;
   protected readonly logger: Logger;
 
-  private readonly events = new Subject<PirateQueueEvent>();
   private readonly pending = new Queue<PendingRequest>();
   /** The request each busy worker was given, by worker key, so its reply event names the request. */
   private readonly assigned = new Map<string, number>();
@@ -93,8 +93,7 @@ export abstract class LruQueue {
   private readonly frontendAddress: string;
   private readonly backendAddress: string;
   private readonly maxQueued: number;
-  private readonly stateSubject = new BehaviorSubject<PirateQueueState>("new");
-  private released?: Promise<void>;
+  private readonly life: Lifecycle<PirateQueueEvent, PirateQueueState>;
 
   protected constructor(component: string, liveness: number, options: PirateQueueOptions) {
     this.frontendAddress = options.frontend ?? "tcp://*:5555";
@@ -103,8 +102,9 @@ export abstract class LruQueue {
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.logger = componentLogger(component, {}, options.logger);
     this.pool = new WorkerPool(liveness);
-    this.events$ = this.events.asObservable();
-    this.state$ = this.stateSubject.asObservable();
+    this.life = new Lifecycle<PirateQueueEvent, PirateQueueState>("new", this.logger);
+    this.events$ = this.life.events$;
+    this.state$ = this.life.state$;
     this.frontend = new Router({ linger: 0, ...options.socket, ...options.frontendSocket, logger: this.logger });
     this.backend = new Router({ linger: 0, ...options.socket, ...options.backendSocket, logger: this.logger });
   }
@@ -136,13 +136,13 @@ export abstract class LruQueue {
 
   /** The queue's current state (what {@link state$} replays). */
   get state(): PirateQueueState {
-    return this.stateSubject.value;
+    return this.life.state;
   }
 
   /** Binds both sockets and starts routing. Rejects if a bind fails (the queue is then closed). */
   async start(): Promise<void> {
     if (this.state !== "new") throw new PirateError("invalid", `queue cannot start: it is ${this.state}`);
-    this.stateSubject.next("starting");
+    this.life.enter("starting");
     try {
       await this.backend.bind(this.backendAddress);
       await this.frontend.bind(this.frontendAddress);
@@ -151,7 +151,7 @@ export abstract class LruQueue {
       throw new PirateError("socket", "queue could not bind its endpoints", { cause: error });
     }
     if (this.isClosed()) throw new PirateError("closed", "queue was closed while starting");
-    this.stateSubject.next("running");
+    this.life.enter("running");
     this.subscriptions.push(
       this.backend.messages$.subscribe({
         next: (frames) => this.onBackend(frames),
@@ -173,19 +173,14 @@ export abstract class LruQueue {
    * Calling it again returns the same promise.
    */
   close(): Promise<void> {
-    if (this.released) return this.released;
-    this.stateSubject.next("closed");
-    for (const subscription of this.subscriptions) subscription.unsubscribe();
-    this.pending.clear();
-    const released = Promise.all([socketReleased(this.frontend), socketReleased(this.backend)]);
-    this.frontend.close();
-    this.backend.close();
-    this.released = released.then(() => {
-      this.emit({ type: "close" });
-      this.events.complete();
-      this.stateSubject.complete();
+    return this.life.close("closed", () => {
+      for (const subscription of this.subscriptions) subscription.unsubscribe();
+      this.pending.clear();
+      const released = Promise.all([socketReleased(this.frontend), socketReleased(this.backend)]);
+      this.frontend.close();
+      this.backend.close();
+      return released;
     });
-    return this.released;
   }
 
   /** Reads one worker message (after its routing id) in the flavour's framing. */
@@ -196,8 +191,7 @@ export abstract class LruQueue {
   protected onStart(): void {}
 
   protected emit(event: PirateQueueEvent): void {
-    this.logger.debug(event, event.type);
-    this.events.next(event);
+    this.life.emit(event);
   }
 
   protected sendToWorker(id: Buffer, frames: Buffer[]): void {

@@ -1,6 +1,5 @@
 import {
   asyncScheduler,
-  BehaviorSubject,
   catchError,
   concatMap,
   EMPTY,
@@ -19,6 +18,7 @@ import { componentLogger } from "../../src";
 import { Backoff } from "./backoff";
 import { PirateError } from "./errors";
 import type { PirateWorkerEvent, PirateWorkerState } from "./events";
+import { Lifecycle } from "../shared/lifecycle";
 import { socketReleased } from "../shared/released";
 import { replyFrames, runHandler, type PirateHandler } from "./handler";
 import { Liveness } from "./liveness";
@@ -97,9 +97,7 @@ export class ParanoidPirateWorker {
   readonly heartbeatInterval: number;
   readonly liveness: number;
 
-  private readonly events = new Subject<PirateWorkerEvent>();
-  private readonly stateSubject = new BehaviorSubject<PirateWorkerState>("new");
-  private released?: Promise<void>;
+  private readonly life: Lifecycle<PirateWorkerEvent, PirateWorkerState>;
   private readonly scheduler: SchedulerLike;
   private readonly logger: Logger;
   private readonly backoff: Backoff;
@@ -145,13 +143,14 @@ export class ParanoidPirateWorker {
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.logger = componentLogger("paranoid-pirate-worker", { endpoint }, options.logger);
     this.peerLiveness = new Liveness(this.liveness);
-    this.events$ = this.events.asObservable();
-    this.state$ = this.stateSubject.asObservable();
+    this.life = new Lifecycle<PirateWorkerEvent, PirateWorkerState>("new", this.logger);
+    this.events$ = this.life.events$;
+    this.state$ = this.life.state$;
   }
 
   /** The worker's current state (what {@link state$} replays). */
   get state(): PirateWorkerState {
-    return this.stateSubject.value;
+    return this.life.state;
   }
 
   /** True once close() has been called. */
@@ -199,21 +198,17 @@ export class ParanoidPirateWorker {
    * `close` event comes just before. Calling it again returns the same promise.
    */
   close(): Promise<void> {
-    if (this.released) return this.released;
+    if (this.life.closed) return this.life.closed;
     this.isClosed = true;
-    this.stateSubject.next("closed");
-    this.heartbeats?.unsubscribe();
-    this.reconnectTimer?.unsubscribe();
-    const socket = this.connection?.socket;
-    this.dropConnection();
-    // The request stream ends once every socket's messages$ has completed and the request in progress is done.
-    this.connections.complete();
-    this.released = (socket ? socketReleased(socket) : Promise.resolve()).then(() => {
-      this.emit({ type: "close" });
-      this.events.complete();
-      this.stateSubject.complete();
+    return this.life.close("closed", () => {
+      this.heartbeats?.unsubscribe();
+      this.reconnectTimer?.unsubscribe();
+      const socket = this.connection?.socket;
+      this.dropConnection();
+      // The request stream ends once every socket's messages$ has completed and the request in progress is done.
+      this.connections.complete();
+      return socket ? socketReleased(socket) : Promise.resolve();
     });
-    return this.released;
   }
 
   /**
@@ -225,7 +220,7 @@ export class ParanoidPirateWorker {
    * it is dropped, and its client's retry recovers it. Resolves as close() does.
    */
   drain(timeout?: number, linger = 1000): Promise<void> {
-    if (this.released) return this.released;
+    if (this.life.closed) return this.life.closed;
     this.draining = true;
     const finished = this.idle();
     const bounded =
@@ -252,7 +247,7 @@ export class ParanoidPirateWorker {
     this.connections.next(connection);
     this.peerLiveness = new Liveness(this.liveness);
     socket.connect(this.endpoint);
-    this.stateSubject.next("connecting");
+    this.life.enter("connecting");
     this.emit({ type: "connecting", endpoint: this.endpoint, attempt: this.attempt });
     this.send(connection, [pppReadyFrame()]);
     this.emit({ type: "ready-sent", endpoint: this.endpoint });
@@ -293,7 +288,7 @@ export class ParanoidPirateWorker {
     if (!connection.heardFrom) {
       connection.heardFrom = true;
       this.attempt = 0;
-      this.stateSubject.next("connected");
+      this.life.enter("connected");
       if (this.lost) {
         this.lost = false;
         this.emit({ type: "reconnected", endpoint: this.endpoint });
@@ -359,7 +354,6 @@ export class ParanoidPirateWorker {
   }
 
   private emit(event: PirateWorkerEvent): void {
-    this.logger.debug(event, event.type);
-    this.events.next(event);
+    this.life.emit(event);
   }
 }

@@ -1,9 +1,10 @@
-import { BehaviorSubject, concatMap, Subject, type Observable } from "rxjs";
+import { concatMap, type Observable } from "rxjs";
 import type { Logger } from "pino";
 import { Request, type MessageLike, type SocketOptions } from "../../src";
 import { componentLogger } from "../../src";
 import { PirateError } from "./errors";
 import type { PirateWorkerEvent, PirateWorkerState } from "./events";
+import { Lifecycle } from "../shared/lifecycle";
 import { socketReleased } from "../shared/released";
 import { replyFrames, runHandler, type PirateHandler } from "./handler";
 import { pppReadyFrame, splitEnvelope } from "./ppp";
@@ -49,9 +50,7 @@ export class SimplePirateWorker {
   /** The worker's state; replays the current one to each new subscriber, completes after "closed". */
   readonly state$: Observable<PirateWorkerState>;
 
-  private readonly events = new Subject<PirateWorkerEvent>();
-  private readonly stateSubject = new BehaviorSubject<PirateWorkerState>("new");
-  private released?: Promise<void>;
+  private readonly life: Lifecycle<PirateWorkerEvent, PirateWorkerState>;
   private readonly socket: Request;
   private readonly logger: Logger;
   private serving = false;
@@ -76,8 +75,9 @@ export class SimplePirateWorker {
       logger: this.logger,
       ...(options.routingId ? { routingId: options.routingId } : {}),
     });
-    this.events$ = this.events.asObservable();
-    this.state$ = this.stateSubject.asObservable();
+    this.life = new Lifecycle<PirateWorkerEvent, PirateWorkerState>("new", this.logger);
+    this.events$ = this.life.events$;
+    this.state$ = this.life.state$;
   }
 
   /** True once close() has been called; serve() then throws `closed`. */
@@ -87,7 +87,7 @@ export class SimplePirateWorker {
 
   /** The worker's current state (what {@link state$} replays). */
   get state(): PirateWorkerState {
-    return this.stateSubject.value;
+    return this.life.state;
   }
 
   /** Connects, sends READY and answers requests with `handler` until close(). Call it once. */
@@ -96,7 +96,7 @@ export class SimplePirateWorker {
     if (this.serving) throw new PirateError("invalid", "worker is already serving");
     this.serving = true;
     this.socket.connect(this.endpoint);
-    this.stateSubject.next("connecting");
+    this.life.enter("connecting");
     this.emit({ type: "connecting", endpoint: this.endpoint, attempt: 1 });
     this.start(handler).catch((error: unknown) => this.failed(error));
     return this;
@@ -108,23 +108,18 @@ export class SimplePirateWorker {
    * just before. Calling it again returns the same promise.
    */
   close(): Promise<void> {
-    if (this.released) return this.released;
-    this.stateSubject.next("closed");
-    const released = socketReleased(this.socket);
-    this.socket.close();
-    this.released = released.then(() => {
-      this.emit({ type: "close" });
-      this.events.complete();
-      this.stateSubject.complete();
+    return this.life.close("closed", () => {
+      const released = socketReleased(this.socket);
+      this.socket.close();
+      return released;
     });
-    return this.released;
   }
 
   /** Sends READY, then answers each request the socket delivers, one at a time and in order. */
   private async start(handler: PirateHandler): Promise<void> {
     await this.socket.send(pppReadyFrame());
     if (this.socket.closed) return;
-    this.stateSubject.next("connected");
+    this.life.enter("connected");
     this.emit({ type: "ready-sent", endpoint: this.endpoint });
     // messages$ completes when the socket closes, which ends this subscription.
     this.socket.messages$
@@ -158,7 +153,6 @@ export class SimplePirateWorker {
   }
 
   private emit(event: PirateWorkerEvent): void {
-    this.logger.debug(event, event.type);
-    this.events.next(event);
+    this.life.emit(event);
   }
 }
