@@ -1,8 +1,8 @@
 import type { MessageLike } from "../../src";
-import { replyParts, type Reply } from "../shared/handler";
+import { replyParts, type HandlerReply } from "../shared/handler";
 
-/** What a handler or caller may give as a message body: one frame or several (as `send()` accepts); every pattern's {@link Reply}. */
-export type Body = Reply;
+/** What a handler or caller may give as a message body: one frame or several (as `send()` accepts); every pattern's {@link HandlerReply}. */
+export type Body = HandlerReply;
 
 const EMPTY = Buffer.alloc(0);
 

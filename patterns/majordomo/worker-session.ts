@@ -2,7 +2,7 @@ import { from, interval, lastValueFrom, isObservable, type Observable, type Sche
 import type { Logger } from "pino";
 import type { WorkerEvent } from "./events";
 import { toFrames, type Body } from "./frames";
-import { handlerReplies, isPromiseLike, resultAsObservable, type Handler } from "../shared/handler";
+import { handlerReplies, isPromiseLike, resultAsObservable, type PatternHandler } from "../shared/handler";
 import type { LinkFactory, MdpLink } from "./link";
 import { decodeWorkerCommand, encodeWorkerCommand, type MdpVersion, type WorkerCommand } from "./protocol";
 import { errorReplyBody, STATUS } from "./status";
@@ -33,12 +33,12 @@ export interface MajordomoRequest<Tx = unknown> {
 }
 
 /**
- * Answers one request, the {@link Handler} shape every pattern takes: a
+ * Answers one request, the {@link PatternHandler} shape every pattern takes: a
  * reply body, a Promise of one, or an Observable of several (0.2 sends each
  * as a PARTIAL and the last as the FINAL; 0.1 sends only the last as the
  * REPLY). A failure is answered with an error reply.
  */
-export type RequestHandler<Tx = unknown> = Handler<MajordomoRequest<Tx>, Body>;
+export type RequestHandler<Tx = unknown> = PatternHandler<MajordomoRequest<Tx>, Body>;
 
 /** Settings a session needs; the worker fills in defaults. */
 export interface SessionSettings {

@@ -2,14 +2,14 @@ import { from, isObservable, Observable, of } from "rxjs";
 import type { MessageLike } from "../../src";
 
 /** A reply as a handler (or a caller) gives it: one frame, or several, as `send()` accepts. */
-export type Reply = MessageLike | readonly MessageLike[];
+export type HandlerReply = MessageLike | readonly MessageLike[];
 
 /**
  * What a request handler of any pattern may answer with: the reply at once,
  * a Promise (or any thenable) of it, or an Observable of replies. A throw,
  * a rejection and an Observable error all mean the same: the handler failed.
  */
-export type HandlerResult<R = Reply> = R | PromiseLike<R> | Observable<R>;
+export type HandlerResult<R = HandlerReply> = R | PromiseLike<R> | Observable<R>;
 
 /**
  * A request handler, the one shape both families take: the Pirate workers
@@ -23,7 +23,7 @@ export type HandlerResult<R = Reply> = R | PromiseLike<R> | Observable<R>;
  * - Majordomo 0.2 (18/MDP): every value, each as a PARTIAL, the last as the FINAL.
  * - Majordomo 0.1 (7/MDP, one reply per request): the last value, as the REPLY.
  */
-export type Handler<Request, R = Reply> = (request: Request) => HandlerResult<R>;
+export type PatternHandler<Request, R = HandlerReply> = (request: Request) => HandlerResult<R>;
 
 /** True for a Promise or any other thenable (what `await` would wait for). */
 export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
@@ -46,7 +46,7 @@ export function resultAsObservable<R>(result: HandlerResult<R>): Observable<R> {
  * of replies; a synchronous throw arrives as the Observable's error, like a
  * rejection would.
  */
-export function handlerReplies<Request, R>(handler: Handler<Request, R>, request: Request): Observable<R> {
+export function handlerReplies<Request, R>(handler: PatternHandler<Request, R>, request: Request): Observable<R> {
   return new Observable<R>((subscriber) => {
     let result: HandlerResult<R>;
     try {
@@ -60,6 +60,6 @@ export function handlerReplies<Request, R>(handler: Handler<Request, R>, request
 }
 
 /** A reply's frames as a list, ready to follow an envelope (the reply's own array when it is one: not copied). */
-export function replyParts(reply: Reply): readonly MessageLike[] {
+export function replyParts(reply: HandlerReply): readonly MessageLike[] {
   return Array.isArray(reply) ? (reply as readonly MessageLike[]) : [reply as MessageLike];
 }
