@@ -285,7 +285,7 @@ export class BrokerEngine {
       return;
     }
     if (requestId !== undefined) this.pending.set(idKey(request.service, requestId), request);
-    this.enqueue(service, request, false);
+    this.enqueue(service, request);
     this.dispatch(service);
   }
 
@@ -344,15 +344,29 @@ export class BrokerEngine {
     if (this.pending.get(key) === request) this.pending.delete(key);
   }
 
-  /** Queues a request (a requeued one at the head) with its deadline, if requests expire. */
-  private enqueue(service: Service, request: RequestRecord, front: boolean): void {
-    const expiresAt = this.requestTimeout > 0 ? this.clock() + this.requestTimeout : undefined;
-    if (front) service.requeueFront(request, expiresAt);
-    else service.enqueue(request, expiresAt);
+  /** Queues a new request behind the others, with its deadline if requests expire. */
+  private enqueue(service: Service, request: RequestRecord): void {
+    const expiresAt = this.deadline();
+    service.enqueue(request, expiresAt);
     if (expiresAt !== undefined) this.armExpiry(service.name, expiresAt);
-    if (!front && this.watched()) {
+    if (this.watched()) {
       this.emit({ type: "request-queued", ...ids(request), queued: service.queued });
     }
+  }
+
+  /**
+   * Puts back the request of a worker that failed, at the head of its queue, with a fresh deadline. Not a flag of
+   * {@link enqueue}: that one is inlined into every request's path, and this branch would only weigh it down.
+   */
+  private requeue(service: Service, request: RequestRecord): void {
+    const expiresAt = this.deadline();
+    service.requeueFront(request, expiresAt);
+    if (expiresAt !== undefined) this.armExpiry(service.name, expiresAt);
+  }
+
+  /** The deadline of a request queued now; undefined when requests do not expire. */
+  private deadline(): number | undefined {
+    return this.requestTimeout > 0 ? this.clock() + this.requestTimeout : undefined;
   }
 
   /**
@@ -515,7 +529,7 @@ export class BrokerEngine {
       this.forget(held);
       this.emit({ type: "request-abandoned", ...ids(held) });
     } else if (held) {
-      this.enqueue(this.registry.service(held.service), held, true);
+      this.requeue(this.registry.service(held.service), held);
       this.emit({ type: "request-requeued", ...ids(held), worker: worker.key });
     }
     this.dispatch(this.registry.service(worker.service));
