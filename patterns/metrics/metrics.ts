@@ -209,12 +209,11 @@ export class PatternMetrics {
   observeBroker(broker: ObservableBroker): Subscription {
     this.tables.push({ pattern: "majordomo", read: () => (brokerOpen(broker) ? broker.services() : []) });
     const started = new Map<string, number>();
-    const subscription = broker.events$.subscribe((event) => {
+    return this.follow(broker.events$, (event) => {
       if (!("trace" in event)) {
-        if (event.type === "worker-expired") this.workerExpired("majordomo");
-        else return;
-        this.publish();
-        return;
+        if (event.type !== "worker-expired") return false;
+        this.workerExpired("majordomo");
+        return true;
       }
       const labels = { pattern: "majordomo" as const, service: event.service };
       const figures = this.figures("majordomo", event.service);
@@ -238,7 +237,7 @@ export class PatternMetrics {
           started.delete(event.trace);
           break;
         case "reply-sent": {
-          if (!event.final) return;
+          if (!event.final) return false;
           const since = started.get(event.trace);
           started.delete(event.trace);
           // MMI requests are answered by the broker itself, without being queued: received and answered at once.
@@ -254,12 +253,10 @@ export class PatternMetrics {
           this.tally("dropped", labels, figures);
           break;
         default:
-          return;
+          return false;
       }
-      this.publish();
+      return true;
     });
-    this.subscriptions.push(subscription);
-    return subscription;
   }
 
   /** Counts a Simple or Paranoid Pirate queue's requests and replies; the service label is "". */
@@ -276,7 +273,7 @@ export class PatternMetrics {
       started.set(request, performance.now());
       this.tally("requestsReceived", labels, figures);
     };
-    const subscription = queue.events$.subscribe((event) => {
+    return this.follow(queue.events$, (event) => {
       switch (event.type) {
         // A request is queued when no worker is idle, and dispatched at once otherwise: the first of the two is its arrival.
         case "request-queued":
@@ -299,17 +296,15 @@ export class PatternMetrics {
           this.workerExpired("pirate");
           break;
         default:
-          return;
+          return false;
       }
-      this.publish();
+      return true;
     });
-    this.subscriptions.push(subscription);
-    return subscription;
   }
 
   /** Follows a Binary Star server's state, and counts its takeovers. */
   observeBinaryStar(server: ObservableBinaryStar): Subscription {
-    const subscription = server.events$.subscribe((event) => {
+    return this.follow(server.events$, (event) => {
       if (event.type === "started") this.state = event.role;
       else if (event.type === "state-changed") {
         this.state = event.to;
@@ -317,11 +312,9 @@ export class PatternMetrics {
           this.failovers++;
           this.failoverCounter.inc();
         }
-      } else return;
-      this.publish();
+      } else return false;
+      return true;
     });
-    this.subscriptions.push(subscription);
-    return subscription;
   }
 
   /** The figures now. */
@@ -365,6 +358,19 @@ export class PatternMetrics {
       this.counts[pattern].set(service, figures);
     }
     return figures;
+  }
+
+  /**
+   * Subscribes to a component's events for as long as this object lives;
+   * `count` returns false for an event that changed no figure, so that no
+   * snapshot is published for it.
+   */
+  private follow<E>(events$: Observable<E>, count: (event: E) => boolean): Subscription {
+    const subscription = events$.subscribe((event) => {
+      if (count(event)) this.publish();
+    });
+    this.subscriptions.push(subscription);
+    return subscription;
   }
 
   /** Counts one event twice: in its Prometheus counter and in the snapshot's figure of the same meaning. */
