@@ -307,10 +307,7 @@ export class RequestCore<TJob extends CoreJob, TEvent extends { readonly type: s
 
   private abandon(job: TJob): void {
     if (job.done) return;
-    job.done = true;
-    this.carrier.settled?.(job);
-    job.timer?.unsubscribe();
-    job.release();
+    this.retire(job);
     const wasActive = this.remove(job);
     this.carrier.abandoned(job, wasActive);
     if (wasActive && !this.isClosed) {
@@ -336,16 +333,21 @@ export class RequestCore<TJob extends CoreJob, TEvent extends { readonly type: s
 
   /** Settled before the subscriber hears, so an unsubscribe from its callback (firstValueFrom) is not an abandon. */
   private finish(job: TJob, error?: Error, reply?: Buffer[]): void {
-    job.done = true;
-    this.carrier.settled?.(job);
-    job.timer?.unsubscribe();
-    job.release();
+    this.retire(job);
     if (error) {
       job.subscriber.error(error);
       return;
     }
     if (reply) job.subscriber.next(reply);
     job.subscriber.complete();
+  }
+
+  /** What settling a job does however it settles (answered, failed, abandoned): it is done, its timer and signal listener go. */
+  private retire(job: TJob): void {
+    job.done = true;
+    this.carrier.settled?.(job);
+    job.timer?.unsubscribe();
+    job.release();
   }
 
   /** Takes `job` out of its lane (and out of flight); returns whether it was in flight. */
@@ -369,7 +371,7 @@ export class RequestCore<TJob extends CoreJob, TEvent extends { readonly type: s
     void this.carrier.drop(cause);
   }
 
-  /** Lazy Pirate: every request still in flight goes again on a fresh socket (unless it already went on the current one). */
+  /** After the socket was dropped: every request still in flight goes again on the fresh one (unless it already went there). */
   private resend(): void {
     if (this.isClosed) return;
     for (const job of this.inFlight.values()) {
