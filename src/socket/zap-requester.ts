@@ -1,7 +1,6 @@
 import type { Message } from "../codec/frame";
 import type { ZapReply, ZapRequest } from "../engine/mechanism";
 import { parseZapReply, ZAP_ENDPOINT_NAME, zapRequestFrames } from "../engine/mechanism/zap-client";
-import type { Pipe } from "../pipe/pipe";
 import { isInprocBound } from "../transport/inproc";
 import { SinglePeerSocket } from "./single-peer-socket";
 

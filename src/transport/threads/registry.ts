@@ -123,7 +123,6 @@ export class ThreadRegistry {
   /** Registries whose thread was found gone; ids are never reused. */
   private readonly dead = new Set<string>();
   private readonly life = new Int32Array(new SharedArrayBuffer(4));
-  private readonly self: PeerThread = { id: this.id, life: this.life };
   private prober?: ReturnType<typeof setInterval>;
   /** Whether another thread's registry has spoken; until then a bind does not keep the thread alive. */
   private othersSeen = false;
